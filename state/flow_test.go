@@ -1,0 +1,68 @@
+package state
+
+import (
+	"testing"
+
+	"github.com/modex/modex/types"
+)
+
+// TestFlow walks the product's main path once: deposits, a model, a trade,
+// credits bought and redeemed, revenue claimed, a withdrawal; every witness
+// replays and every batch's root chains.
+func TestFlow(t *testing.T) {
+	w := newWorld(t, types.TestParams(), 4)
+	const op, dao, alice, bob = 0, 1, 2, 3
+	w.deposit(op, 0, 0)
+	w.deposit(dao, 0, 1_000_000)
+	w.deposit(alice, 0, 5_000_000)
+	w.deposit(bob, 0, 5_000_000)
+
+	w.mustAdd(w.sign(dao, &types.CreateModel{Account: w.acct[dao], Model: 1, QuoteToken: 0, Supply: 1000, MaxSupply: 2000,
+		CreditPrice: u256(100), HolderBps: 6000, Weights: elem(11), Metadata: elem(12), Fee: u256(10), Nonce: 0}))
+	// dao sells 400 shares at 50, alice buys 300 (partial fill of the sell order)
+	sell := w.order(dao, 1, types.Sell, 1, 400, 50, 30)
+	buy := w.order(alice, 1, types.Buy, 1, 300, 60, 30)
+	w.mustAdd(&types.Trade{Buy: buy, Sell: sell, Fill: 300, Price: u256(50), BuyFeeBips: 10, SellFeeBips: 20})
+	if got := w.position(alice, 1).Shares; got != 300 {
+		t.Fatalf("alice shares %d", got)
+	}
+	// 15,000 quote: buyer pays 15,000 + 15 fee; seller gets 15,000 − 30
+	if got := w.balance(alice, 0); got != 5_000_000-15_015 {
+		t.Fatalf("alice balance %d", got)
+	}
+	if got := w.balance(dao, 0); got != 1_000_000-10+15_000-30 {
+		t.Fatalf("dao balance %d", got)
+	}
+	// bob buys 10 credits at 100: 1,000, 60% to holders
+	w.mustAdd(w.sign(bob, &types.BuyCredits{Account: w.acct[bob], Model: 1, Credits: 10, MaxPrice: u256(100), Fee: u256(1), Nonce: 0}))
+	w.mustAdd(w.sign(bob, &types.RedeemCredits{Account: w.acct[bob], Model: 1, Credits: 4, Request: elem(99), Fee: u256(1), Nonce: 1}))
+	w.seal()
+	// alice holds 300 of 1000 shares: 30% of 600 = 180
+	before := w.balance(alice, 0)
+	w.mustAdd(w.sign(alice, &types.ClaimRevenue{Account: w.acct[alice], Model: 1, Fee: u256(0), Nonce: 0}))
+	if got := w.balance(alice, 0) - before; got != 180 {
+		t.Fatalf("alice revenue %d, want 180", got)
+	}
+	r := w.mustAdd(w.sign(alice, &types.Withdraw{Account: w.acct[alice], Token: 0, Amount: u256(1000), Fee: u256(5), To: userAddr(alice), Nonce: 1}))
+	if r.Withdrawal == nil || r.Withdrawal.Amount.Uint64() != 1000 {
+		t.Fatalf("withdrawal %+v", r.Withdrawal)
+	}
+	w.seal()
+	// roots chain from genesis
+	prev := EmptyRoot(w.p)
+	for _, sb := range w.sealed {
+		if sb.Header.PrevRoot != prev {
+			t.Fatalf("batch %d does not chain", sb.Header.Number)
+		}
+		for _, wit := range sb.Witnesses {
+			if err := VerifyWitness(w.p, wit); err != nil {
+				t.Fatalf("batch %d: %v", sb.Header.Number, err)
+			}
+		}
+		prev = sb.Header.NewRoot
+	}
+	// fee account got every fee: 10 + 15 + 30 + 1 + 1 + 0 + 5
+	if got := w.balance(op, 0); got != 62 {
+		t.Fatalf("fee account %d, want 62", got)
+	}
+}

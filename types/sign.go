@@ -1,0 +1,157 @@
+package types
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/big"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/holiman/uint256"
+)
+
+// Domain binds every signed message to one deployment: the L1 chain id and the
+// bridge contract's address. A signature for another chain or contract hashes
+// to a different message and fails.
+type Domain struct {
+	ChainID uint64
+	Bridge  common.Address
+}
+
+// Element is Compress(chainID, bridge), the first element of every message.
+func (d Domain) Element() fr.Element {
+	return Compress(FromUint64(d.ChainID), AddressElem(d.Bridge))
+}
+
+// AddressElem is an L1 address as a 160-bit field element.
+func AddressElem(a common.Address) fr.Element {
+	var e fr.Element
+	e.SetBytes(a[:])
+	return e
+}
+
+// PubKey is an L2 account key: a point of the BN254 twisted Edwards curve
+// (gnark-crypto's twistededwards), kept as both affine coordinates.
+type PubKey struct{ X, Y fr.Element }
+
+// IsZero reports the empty key (0, 0), which no signature verifies against.
+func (k PubKey) IsZero() bool { return k.X.IsZero() && k.Y.IsZero() }
+
+// Equal compares keys.
+func (k PubKey) Equal(o PubKey) bool { return k.X.Equal(&o.X) && k.Y.Equal(&o.Y) }
+
+// Signature is gnark-crypto's EdDSA encoding: compressed R (32 bytes) ‖ S (32 bytes, big-endian).
+type Signature [64]byte
+
+// PrivateKey is an EdDSA private key.
+type PrivateKey = eddsa.PrivateKey
+
+// GenerateKey makes a key from the entropy source (crypto/rand in wallets, a
+// seeded reader in tests).
+func GenerateKey(r io.Reader) (*PrivateKey, error) { return eddsa.GenerateKey(r) }
+
+// PublicKeyOf returns the key's public point.
+func PublicKeyOf(k *PrivateKey) PubKey {
+	return PubKey{X: k.PublicKey.A.X, Y: k.PublicKey.A.Y}
+}
+
+var subgroupOrder = twistededwards.GetEdwardsCurve().Order
+
+// Sign signs the message element with EdDSA over Poseidon2 (gnark-crypto's
+// Merkle–Damgård hasher: H(R.x, R.y, A.x, A.y, msg)), which gnark's
+// std/signature/eddsa recomputes in the circuit.
+func Sign(k *PrivateKey, msg fr.Element) (Signature, error) {
+	var sig Signature
+	b := msg.Bytes()
+	raw, err := k.Sign(b[:], poseidon2.NewMerkleDamgardHasher())
+	if err != nil {
+		return sig, err
+	}
+	copy(sig[:], raw)
+	return sig, nil
+}
+
+// VerifySignature checks sig over msg for key pk. S must be below the subgroup
+// order (S+ℓ is the classic malleability) and the key a valid subgroup point.
+func VerifySignature(pk PubKey, msg fr.Element, sig Signature) error {
+	var s big.Int
+	s.SetBytes(sig[32:])
+	if s.Cmp(&subgroupOrder) >= 0 {
+		return ErrSignatureMalleable
+	}
+	if pk.IsZero() {
+		return ErrBadPublicKey
+	}
+	pub := eddsa.PublicKey{A: twistededwards.PointAffine{X: pk.X, Y: pk.Y}}
+	b := msg.Bytes()
+	ok, err := pub.Verify(sig[:], b[:], poseidon2.NewMerkleDamgardHasher())
+	if err != nil {
+		if bytes.Contains([]byte(err.Error()), []byte("public key")) || !pub.A.IsOnCurve() {
+			return fmt.Errorf("%w: %v", ErrBadPublicKey, err)
+		}
+		return fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	if !ok {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// Packer lays message fields into field elements: fields fill a 248-bit word
+// from the least-significant bit upward in the listed order; a field that does
+// not fit starts the next word. Full field elements take a word of their own.
+// The circuit rebuilds each word as the same linear combination.
+type Packer struct {
+	words []fr.Element
+	cur   uint256.Int
+	used  uint
+	open  bool
+}
+
+const wordBits = 248
+
+// Add appends the low `bits` bits of v (bits <= 248).
+func (p *Packer) Add(v *uint256.Int, bits uint) *Packer {
+	if p.used+bits > wordBits {
+		p.flush()
+	}
+	var t uint256.Int
+	t.Lsh(v, p.used)
+	p.cur.Or(&p.cur, &t)
+	p.used += bits
+	p.open = true
+	return p
+}
+
+// AddU64 appends a small field.
+func (p *Packer) AddU64(v uint64, bits uint) *Packer { return p.Add(uint256.NewInt(v), bits) }
+
+// AddElem appends a whole field element as its own word.
+func (p *Packer) AddElem(e fr.Element) *Packer {
+	p.flush()
+	p.words = append(p.words, e)
+	return p
+}
+
+func (p *Packer) flush() {
+	if p.open {
+		p.words = append(p.words, Elem(&p.cur))
+	}
+	p.cur.Clear()
+	p.used, p.open = 0, false
+}
+
+// Words returns the packed words.
+func (p *Packer) Words() []fr.Element {
+	p.flush()
+	return p.words
+}
+
+// MessageHash is HashChain(domain, words...): the element that is signed.
+func MessageHash(d Domain, p *Packer) fr.Element {
+	return HashChain(append([]fr.Element{d.Element()}, p.Words()...)...)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
 
@@ -879,6 +880,7 @@ func (s *State) startWitness(tx types.Tx) error {
 		return err
 	}
 	s.wit = &TxWitness{Tx: tx, RootBefore: types.Compress(a, m), AccountRoot: a, ModelRoot: m}
+	s.subOld = map[subKey]fr.Element{}
 	return nil
 }
 

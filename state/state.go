@@ -62,7 +62,8 @@ type State struct {
 	fees             *FeeBook
 	timestamp        uint64 // batch timestamp, for order expiry
 
-	wit *TxWitness // recording target of the transaction being applied
+	wit    *TxWitness            // recording target of the transaction being applied
+	subOld map[subKey]fr.Element // subtree roots before the transaction's first write
 }
 
 // New wraps kv (a store transaction or snapshot) as rollup state.
@@ -229,7 +230,11 @@ func (s *State) setBalance(id uint32, token uint16, v *uint256.Int) error {
 		return err
 	}
 	leaf := BalanceLeaf(v)
-	pr, err := s.balanceTree(id).Update(s.kv, uint64(token), leaf)
+	t := s.balanceTree(id)
+	if err := s.noteSubtree(subKey{TreeBalances, id, 0}, t); err != nil {
+		return err
+	}
+	pr, err := t.Update(s.kv, uint64(token), leaf)
 	if err != nil {
 		return err
 	}
@@ -239,6 +244,9 @@ func (s *State) setBalance(id uint32, token uint16, v *uint256.Int) error {
 
 func (s *State) setSlot(id uint32, model uint16, slot uint64, o OrderSlot) error {
 	t := s.orderTree(id, model)
+	if err := s.noteSubtree(subKey{TreeOrders, id, model}, t); err != nil {
+		return err
+	}
 	leaf := o.Leaf()
 	pr, err := t.Update(s.kv, slot, leaf)
 	if err != nil {
@@ -260,7 +268,11 @@ func (s *State) setPosition(id uint32, model uint16, p *Position) error {
 		return err
 	}
 	leaf := PositionLeaf(p, or)
-	pr, err := s.positionTree(id).Update(s.kv, uint64(model), leaf)
+	t := s.positionTree(id)
+	if err := s.noteSubtree(subKey{TreePositions, id, 0}, t); err != nil {
+		return err
+	}
+	pr, err := t.Update(s.kv, uint64(model), leaf)
 	if err != nil {
 		return err
 	}
@@ -268,7 +280,7 @@ func (s *State) setPosition(id uint32, model uint16, p *Position) error {
 		return err
 	}
 	cp := *p
-	oldOr := s.subRootBefore(TreeOrders, id, model, or)
+	oldOr := s.subRootBefore(subKey{TreeOrders, id, model}, or)
 	s.record(LeafUpdate{Tree: TreePositions, Account: id, Model: model, New: leaf, OldData: old, NewData: &cp,
 		OldSub: []fr.Element{oldOr}, NewSub: []fr.Element{or}}, pr)
 	return nil
@@ -303,7 +315,7 @@ func (s *State) setAccount(id uint32, a *Account) error {
 	}
 	cp := *a
 	s.record(LeafUpdate{Tree: TreeAccounts, Account: id, New: leaf, OldData: &old, NewData: &cp,
-		OldSub: []fr.Element{s.subRootBefore(TreeBalances, id, 0, br), s.subRootBefore(TreePositions, id, 0, pr)},
+		OldSub: []fr.Element{s.subRootBefore(subKey{TreeBalances, id, 0}, br), s.subRootBefore(subKey{TreePositions, id, 0}, pr)},
 		NewSub: []fr.Element{br, pr}}, proof)
 	return nil
 }
@@ -326,16 +338,34 @@ func (s *State) setModel(id uint16, m *Model) error {
 	return nil
 }
 
-// subRootBefore returns the root a subtree had before this transaction: the
-// old root of its first recorded update, or its current root if untouched.
-func (s *State) subRootBefore(tree TreeKind, id uint32, model uint16, current fr.Element) fr.Element {
+// subKey names one subtree (balances or positions of an account, orders of a position).
+type subKey struct {
+	tree    TreeKind
+	account uint32
+	model   uint16
+}
+
+// noteSubtree remembers a subtree's root before this transaction's first
+// write to it (one read), so the parent leaf's witness can carry it.
+func (s *State) noteSubtree(k subKey, t *smt.Tree) error {
 	if s.wit == nil {
-		return current
+		return nil
 	}
-	for _, u := range s.wit.Updates {
-		if u.Tree == tree && u.Account == id && (tree != TreeOrders || u.Model == model) {
-			return smt.Proof{Index: u.Index, Leaf: u.Old, Siblings: u.Siblings}.ComputeRoot()
-		}
+	if _, ok := s.subOld[k]; ok {
+		return nil
+	}
+	r, err := t.Root(s.kv)
+	if err != nil {
+		return err
+	}
+	s.subOld[k] = r
+	return nil
+}
+
+// subRootBefore returns the root a subtree had before this transaction.
+func (s *State) subRootBefore(k subKey, current fr.Element) fr.Element {
+	if r, ok := s.subOld[k]; ok {
+		return r
 	}
 	return current
 }

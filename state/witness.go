@@ -22,11 +22,6 @@ func VerifyWitness(p types.Params, w *TxWitness) error {
 		return fmt.Errorf("witness: root halves do not hash to the root before")
 	}
 	roots := map[TreeKind]fr.Element{TreeAccounts: w.AccountRoot, TreeModels: w.ModelRoot}
-	type subKey struct {
-		tree    TreeKind
-		account uint32
-		model   uint16
-	}
 	type subState struct{ first, cur fr.Element }
 	subs := map[subKey]*subState{}
 	depth := map[TreeKind]int{TreeAccounts: p.AccountDepth, TreeModels: p.ModelDepth, TreeBalances: p.BalanceDepth,

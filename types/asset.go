@@ -34,11 +34,11 @@ func (a AssetID) Index() uint16 { return uint16(a) }
 func (a AssetID) Check(p Params) error {
 	switch a.Kind() {
 	case AssetBase:
-		if a.Index() >= 1<<p.BalanceDepth {
+		if uint64(a.Index()) >= 1<<uint64(p.BalanceDepth) { // uint64: at depth 16 a uint16 shift is 0
 			return fmt.Errorf("%w: base token %d >= 2^%d", ErrAssetRange, a.Index(), p.BalanceDepth)
 		}
 	case AssetShare, AssetCredit:
-		if a.Index() >= 1<<p.ModelDepth {
+		if uint64(a.Index()) >= 1<<uint64(p.ModelDepth) {
 			return fmt.Errorf("%w: model %d >= 2^%d", ErrAssetRange, a.Index(), p.ModelDepth)
 		}
 	default:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
@@ -22,9 +23,16 @@ type Domain struct {
 	Bridge  common.Address
 }
 
+var domainCache sync.Map // Domain -> fr.Element
+
 // Element is Compress(chainID, bridge), the first element of every message.
 func (d Domain) Element() fr.Element {
-	return Compress(FromUint64(d.ChainID), AddressElem(d.Bridge))
+	if e, ok := domainCache.Load(d); ok {
+		return e.(fr.Element)
+	}
+	e := Compress(FromUint64(d.ChainID), AddressElem(d.Bridge))
+	domainCache.Store(d, e)
+	return e
 }
 
 // AddressElem is an L1 address as a 160-bit field element.

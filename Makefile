@@ -1,0 +1,52 @@
+# Modex — one Makefile for building, testing and benchmarking.
+# `make run` and `make test` are the two commands a fresh machine needs.
+
+GO       ?= go
+BIN      ?= bin/modex
+FUZZTIME ?= 30s
+PKGS     := ./...
+
+.PHONY: all build run test test-long bench bench-1m lint fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/modex
+
+# Until the devnet lands, `make run` runs the native state demo (it says so).
+run: build
+	./$(BIN) demo
+
+# The suite CI runs: vet, then every test, including the state crash test
+# (>= 50 SIGKILLs), the property test and the fuzz seed corpora.
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 30m $(PKGS)
+
+# The long-run suite: bigger property runs and >= 200 SIGKILL points.
+test-long:
+	MODEX_LONG=1 $(GO) test -count=1 -timeout 120m $(PKGS)
+
+# Benchmarks at production depths (the 1M-account ones are in bench-1m).
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -skip 1M $(PKGS)
+	./$(BIN) bench apply --json
+	./$(BIN) bench seal --json
+
+# Tree update and proof at depth 24 with 1,000,000 accounts (loads for minutes).
+bench-1m:
+	$(GO) test -run '^$$' -bench 1M -benchtime 2000x -timeout 60m ./state/smt/
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+# Runs every fuzz target for FUZZTIME each.
+fuzz:
+	@set -e; for p in ./types ./state; do \
+	  for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+	    echo "== $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p; \
+	  done; done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/modex/modex/state/store"
+	"github.com/modex/modex/state/workload"
+	"github.com/modex/modex/types"
+)
+
+type applyResult struct {
+	Kind    string  `json:"kind"`
+	N       int     `json:"n"`
+	NsPerTx float64 `json:"ns_per_tx"`
+	TxPerS  float64 `json:"tx_per_s"`
+}
+
+func runBench(args []string) error {
+	if len(args) < 1 {
+		return fmt.Errorf("bench: want a target (apply, seal)")
+	}
+	fs := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	users := fs.Int("users", 32, "accounts in the benchmark world")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	p := workload.BenchParams()
+	meta := map[string]any{"params": p, "cpus": runtime.NumCPU(), "go": runtime.Version()}
+	switch args[0] {
+	case "apply":
+		var out []applyResult
+		for _, k := range types.AllKinds() {
+			r := testing.Benchmark(workload.ApplyBench(k, *users))
+			if r.N == 0 {
+				return fmt.Errorf("bench apply %s failed", k)
+			}
+			ns := float64(r.T.Nanoseconds()) / float64(r.N)
+			out = append(out, applyResult{Kind: k.String(), N: r.N, NsPerTx: ns, TxPerS: 1e9 / ns})
+			if !*asJSON {
+				fmt.Printf("%-16s %10.0f ns/tx %9.0f tx/s\n", k, ns, 1e9/ns)
+			}
+		}
+		meta["apply"] = out
+	case "seal":
+		dir, err := os.MkdirTemp("", "modex-bench-seal")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		r := testing.Benchmark(workload.SealBench(store.DefaultOptions(dir), *users))
+		if r.N == 0 {
+			return fmt.Errorf("bench seal failed")
+		}
+		ms := float64(r.T.Nanoseconds()) / float64(r.N) / 1e6
+		meta["seal"] = map[string]any{"n": r.N, "ms_per_batch": ms, "txs_per_batch": p.BatchCapacity}
+		if !*asJSON {
+			fmt.Printf("seal: %.2f ms per %d-transfer batch (sync writes on)\n", ms, p.BatchCapacity)
+		}
+	default:
+		return fmt.Errorf("bench: unknown target %q", args[0])
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(meta)
+	}
+	return nil
+}

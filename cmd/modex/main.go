@@ -1,0 +1,41 @@
+// Command modex is the one Modex binary. Today it runs the native state demo
+// and the state benchmarks; the node, prover and devnet commands arrive with
+// their issues (docs/architecture.md).
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `modex — zk-rollup for fractional shares of AI models
+
+usage:
+  modex demo [--dir DIR] [--prod]    run the native state transition demo (no L1, no proofs yet)
+  modex bench apply [--json]         apply throughput per transaction kind at production depths
+  modex bench seal [--json]          durable batch seal (256 transfers) on disk
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "demo":
+		err = runDemo(os.Args[2:])
+	case "bench":
+		err = runBench(os.Args[2:])
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "modex: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "modex:", err)
+		os.Exit(1)
+	}
+}

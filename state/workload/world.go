@@ -1,0 +1,158 @@
+// Package workload drives the native state transition with real signed
+// transactions: a World of deterministic users over a real state.DB, and
+// generators of valid transactions of every kind. The apply benchmarks, the
+// `modex bench apply` command and the `modex demo` flow all run on it.
+package workload
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/holiman/uint256"
+
+	"github.com/modex/modex/state"
+	"github.com/modex/modex/state/store"
+	"github.com/modex/modex/types"
+)
+
+// DevDomain is the signing domain of local runs (the devnet's chain id 31337).
+var DevDomain = types.Domain{ChainID: 31337, Bridge: common.HexToAddress("0x00000000000000000000000000000000000b1d6e")}
+
+// World is a rollup with deterministic users. User 0 is the operator: its
+// first deposit creates account 0, the fee account.
+type World struct {
+	DB     *state.DB
+	P      types.Params
+	D      types.Domain
+	Keys   []*types.PrivateKey
+	Acct   map[int]uint32 // user -> account id
+	Batch  *state.Batch
+	Prio   uint64
+	TS     uint64
+	Sealed []*state.SealedBatch
+}
+
+type seeded struct{ r *rand.ChaCha8 }
+
+func (s seeded) Read(p []byte) (int, error) { return s.r.Read(p) }
+
+// Key returns user i's deterministic key.
+func Key(i int) (*types.PrivateKey, error) {
+	var seed [32]byte
+	seed[0], seed[1] = byte(i), byte(i>>8)
+	return types.GenerateKey(seeded{rand.NewChaCha8(seed)})
+}
+
+// Addr returns user i's L1 address.
+func Addr(i int) common.Address {
+	var a common.Address
+	a[0], a[18], a[19] = 0xAA, byte(i>>8), byte(i)+1
+	return a
+}
+
+// NewWorld opens a state DB with the options and makes `users` keys.
+func NewWorld(p types.Params, opts store.Options, users int) (*World, error) {
+	db, err := state.Open(p, DevDomain, opts)
+	if err != nil {
+		return nil, err
+	}
+	w := &World{DB: db, P: p, D: DevDomain, Acct: map[int]uint32{}, TS: 1_700_000_000}
+	for i := 0; i < users; i++ {
+		k, err := Key(i)
+		if err != nil {
+			return nil, err
+		}
+		w.Keys = append(w.Keys, k)
+	}
+	if err := w.open(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Close discards the open batch and closes the DB.
+func (w *World) Close() error {
+	w.Batch.Discard()
+	return w.DB.Close()
+}
+
+func (w *World) open() error {
+	b, err := w.DB.NewBatch(w.TS)
+	if err != nil {
+		return err
+	}
+	w.Batch = b
+	return nil
+}
+
+// State is the open batch's state.
+func (w *World) State() *state.State { return w.Batch.State() }
+
+// Add applies tx in the open batch, sealing first when the batch is full or
+// out of fee tokens.
+func (w *World) Add(tx types.Tx) (*state.Receipt, error) {
+	r, err := w.Batch.Add(tx)
+	if errors.Is(err, state.ErrBatchFull) || errors.Is(err, types.ErrFeeAssetsFull) {
+		if _, err := w.Seal(); err != nil {
+			return nil, err
+		}
+		r, err = w.Batch.Add(tx)
+	}
+	return r, err
+}
+
+// Seal seals the open batch and opens the next one, 12 seconds later.
+func (w *World) Seal() (*state.SealedBatch, error) {
+	sb, err := w.Batch.Seal()
+	if err != nil {
+		return nil, err
+	}
+	w.Sealed = append(w.Sealed, sb)
+	w.TS += 12
+	return sb, w.open()
+}
+
+// DepositTx builds user's next deposit (not applied).
+func (w *World) DepositTx(user int, token uint16, amount *uint256.Int) *types.Deposit {
+	d := &types.Deposit{PriorityID: w.Prio, L1Address: Addr(user), PubKey: types.PublicKeyOf(w.Keys[user]), Token: token}
+	d.Amount.Set(amount)
+	return d
+}
+
+// Deposit credits user, creating the account on first use.
+func (w *World) Deposit(user int, token uint16, amount uint64) error {
+	d := w.DepositTx(user, token, uint256.NewInt(amount))
+	if _, err := w.Add(d); err != nil {
+		return err
+	}
+	w.Prio++
+	if d.Refused {
+		return fmt.Errorf("deposit of user %d refused", user)
+	}
+	w.Acct[user] = d.Account
+	return nil
+}
+
+// Nonce is user's current account nonce.
+func (w *World) Nonce(user int) (uint32, error) {
+	a, err := w.State().Account(w.Acct[user])
+	if err != nil {
+		return 0, err
+	}
+	return a.Nonce, nil
+}
+
+// Sign signs tx as user.
+func (w *World) Sign(user int, tx types.SignedTx) (types.SignedTx, error) {
+	return tx, types.SignTx(w.Keys[user], w.D, tx)
+}
+
+// Order makes a signed order of user, valid for an hour.
+func (w *World) Order(user int, model uint16, side types.Side, id uint32, amount, price uint64, maxFee uint8) (types.Order, error) {
+	o := types.Order{Account: w.Acct[user], Model: model, Side: side, OrderID: id, Amount: amount,
+		MaxFeeBips: maxFee, ValidUntil: uint32(w.TS + 3600)}
+	o.Price.SetUint64(price)
+	return o, types.SignOrder(w.Keys[user], w.D, &o)
+}

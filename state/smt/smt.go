@@ -1,0 +1,251 @@
+package smt
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/modex/modex/types"
+)
+
+// Reader reads raw node values. Get returns (nil, nil) when the key is absent.
+type Reader interface {
+	Get(key []byte) ([]byte, error)
+}
+
+// Writer is a Reader that can also write. Implementations must not retain
+// key or value after Set/Delete returns.
+type Writer interface {
+	Reader
+	Set(key, value []byte) error
+	Delete(key []byte) error
+}
+
+// MaxDepth is the largest supported tree depth.
+const MaxDepth = 64
+
+// Tree is a fixed-depth binary Merkle tree, leaves indexed 0..2^depth-1.
+// Level 0 = leaves, level depth = root. A Tree value holds no state besides
+// its parameters; all nodes live in the Reader/Writer passed to each call, so
+// a Tree is safe for concurrent use.
+type Tree struct {
+	ns    []byte
+	depth int
+	zero  []fr.Element // zero[h] = Zero(h), h = 0..depth
+}
+
+type zeroKey struct {
+	depth int
+	leaf  fr.Element
+}
+
+// zeroCache maps zeroKey -> []fr.Element (read-only once stored).
+var zeroCache sync.Map
+
+func zeroHashes(depth int, zeroLeaf fr.Element) []fr.Element {
+	k := zeroKey{depth, zeroLeaf}
+	if v, ok := zeroCache.Load(k); ok {
+		return v.([]fr.Element)
+	}
+	z := make([]fr.Element, depth+1)
+	z[0] = zeroLeaf
+	for h := 0; h < depth; h++ {
+		z[h+1] = types.Compress(z[h], z[h])
+	}
+	v, _ := zeroCache.LoadOrStore(k, z)
+	return v.([]fr.Element)
+}
+
+// New returns a tree of the given depth (1..64) whose absent leaves equal
+// zeroLeaf, storing its nodes under namespace. It panics on an invalid depth
+// (a programming error). The namespace is copied.
+func New(namespace []byte, depth int, zeroLeaf fr.Element) *Tree {
+	if depth < 1 || depth > MaxDepth {
+		panic(fmt.Sprintf("smt: depth %d out of range 1..%d", depth, MaxDepth))
+	}
+	return &Tree{
+		ns:    append([]byte(nil), namespace...),
+		depth: depth,
+		zero:  zeroHashes(depth, zeroLeaf),
+	}
+}
+
+// Depth returns the number of levels above the leaves.
+func (t *Tree) Depth() int { return t.depth }
+
+// Namespace returns the key prefix of the tree's nodes (do not modify).
+func (t *Tree) Namespace() []byte { return t.ns }
+
+// Zero returns the value of an absent node at level h (0..Depth()).
+func (t *Tree) Zero(h int) fr.Element { return t.zero[h] }
+
+// EmptyRoot returns the root of a tree with no leaf set: Zero(Depth()).
+func (t *Tree) EmptyRoot() fr.Element { return t.zero[t.depth] }
+
+func (t *Tree) checkIndex(index uint64) error {
+	if t.depth < 64 && index>>uint(t.depth) != 0 {
+		return fmt.Errorf("%w: %d >= 2^%d", ErrIndexOutOfRange, index, t.depth)
+	}
+	return nil
+}
+
+// newKey returns a key buffer sized for this tree's node keys.
+func (t *Tree) newKey() []byte {
+	k := make([]byte, len(t.ns)+9)
+	copy(k, t.ns)
+	return k
+}
+
+// setKey fills key(level, index) into buf (from newKey).
+func (t *Tree) setKey(buf []byte, level int, index uint64) {
+	n := len(t.ns)
+	buf[n] = byte(level)
+	binary.BigEndian.PutUint64(buf[n+1:], index)
+}
+
+// NodeKey returns the storage key of node (level, index).
+func (t *Tree) NodeKey(level int, index uint64) []byte {
+	k := t.newKey()
+	t.setKey(k, level, index)
+	return k
+}
+
+// get reads node (level, index) using key buffer buf.
+func (t *Tree) get(r Reader, buf []byte, level int, index uint64) (fr.Element, error) {
+	t.setKey(buf, level, index)
+	v, err := r.Get(buf)
+	if err != nil {
+		return fr.Element{}, fmt.Errorf("smt: read node (%d,%d): %w", level, index, err)
+	}
+	if v == nil {
+		return t.zero[level], nil
+	}
+	var e fr.Element
+	if err := e.SetBytesCanonical(v); err != nil {
+		return fr.Element{}, fmt.Errorf("%w: node (%d,%d) under %x: %v", ErrCorruptNode, level, index, t.ns, err)
+	}
+	return e, nil
+}
+
+// put writes node (level, index), deleting it when it equals Zero(level).
+func (t *Tree) put(w Writer, buf []byte, val *[fr.Bytes]byte, level int, index uint64, e *fr.Element) error {
+	t.setKey(buf, level, index)
+	var err error
+	if e.Equal(&t.zero[level]) {
+		err = w.Delete(buf)
+	} else {
+		*val = e.Bytes()
+		err = w.Set(buf, val[:])
+	}
+	if err != nil {
+		return fmt.Errorf("smt: write node (%d,%d): %w", level, index, err)
+	}
+	return nil
+}
+
+// Root returns the current root.
+func (t *Tree) Root(r Reader) (fr.Element, error) {
+	return t.get(r, t.newKey(), t.depth, 0)
+}
+
+// Leaf returns the value of leaf index.
+func (t *Tree) Leaf(r Reader, index uint64) (fr.Element, error) {
+	if err := t.checkIndex(index); err != nil {
+		return fr.Element{}, err
+	}
+	return t.get(r, t.newKey(), 0, index)
+}
+
+// Prove returns the Merkle proof of leaf index.
+func (t *Tree) Prove(r Reader, index uint64) (Proof, error) {
+	if err := t.checkIndex(index); err != nil {
+		return Proof{}, err
+	}
+	return t.prove(r, t.newKey(), index)
+}
+
+func (t *Tree) prove(r Reader, buf []byte, index uint64) (Proof, error) {
+	p := Proof{Index: index, Siblings: make([]fr.Element, t.depth)}
+	var err error
+	if p.Leaf, err = t.get(r, buf, 0, index); err != nil {
+		return Proof{}, err
+	}
+	for h, i := 0, index; h < t.depth; h, i = h+1, i>>1 {
+		if p.Siblings[h], err = t.get(r, buf, h, i^1); err != nil {
+			return Proof{}, err
+		}
+	}
+	return p, nil
+}
+
+// Update sets leaf index to leaf and rewrites the path to the root (depth
+// hashes, no full rehash). It returns the proof of the OLD leaf; its
+// Siblings are also the siblings of the new path, so
+// Proof{Index, leaf, Siblings}.ComputeRoot() is the new root. When the leaf
+// is unchanged nothing is written. On error the Writer may hold a partially
+// rewritten path: discard the enclosing transaction.
+func (t *Tree) Update(w Writer, index uint64, leaf fr.Element) (Proof, error) {
+	if err := t.checkIndex(index); err != nil {
+		return Proof{}, err
+	}
+	buf := t.newKey()
+	p, err := t.prove(w, buf, index)
+	if err != nil {
+		return Proof{}, err
+	}
+	if p.Leaf.Equal(&leaf) {
+		return p, nil
+	}
+	var val [fr.Bytes]byte
+	cur := leaf
+	i := index
+	for h := 0; h < t.depth; h++ {
+		if err := t.put(w, buf, &val, h, i, &cur); err != nil {
+			return Proof{}, err
+		}
+		if i&1 == 0 {
+			cur = types.Compress(cur, p.Siblings[h])
+		} else {
+			cur = types.Compress(p.Siblings[h], cur)
+		}
+		i >>= 1
+	}
+	if err := t.put(w, buf, &val, t.depth, 0, &cur); err != nil {
+		return Proof{}, err
+	}
+	return p, nil
+}
+
+// Proof is a Merkle inclusion proof of Leaf at Index.
+type Proof struct {
+	Index    uint64
+	Leaf     fr.Element
+	Siblings []fr.Element // bottom-up: Siblings[0] is the leaf's sibling at level 0; len == depth
+}
+
+// ComputeRoot folds Leaf with Siblings: bit h of Index selects
+// 0 -> Compress(cur, sib), 1 -> Compress(sib, cur).
+func (p Proof) ComputeRoot() fr.Element {
+	cur := p.Leaf
+	for h := range p.Siblings {
+		if (p.Index>>uint(h))&1 == 0 {
+			cur = types.Compress(cur, p.Siblings[h])
+		} else {
+			cur = types.Compress(p.Siblings[h], cur)
+		}
+	}
+	return cur
+}
+
+// Verify reports whether the proof leads to root. A proof whose Index does
+// not fit in len(Siblings) bits, or with no siblings, is rejected.
+func (p Proof) Verify(root fr.Element) bool {
+	d := len(p.Siblings)
+	if d == 0 || d > MaxDepth || (d < 64 && p.Index>>uint(d) != 0) {
+		return false
+	}
+	r := p.ComputeRoot()
+	return r.Equal(&root)
+}

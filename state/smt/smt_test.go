@@ -1,0 +1,339 @@
+package smt_test
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/modex/modex/state/smt"
+	"github.com/modex/modex/types"
+)
+
+// memKV is an in-memory Writer (test fake for the KV store).
+type memKV map[string][]byte
+
+func (m memKV) Get(k []byte) ([]byte, error) {
+	v, ok := m[string(k)]
+	if !ok {
+		return nil, nil
+	}
+	return append([]byte{}, v...), nil
+}
+func (m memKV) Set(k, v []byte) error  { m[string(k)] = append([]byte(nil), v...); return nil }
+func (m memKV) Delete(k []byte) error  { delete(m, string(k)); return nil }
+func elem(x uint64) (e fr.Element)     { e.SetUint64(x); return e }
+func randElem(r *rand.Rand) fr.Element { return elem(r.Uint64()) }
+
+// naive is a full in-memory tree recomputed from scratch.
+type naive struct {
+	depth  int
+	leaves []fr.Element
+}
+
+func newNaive(depth int, zero fr.Element) *naive {
+	n := &naive{depth: depth, leaves: make([]fr.Element, 1<<depth)}
+	for i := range n.leaves {
+		n.leaves[i] = zero
+	}
+	return n
+}
+
+// levels returns all levels, levels[0] = leaves, levels[depth] = [root].
+func (n *naive) levels() [][]fr.Element {
+	lv := [][]fr.Element{append([]fr.Element(nil), n.leaves...)}
+	for h := 0; h < n.depth; h++ {
+		prev := lv[h]
+		next := make([]fr.Element, len(prev)/2)
+		for i := range next {
+			next[i] = types.Compress(prev[2*i], prev[2*i+1])
+		}
+		lv = append(lv, next)
+	}
+	return lv
+}
+
+func (n *naive) proof(lv [][]fr.Element, index uint64) smt.Proof {
+	p := smt.Proof{Index: index, Leaf: lv[0][index]}
+	for h := 0; h < n.depth; h++ {
+		p.Siblings = append(p.Siblings, lv[h][(index>>h)^1])
+	}
+	return p
+}
+
+func TestAgainstNaive(t *testing.T) {
+	zeroLeaves := map[string]fr.Element{"zero0": elem(0), "zero42": elem(42)}
+	for depth := 1; depth <= 8; depth++ {
+		for zname, zero := range zeroLeaves {
+			t.Run(zname+"/depth"+string(rune('0'+depth)), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(depth), zero.Uint64()))
+				kv := memKV{}
+				tr := smt.New([]byte("ns"), depth, zero)
+				ref := newNaive(depth, zero)
+				if r, _ := tr.Root(kv); r != ref.levels()[depth][0] || r != tr.EmptyRoot() {
+					t.Fatal("empty root mismatch")
+				}
+				max := uint64(1)<<depth - 1
+				steps := 40 + 2*(1<<depth)
+				oldLv := ref.levels()
+				for step := 0; step < steps; step++ {
+					var idx uint64
+					switch step % 5 {
+					case 0:
+						idx = 0
+					case 1:
+						idx = max
+					default:
+						idx = rng.Uint64N(max + 1)
+					}
+					leaf := randElem(rng)
+					if rng.IntN(3) == 0 {
+						leaf = zero // set back to the zero leaf
+					}
+					oldRoot := oldLv[depth][0]
+					p, err := tr.Update(kv, idx, leaf)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ref.leaves[idx] = leaf
+					lv := ref.levels()
+					want := ref.proof(oldLv, idx)
+					if p.Index != idx || p.Leaf != want.Leaf || !equalSibs(p.Siblings, want.Siblings) {
+						t.Fatalf("step %d: returned proof differs from naive old proof", step)
+					}
+					if !p.Verify(oldRoot) {
+						t.Fatalf("step %d: update proof does not verify against old root", step)
+					}
+					np := p
+					np.Leaf = leaf
+					if !np.Verify(lv[depth][0]) {
+						t.Fatalf("step %d: update proof with new leaf does not give new root", step)
+					}
+					checkTree(t, tr, kv, ref, lv, step%16 == 0 || step == steps-1)
+					oldLv = lv
+				}
+				// Reset every leaf: the store must return to no keys at all.
+				for i := range ref.leaves {
+					if _, err := tr.Update(kv, uint64(i), zero); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if len(kv) != 0 {
+					t.Fatalf("emptied tree still has %d keys", len(kv))
+				}
+			})
+		}
+	}
+}
+
+func equalSibs(a, b []fr.Element) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// checkTree compares every stored node, root, leaf and proof with the naive tree.
+func checkTree(t *testing.T, tr *smt.Tree, kv memKV, ref *naive, lv [][]fr.Element, proofs bool) {
+	t.Helper()
+	root, err := tr.Root(kv)
+	if err != nil || root != lv[ref.depth][0] {
+		t.Fatalf("root mismatch (err %v)", err)
+	}
+	stored := 0
+	for h := 0; h <= ref.depth; h++ {
+		for i := range lv[h] {
+			v, _ := kv.Get(tr.NodeKey(h, uint64(i)))
+			if lv[h][i] == tr.Zero(h) {
+				if v != nil {
+					t.Fatalf("zero node (%d,%d) is stored", h, i)
+				}
+				continue
+			}
+			stored++
+			b := lv[h][i].Bytes()
+			if !bytes.Equal(v, b[:]) {
+				t.Fatalf("node (%d,%d) stored %x want %x", h, i, v, b)
+			}
+		}
+	}
+	if stored != len(kv) {
+		t.Fatalf("%d stray keys", len(kv)-stored)
+	}
+	if !proofs {
+		return
+	}
+	for i := range ref.leaves {
+		l, err := tr.Leaf(kv, uint64(i))
+		if err != nil || l != ref.leaves[i] {
+			t.Fatalf("leaf %d mismatch", i)
+		}
+		p, err := tr.Prove(kv, uint64(i))
+		if err != nil || !p.Verify(root) {
+			t.Fatalf("proof of %d does not verify", i)
+		}
+	}
+}
+
+func TestProofTamper(t *testing.T) {
+	const depth = 6
+	rng := rand.New(rand.NewPCG(1, 2))
+	kv := memKV{}
+	tr := smt.New([]byte("p/"), depth, fr.Element{})
+	for i := 0; i < 40; i++ {
+		if _, err := tr.Update(kv, rng.Uint64N(1<<depth), randElem(rng)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, _ := tr.Root(kv)
+	idx := uint64(13)
+	base, err := tr.Prove(kv, idx)
+	if err != nil || !base.Verify(root) {
+		t.Fatal("base proof must verify")
+	}
+	clone := func() smt.Proof {
+		p := base
+		p.Siblings = append([]fr.Element(nil), base.Siblings...)
+		return p
+	}
+	tests := []struct {
+		name   string
+		tamper func(p *smt.Proof)
+	}{
+		{"wrong sibling", func(p *smt.Proof) { p.Siblings[3] = elem(7) }},
+		{"wrong top sibling", func(p *smt.Proof) { one := elem(1); p.Siblings[depth-1].Add(&p.Siblings[depth-1], &one) }},
+		{"swapped siblings", func(p *smt.Proof) { p.Siblings[0], p.Siblings[1] = p.Siblings[1], p.Siblings[0] }},
+		{"wrong index", func(p *smt.Proof) { p.Index ^= 1 }},
+		{"index out of range", func(p *smt.Proof) { p.Index |= 1 << depth }},
+		{"wrong leaf", func(p *smt.Proof) { p.Leaf = elem(12345) }},
+		{"missing sibling", func(p *smt.Proof) { p.Siblings = p.Siblings[:depth-1] }},
+		{"extra sibling", func(p *smt.Proof) { p.Siblings = append(p.Siblings, elem(0)) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := clone()
+			tc.tamper(&p)
+			if p.Verify(root) {
+				t.Fatal("tampered proof verifies")
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		depth int
+		index uint64
+	}{
+		{"depth1", 1, 2},
+		{"depth8", 8, 256},
+		{"depth24", 24, 1 << 24},
+		{"depth63", 63, 1 << 63},
+		{"max", 8, ^uint64(0)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kv := memKV{}
+			tr := smt.New([]byte("e"), tc.depth, fr.Element{})
+			if _, err := tr.Update(kv, tc.index, elem(1)); !errors.Is(err, smt.ErrIndexOutOfRange) {
+				t.Fatalf("Update: got %v", err)
+			}
+			if _, err := tr.Prove(kv, tc.index); !errors.Is(err, smt.ErrIndexOutOfRange) {
+				t.Fatalf("Prove: got %v", err)
+			}
+			if _, err := tr.Leaf(kv, tc.index); !errors.Is(err, smt.ErrIndexOutOfRange) {
+				t.Fatalf("Leaf: got %v", err)
+			}
+			if len(kv) != 0 {
+				t.Fatal("failed update wrote")
+			}
+		})
+	}
+	t.Run("depth64 accepts max index", func(t *testing.T) {
+		kv := memKV{}
+		tr := smt.New([]byte("e"), 64, fr.Element{})
+		p, err := tr.Update(kv, ^uint64(0), elem(9))
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, _ := tr.Root(kv)
+		p.Leaf = elem(9)
+		if !p.Verify(root) {
+			t.Fatal("depth-64 proof does not verify")
+		}
+	})
+}
+
+func TestCorruptValue(t *testing.T) {
+	var modulus [32]byte
+	fr.Modulus().FillBytes(modulus[:])
+	tests := []struct {
+		name string
+		val  []byte
+	}{
+		{"short", []byte{1, 2, 3}},
+		{"long", make([]byte, 33)},
+		{"empty", []byte{}},
+		{"non-canonical", modulus[:]},
+		{"all ones", bytes.Repeat([]byte{0xff}, 32)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kv := memKV{}
+			tr := smt.New([]byte("c"), 4, fr.Element{})
+			if _, err := tr.Update(kv, 5, elem(3)); err != nil {
+				t.Fatal(err)
+			}
+			kv[string(tr.NodeKey(1, 3))] = tc.val // sibling of leaf 5's parent
+			kv[string(tr.NodeKey(4, 0))] = tc.val // root
+			if _, err := tr.Root(kv); !errors.Is(err, smt.ErrCorruptNode) {
+				t.Fatalf("Root: got %v", err)
+			}
+			if _, err := tr.Prove(kv, 5); !errors.Is(err, smt.ErrCorruptNode) {
+				t.Fatalf("Prove: got %v", err)
+			}
+			if _, err := tr.Update(kv, 5, elem(4)); !errors.Is(err, smt.ErrCorruptNode) {
+				t.Fatalf("Update: got %v", err)
+			}
+		})
+	}
+}
+
+type failKV struct{ memKV }
+
+var errDisk = errors.New("disk on fire")
+
+func (failKV) Get([]byte) ([]byte, error) { return nil, errDisk }
+
+func TestReadErrorPropagates(t *testing.T) {
+	tr := smt.New([]byte("f"), 4, fr.Element{})
+	if _, err := tr.Update(failKV{memKV{}}, 1, elem(1)); !errors.Is(err, errDisk) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestZeroCacheShared(t *testing.T) {
+	a := smt.New([]byte("a"), 16, elem(5))
+	b := smt.New([]byte("b"), 16, elem(5))
+	if a.EmptyRoot() != b.EmptyRoot() {
+		t.Fatal("same params, different empty roots")
+	}
+	z := elem(5)
+	for h := 0; h < 16; h++ {
+		z = types.Compress(z, z)
+	}
+	if a.EmptyRoot() != z || a.Zero(0) != elem(5) {
+		t.Fatal("zero hashes wrong")
+	}
+	if allocs := testing.AllocsPerRun(100, func() { smt.New([]byte("x"), 16, elem(5)) }); allocs > 3 {
+		t.Fatalf("New allocates %v times", allocs)
+	}
+}

@@ -30,6 +30,7 @@ type Receipt struct {
 	FeeToken   uint16
 	Fee        uint256.Int
 	Withdrawal *Withdrawal // Withdraw and ForcedWithdraw with a non-zero amount
+	Refusal    error       // why a Deposit was refused (refunded on L1), else nil
 }
 
 type commitFn func() error
@@ -49,7 +50,7 @@ func (s *State) Apply(tx types.Tx) (*Receipt, error) {
 	case *types.Noop:
 		commit = func() error { return nil }
 	case *types.Deposit:
-		commit, err = s.deposit(t)
+		commit, err = s.deposit(t, rcpt)
 	case *types.ForcedWithdraw:
 		commit, err = s.forcedWithdraw(t, rcpt)
 	case *types.Transfer:
@@ -187,7 +188,7 @@ func (s *State) bumpPriority() error {
 
 // ---- priority operations ----
 
-func (s *State) deposit(t *types.Deposit) (commitFn, error) {
+func (s *State) deposit(t *types.Deposit, rcpt *Receipt) (commitFn, error) {
 	if err := s.checkPriority(t.PriorityID); err != nil {
 		return nil, err
 	}
@@ -207,10 +208,10 @@ func (s *State) deposit(t *types.Deposit) (commitFn, error) {
 	}
 	var newBal *uint256.Int
 	switch {
-	case !found && next >= 1<<s.p.AccountDepth: // tree full
-		t.Refused = true
+	case !found && next >= 1<<s.p.AccountDepth:
+		rcpt.Refusal = types.ErrAccountTreeFull
 	case s.checkToken(t.Token) != nil:
-		t.Refused = true
+		rcpt.Refusal = s.checkToken(t.Token)
 	default:
 		if !found {
 			id = uint32(next)
@@ -222,10 +223,10 @@ func (s *State) deposit(t *types.Deposit) (commitFn, error) {
 			return nil, err
 		}
 		if newBal, err = credit(bal, &t.Amount); err != nil {
-			t.Refused = true
+			rcpt.Refusal = err
 		}
 	}
-	if t.Refused {
+	if t.Refused = rcpt.Refusal != nil; t.Refused {
 		return s.bumpPriority, nil
 	}
 	t.Account = id
@@ -251,6 +252,10 @@ func (s *State) deposit(t *types.Deposit) (commitFn, error) {
 func (s *State) forcedWithdraw(t *types.ForcedWithdraw, rcpt *Receipt) (commitFn, error) {
 	if err := s.checkPriority(t.PriorityID); err != nil {
 		return nil, err
+	}
+	if t.Account>>types.AccountBits != 0 {
+		// the bridge takes a uint24 account id, so such a request never exists
+		return nil, fmt.Errorf("%w: %d wider than %d bits", types.ErrAccountRange, t.Account, types.AccountBits)
 	}
 	t.Amount.Clear()
 	var acct *Account
@@ -560,7 +565,7 @@ func nextSlot(cur OrderSlot, o *types.Order, fill uint64) (OrderSlot, error) {
 	return OrderSlot{OrderID: o.OrderID, Filled: filled + fill}, nil
 }
 
-func (s *State) slotIndex(orderID uint32) uint64 { return uint64(orderID) & (1<<s.p.OrderDepth - 1) }
+func (s *State) slotIndex(orderID uint32) uint64 { return slotOf(s.p, orderID) }
 
 // checkOrder verifies an order's signature, expiry and fee cap.
 func (s *State) checkOrder(o *types.Order, feeBips uint8) (*Account, error) {
@@ -570,6 +575,9 @@ func (s *State) checkOrder(o *types.Order, feeBips uint8) (*Account, error) {
 	}
 	if o.OrderID>>types.OrderIDBits != 0 {
 		return nil, fmt.Errorf("%w: order id %d", types.ErrAmountTooLarge, o.OrderID)
+	}
+	if !types.Fits(&o.Price, types.AmountBits) {
+		return nil, fmt.Errorf("%w: order price", types.ErrAmountTooLarge)
 	}
 	if err := types.VerifySignature(a.PubKey, o.Message(s.domain), o.Signature); err != nil {
 		return nil, fmt.Errorf("order %d of account %d: %w", o.OrderID, o.Account, err)
@@ -743,6 +751,9 @@ func (s *State) buyCredits(t *types.BuyCredits, rcpt *Receipt) (commitFn, error)
 	}
 	if t.Credits == 0 {
 		return nil, types.ErrZeroAmount
+	}
+	if !types.Fits(&t.MaxPrice, types.AmountBits) {
+		return nil, fmt.Errorf("%w: max price", types.ErrAmountTooLarge)
 	}
 	if m.CreditPrice.Gt(&t.MaxPrice) {
 		return nil, fmt.Errorf("%w: price %s > limit %s", types.ErrCreditPrice, m.CreditPrice.Dec(), t.MaxPrice.Dec())

@@ -11,13 +11,16 @@ import (
 )
 
 // VerifyWitness replays a transaction's witness the way the batch circuit
-// does: every leaf hash is recomputed from its preimage and subtree roots,
+// does: the updates follow the transaction's §5 sequence (Shape), every leaf hash is recomputed from its preimage and subtree roots,
 // every old path must reproduce the running root of its tree, the new path
 // (same siblings) gives the next root, a parent leaf must commit to exactly the
 // subtree roots its children produced, and the final roots must give
 // RootAfter. It is the native twin of the circuit's update gadget and the
 // reference the differential tests hold the circuit to.
 func VerifyWitness(p types.Params, w *TxWitness) error {
+	if err := checkShape(p, w); err != nil {
+		return err
+	}
 	if types.Compress(w.AccountRoot, w.ModelRoot) != w.RootBefore {
 		return fmt.Errorf("witness: root halves do not hash to the root before")
 	}
@@ -149,4 +152,127 @@ func leafHash(tree TreeKind, data any, sub []fr.Element) (fr.Element, error) {
 		return BalanceLeaf(b), nil
 	}
 	return fr.Element{}, fmt.Errorf("unknown tree %d", tree)
+}
+
+// slotOf is the order slot an order id uses.
+func slotOf(p types.Params, orderID uint32) uint64 { return uint64(orderID) & (1<<p.OrderDepth - 1) }
+
+// shapeStep is one expected witness entry: the tree, its owner and the leaf index.
+// quote marks a balance leaf whose index is the model's quote token, read from
+// the witness's own model entry.
+type shapeStep struct {
+	tree    TreeKind
+	account uint32
+	model   uint16
+	index   uint64
+	quote   bool
+}
+
+func acctStep(id uint32) shapeStep {
+	return shapeStep{tree: TreeAccounts, account: id, index: uint64(id)}
+}
+func balStep(id uint32, tok uint16) shapeStep {
+	return shapeStep{tree: TreeBalances, account: id, index: uint64(tok)}
+}
+func quoteStep(id uint32) shapeStep { return shapeStep{tree: TreeBalances, account: id, quote: true} }
+func modelStep(m uint16) shapeStep  { return shapeStep{tree: TreeModels, model: m, index: uint64(m)} }
+func posStep(id uint32, m uint16) shapeStep {
+	return shapeStep{tree: TreePositions, account: id, model: m, index: uint64(m)}
+}
+func slotStep(p types.Params, id uint32, m uint16, orderID uint32) shapeStep {
+	return shapeStep{tree: TreeOrders, account: id, model: m, index: slotOf(p, orderID)}
+}
+
+// Shape is the update sequence docs/protocol.md §5 prescribes for a
+// transaction (after apply filled in Deposit.Account/Refused and
+// ForcedWithdraw.Amount). The circuit lays out the same sequence per kind.
+func Shape(p types.Params, tx types.Tx) []shapeStep {
+	switch t := tx.(type) {
+	case *types.Noop:
+		return nil
+	case *types.Deposit:
+		if t.Refused {
+			return nil
+		}
+		return []shapeStep{balStep(t.Account, t.Token), acctStep(t.Account)}
+	case *types.ForcedWithdraw:
+		if t.Amount.IsZero() {
+			return nil
+		}
+		return []shapeStep{balStep(t.Account, t.Token), acctStep(t.Account)}
+	case *types.Transfer:
+		if t.Asset.Kind() == types.AssetBase {
+			tok := t.Asset.Index()
+			return []shapeStep{balStep(t.From, tok), acctStep(t.From), balStep(t.To, tok), acctStep(t.To)}
+		}
+		m := t.Asset.Index()
+		return []shapeStep{modelStep(m), posStep(t.From, m), quoteStep(t.From), acctStep(t.From), posStep(t.To, m), acctStep(t.To)}
+	case *types.Withdraw:
+		return []shapeStep{balStep(t.Account, t.Token), acctStep(t.Account)}
+	case *types.CreateModel:
+		return []shapeStep{modelStep(t.Model), posStep(t.Account, t.Model), balStep(t.Account, t.QuoteToken), acctStep(t.Account)}
+	case *types.MintShares:
+		return []shapeStep{modelStep(t.Model), posStep(t.Account, t.Model), quoteStep(t.Account), acctStep(t.Account)}
+	case *types.SetModelParams:
+		return []shapeStep{modelStep(t.Model), quoteStep(t.Account), acctStep(t.Account)}
+	case *types.Trade:
+		m, b, s := t.Buy.Model, t.Buy.Account, t.Sell.Account
+		return []shapeStep{modelStep(m),
+			quoteStep(b), slotStep(p, b, m, t.Buy.OrderID), posStep(b, m), acctStep(b),
+			quoteStep(s), slotStep(p, s, m, t.Sell.OrderID), posStep(s, m), acctStep(s)}
+	case *types.CancelOrder:
+		return []shapeStep{modelStep(t.Model), slotStep(p, t.Account, t.Model, t.OrderID), posStep(t.Account, t.Model),
+			quoteStep(t.Account), acctStep(t.Account)}
+	case *types.BuyCredits:
+		return []shapeStep{modelStep(t.Model), posStep(t.Account, t.Model), quoteStep(t.Account), acctStep(t.Account)}
+	case *types.RedeemCredits:
+		return []shapeStep{modelStep(t.Model), posStep(t.Account, t.Model), quoteStep(t.Account), acctStep(t.Account)}
+	case *types.ClaimRevenue:
+		return []shapeStep{modelStep(t.Model), posStep(t.Account, t.Model), quoteStep(t.Account), acctStep(t.Account)}
+	}
+	return nil
+}
+
+// checkShape binds a witness to its transaction: exactly the §5 sequence of
+// leaves, none dropped, added or reordered. For the fee settlement (Tx nil):
+// account 0's balances in strictly ascending token order, then account 0.
+func checkShape(p types.Params, w *TxWitness) error {
+	if w.Tx == nil {
+		n := len(w.Updates)
+		if n == 0 {
+			return nil
+		}
+		last := w.Updates[n-1]
+		if n < 2 || last.Tree != TreeAccounts || last.Account != types.FeeAccount || last.Index != uint64(types.FeeAccount) {
+			return fmt.Errorf("witness: fee settlement must end with the fee account's leaf")
+		}
+		for i, u := range w.Updates[:n-1] {
+			if u.Tree != TreeBalances || u.Account != types.FeeAccount || (i > 0 && u.Index <= w.Updates[i-1].Index) {
+				return fmt.Errorf("witness: fee settlement update %d is not a fee-account balance in ascending order", i)
+			}
+		}
+		return nil
+	}
+	want := Shape(p, w.Tx)
+	if len(w.Updates) != len(want) {
+		return fmt.Errorf("witness: %s has %d updates, the spec prescribes %d", w.Tx.Kind(), len(w.Updates), len(want))
+	}
+	var quote uint64
+	if len(w.Updates) > 0 && w.Updates[0].Tree == TreeModels {
+		if m, ok := w.Updates[0].NewData.(*Model); ok {
+			quote = uint64(m.QuoteToken)
+		}
+	}
+	for i, s := range want {
+		u := w.Updates[i]
+		idx := s.index
+		if s.quote {
+			idx = quote
+		}
+		if u.Tree != s.tree || u.Account != s.account || u.Model != s.model || u.Index != idx {
+			return fmt.Errorf("witness: %s update %d is (%v, account %d, model %d, index %d), the spec prescribes (%v, %d, %d, %d)",
+				w.Tx.Kind(), i, u.Tree, u.Account, u.Model, u.Index, s.tree, s.account, s.model, idx)
+		}
+	}
+	return nil
 }

@@ -32,6 +32,9 @@ func (a AssetID) Index() uint16 { return uint16(a) }
 
 // Check validates the asset id against the tree depths.
 func (a AssetID) Check(p Params) error {
+	if a>>AssetBits != 0 {
+		return fmt.Errorf("%w: asset id %#x wider than %d bits", ErrAssetRange, uint32(a), AssetBits)
+	}
 	switch a.Kind() {
 	case AssetBase:
 		if uint64(a.Index()) >= 1<<uint64(p.BalanceDepth) { // uint64: at depth 16 a uint16 shift is 0

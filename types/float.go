@@ -52,13 +52,19 @@ func (f FloatFormat) Encode(v *uint256.Int) (uint64, error) {
 }
 
 // Decode unpacks a raw value; the result may be wider than any amount bound, so
-// callers check bounds.
+// callers check bounds. Only the canonical encoding is accepted: exponent 0,
+// or a mantissa that would not fit if multiplied by 10 (otherwise a smaller
+// exponent represents the same value). One value, one pubdata encoding.
 func (f FloatFormat) Decode(raw uint64) (*uint256.Int, error) {
 	if raw>>f.Bits() != 0 {
 		return nil, fmt.Errorf("%w: packed float %#x wider than %d bits", ErrMalformed, raw, f.Bits())
 	}
-	m := raw & (uint64(1)<<f.MantissaBits - 1)
+	maxMant := uint64(1)<<f.MantissaBits - 1
+	m := raw & maxMant
 	e := raw >> f.MantissaBits
+	if e > 0 && m*10 <= maxMant {
+		return nil, fmt.Errorf("%w: non-canonical packed float %d·10^%d", ErrMalformed, m, e)
+	}
 	return new(uint256.Int).Mul(uint256.NewInt(m), &pow10[e]), nil
 }
 
@@ -68,14 +74,19 @@ func (f FloatFormat) Packable(v *uint256.Int) bool {
 	return err == nil
 }
 
-// RoundDown returns the largest packable value <= v (what a wallet signs).
+// RoundDown returns the largest packable value <= v (what a wallet signs):
+// the best over every exponent of min(⌊v/10^e⌋, maxMantissa)·10^e.
 func (f FloatFormat) RoundDown(v *uint256.Int) *uint256.Int {
 	maxMant := uint256.NewInt(uint64(1)<<f.MantissaBits - 1)
+	best := new(uint256.Int)
 	for e := 0; e < 1<<f.ExponentBits; e++ {
 		q := new(uint256.Int).Div(v, &pow10[e])
-		if q.Cmp(maxMant) <= 0 {
-			return q.Mul(q, &pow10[e])
+		if q.Gt(maxMant) {
+			q.Set(maxMant)
+		}
+		if q.Mul(q, &pow10[e]); q.Gt(best) {
+			best = q
 		}
 	}
-	return new(uint256.Int).Mul(maxMant, &pow10[(1<<f.ExponentBits)-1])
+	return best
 }

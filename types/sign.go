@@ -1,7 +1,6 @@
 package types
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math/big"
@@ -98,7 +97,8 @@ func VerifySignature(pk PubKey, msg fr.Element, sig Signature) error {
 	b := msg.Bytes()
 	ok, err := pub.Verify(sig[:], b[:], poseidon2.NewMerkleDamgardHasher())
 	if err != nil {
-		if bytes.Contains([]byte(err.Error()), []byte("public key")) || !pub.A.IsOnCurve() {
+		// classify on the error path only, with the library's own point checks
+		if !pub.A.IsOnCurve() || pub.A.IsZero() || !pub.A.IsInSubGroup() {
 			return fmt.Errorf("%w: %v", ErrBadPublicKey, err)
 		}
 		return fmt.Errorf("%w: %v", ErrBadSignature, err)
@@ -122,13 +122,19 @@ type Packer struct {
 
 const wordBits = 248
 
-// Add appends the low `bits` bits of v (bits <= 248).
+// Add appends the low `bits` bits of v (bits <= 248). Higher bits are
+// dropped, as in the circuit's bit decomposition: a message depends only on
+// in-range field values, and callers reject out-of-range values before
+// verifying (a value alone in a word would otherwise collide with value+r).
 func (p *Packer) Add(v *uint256.Int, bits uint) *Packer {
 	if p.used+bits > wordBits {
 		p.flush()
 	}
 	var t uint256.Int
-	t.Lsh(v, p.used)
+	t.Lsh(uint256.NewInt(1), bits)
+	t.SubUint64(&t, 1)
+	t.And(&t, v)
+	t.Lsh(&t, p.used)
 	p.cur.Or(&p.cur, &t)
 	p.used += bits
 	p.open = true

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -34,6 +37,11 @@ type DB struct {
 func Open(opts Options) (*DB, error) {
 	if err := opts.Check(); err != nil {
 		return nil, err
+	}
+	if !opts.InMemory {
+		if err := removeEmptyMemtables(opts.Dir); err != nil {
+			return nil, err
+		}
 	}
 	bdb, err := badger.OpenManaged(opts.badger())
 	if err != nil {
@@ -436,4 +444,35 @@ func (db *DB) gcStep(limit int) error {
 
 func isFirstChunk(undoK []byte) bool {
 	return bytes.Equal(undoK[len(undoK)-4:], []byte{0, 0, 0, 0})
+}
+
+// removeEmptyMemtables deletes zero-length memtable WAL files (*.mem). Badger
+// creates a memtable file, then truncates it to size and writes its header; a
+// SIGKILL between the two leaves an empty file on which every later Open fails
+// ("while opening fid: N err: Create a new file"). An empty file cannot hold a
+// write (writes need the sized, header-bootstrapped file), so removing it loses
+// nothing. The crash test found this.
+func removeEmptyMemtables(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: read dir: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".mem") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return fmt.Errorf("store: stat %s: %w", e.Name(), err)
+		}
+		if info.Size() == 0 {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("store: remove empty memtable %s: %w", e.Name(), err)
+			}
+		}
+	}
+	return nil
 }

@@ -244,7 +244,7 @@ var allTypedErrors = []error{types.ErrMalformed, types.ErrUnknownKind, types.Err
 	types.ErrAmountTooLarge, types.ErrBadSignature, types.ErrSignatureMalleable, types.ErrBadPublicKey, types.ErrNonce,
 	types.ErrNonceOverflow, types.ErrAccountRange, types.ErrAccountNotFound, types.ErrAccountTreeFull,
 	types.ErrInsufficientFunds, types.ErrBalanceOverflow, types.ErrSelfTransfer, types.ErrZeroAmount, types.ErrAssetRange,
-	types.ErrAssetNotWithdrawable, types.ErrFeeAsset, types.ErrFeeAssetsFull, types.ErrModelRange, types.ErrModelExists,
+	types.ErrAssetNotWithdrawable, types.ErrFeeAssetsFull, types.ErrModelRange, types.ErrModelExists,
 	types.ErrModelNotFound, types.ErrNotModelDAO, types.ErrSupplyCap, types.ErrBadBps, types.ErrCreditPrice,
 	types.ErrInsufficientCredits, types.ErrInsufficientShares, types.ErrRevenueOverflow, types.ErrNothingToClaim,
 	types.ErrZeroSupply, types.ErrOrderSide, types.ErrOrderExpired, types.ErrOrderPrice, types.ErrOrderOverfill,

@@ -22,6 +22,7 @@ type fieldCodec interface {
 	Elem(v *fr.Element)
 	Addr(v *common.Address)
 	Sig(v *Signature)
+	Flag(v *bool) // one byte, 0 or 1; decoding any other value is ErrMalformed
 }
 
 type bitEncoder struct {
@@ -69,7 +70,23 @@ func (e *bitEncoder) Sig(v *Signature) {
 	}
 }
 
+func (e *bitEncoder) Flag(v *bool) {
+	var b uint64
+	if *v {
+		b = 1
+	}
+	e.w.WriteU64(b, 8)
+}
+
 type bitDecoder struct{ r *BitReader }
+
+func (d bitDecoder) Flag(v *bool) {
+	b := d.r.ReadU64(8)
+	if b > 1 && d.r.err == nil {
+		d.r.err = fmt.Errorf("%w: flag byte %d", ErrMalformed, b)
+	}
+	*v = b == 1
+}
 
 func (d bitDecoder) U64(v *uint64, bits uint) { *v = d.r.ReadU64(bits) }
 func (d bitDecoder) U32(v *uint32, bits uint) { *v = uint32(d.r.ReadU64(bits)) }
@@ -233,12 +250,7 @@ func pubdata(c fieldCodec, tx Tx) {
 	switch t := tx.(type) {
 	case *Noop:
 	case *Deposit:
-		var refused uint8
-		if t.Refused {
-			refused = 1
-		}
-		c.U8(&refused, 8)
-		t.Refused = refused != 0
+		c.Flag(&t.Refused)
 		c.U32(&t.Account, AccountBits)
 		c.U16(&t.Token, BaseAssetBits)
 		c.U256(&t.Amount, AmountBits)

@@ -32,7 +32,6 @@ var (
 	// assets
 	ErrAssetRange           = errors.New("asset id outside its range")
 	ErrAssetNotWithdrawable = errors.New("only base tokens can be withdrawn to L1")
-	ErrFeeAsset             = errors.New("fee must be paid in a base token")
 	ErrFeeAssetsFull        = errors.New("batch already collects the maximum number of fee assets")
 
 	// models

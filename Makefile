@@ -35,7 +35,8 @@ bench: build
 
 # Tree update and proof at depth 24 with 1,000,000 accounts (loads for minutes).
 bench-1m:
-	$(GO) test -run '^$$' -bench 1M -benchtime 2000x -timeout 60m ./state/smt/
+	$(GO) test -run '^$$' -bench 1M -benchtime 2000x -timeout 60m ./state/smt/ ./state/
+	rm -rf $${TMPDIR:-/tmp}/modex-state1m*
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

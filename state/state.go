@@ -392,6 +392,28 @@ func (s *State) ProveBalance(id uint32, token uint16) (smt.Proof, error) {
 	return s.balanceTree(id).Prove(s.kv, uint64(token))
 }
 
+// ProvePosition returns the proof of a position leaf in an account's position tree.
+func (s *State) ProvePosition(id uint32, model uint16) (smt.Proof, error) {
+	return s.positionTree(id).Prove(s.kv, uint64(model))
+}
+
+// ProveSlot returns the proof of an order-slot leaf in a position's order tree.
+func (s *State) ProveSlot(id uint32, model uint16, slot uint64) (smt.Proof, error) {
+	return s.orderTree(id, model).Prove(s.kv, slot)
+}
+
+// ProveModel returns the proof of a model leaf in the model tree.
+func (s *State) ProveModel(model uint16) (smt.Proof, error) { return s.models.Prove(s.kv, uint64(model)) }
+
+// Roots returns the two halves of the state root: C(account, model) = Root().
+func (s *State) Roots() (account, model fr.Element, err error) {
+	if account, err = s.accounts.Root(s.kv); err != nil {
+		return
+	}
+	model, err = s.models.Root(s.kv)
+	return
+}
+
 // Subroots returns an account's balance and position roots.
 func (s *State) Subroots(id uint32) (balance, position fr.Element, err error) {
 	if balance, err = s.balanceTree(id).Root(s.kv); err != nil {

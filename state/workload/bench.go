@@ -253,3 +253,30 @@ func SealBench(opts store.Options, users int) func(b *testing.B) {
 		}
 	}
 }
+
+// LoadAccounts creates n accounts through real deposits (each account gets one
+// ETH balance), sealing durable batches of w.P.BatchCapacity. progress, if
+// set, is called after every batch.
+func LoadAccounts(w *World, n int, progress func(done int)) error {
+	for i := 0; i < n; i++ {
+		d := &types.Deposit{PriorityID: w.Prio, L1Address: Addr(i), PubKey: types.PublicKeyOf(w.Keys[i%len(w.Keys)]), Token: 0}
+		d.Amount.SetUint64(1e15)
+		if w.Batch.Len() >= w.P.BatchCapacity {
+			if _, err := w.Seal(); err != nil {
+				return err
+			}
+			if progress != nil {
+				progress(i)
+			}
+		}
+		if _, err := w.Batch.Add(d); err != nil {
+			return fmt.Errorf("deposit %d: %w", i, err)
+		}
+		if d.Refused {
+			return fmt.Errorf("deposit %d refused", i)
+		}
+		w.Prio++
+	}
+	_, err := w.Seal()
+	return err
+}

@@ -5,6 +5,7 @@
 package workload
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -45,10 +46,11 @@ func Key(i int) (*types.PrivateKey, error) {
 	return types.GenerateKey(seeded{rand.NewChaCha8(seed)})
 }
 
-// Addr returns user i's L1 address.
+// Addr returns user i's L1 address: 0xAA, then i+1 in the low 8 bytes.
 func Addr(i int) common.Address {
 	var a common.Address
-	a[0], a[18], a[19] = 0xAA, byte(i>>8), byte(i)+1
+	a[0] = 0xAA
+	binary.BigEndian.PutUint64(a[12:], uint64(i)+1)
 	return a
 }
 

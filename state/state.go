@@ -403,7 +403,9 @@ func (s *State) ProveSlot(id uint32, model uint16, slot uint64) (smt.Proof, erro
 }
 
 // ProveModel returns the proof of a model leaf in the model tree.
-func (s *State) ProveModel(model uint16) (smt.Proof, error) { return s.models.Prove(s.kv, uint64(model)) }
+func (s *State) ProveModel(model uint16) (smt.Proof, error) {
+	return s.models.Prove(s.kv, uint64(model))
+}
 
 // Roots returns the two halves of the state root: C(account, model) = Root().
 func (s *State) Roots() (account, model fr.Element, err error) {

@@ -42,6 +42,9 @@ type commitFn func() error
 // a deposit that cannot be credited is marked Refused and refunded on L1.
 func (s *State) Apply(tx types.Tx) (*Receipt, error) {
 	rcpt := &Receipt{}
+	if err := precheck(s.p, tx); err != nil {
+		return nil, fmt.Errorf("%s: %w", tx.Kind(), err)
+	}
 	var (
 		commit commitFn
 		err    error
@@ -86,12 +89,15 @@ func (s *State) Apply(tx types.Tx) (*Receipt, error) {
 		return nil, err
 	}
 	defer func() { s.wit = nil }()
+	// From the first write on, any failure leaves the store transaction
+	// half-written: it is ErrWriteFailed (the batch must be discarded), still
+	// wrapping the cause, so store.ErrBatchTooLarge stays visible to errors.Is.
 	if err := commit(); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrWriteFailed, tx.Kind(), err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrWriteFailed, tx.Kind(), err)
 	}
 	s.fees.add(rcpt.FeeToken, &rcpt.Fee)
 	if s.wit.RootAfter, err = s.Root(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %s: root: %w", ErrWriteFailed, tx.Kind(), err)
 	}
 	rcpt.Witness = s.wit
 	return rcpt, nil
@@ -149,13 +155,55 @@ func credit(bal, amount *uint256.Int) (*uint256.Int, error) {
 	return v, nil
 }
 
-// feeFrom charges a fee in token to account id: it checks the fee format, the
-// batch's fee-token capacity and the balance, and returns the new balance.
+// credit adds amount to account id's balance bal of token. The fee account
+// also has the batch's collected fees still to come (§7) plus txFee, the fee
+// in token this transaction adds to the book, so its headroom counts them:
+// the fee settlement can then never overflow.
+func (s *State) credit(id uint32, token uint16, bal, amount, txFee *uint256.Int) (*uint256.Int, error) {
+	v, err := credit(bal, amount)
+	if err != nil || id != types.FeeAccount {
+		return v, err
+	}
+	pending := s.fees.Amount(token)
+	if txFee != nil {
+		pending.Add(pending, txFee)
+	}
+	if _, err := credit(v, pending); err != nil {
+		return nil, fmt.Errorf("fee account with this batch's fees: %w", err)
+	}
+	return v, nil
+}
+
+// checkFeeRoom checks the fee account can still take fee in token at the
+// batch's fee settlement.
+func (s *State) checkFeeRoom(token uint16, fee *uint256.Int) error {
+	if fee.IsZero() {
+		return nil
+	}
+	// no fee before the fee account exists, or the settlement could not land
+	if _, err := s.Account(types.FeeAccount); err != nil {
+		return fmt.Errorf("fee account: %w", err)
+	}
+	bal, err := s.Balance(types.FeeAccount, token)
+	if err != nil {
+		return err
+	}
+	pending := new(uint256.Int).Add(s.fees.Amount(token), fee)
+	if _, err := credit(bal, pending); err != nil {
+		return fmt.Errorf("fee account would overflow at settlement: %w", err)
+	}
+	return nil
+}
+
+// feeFrom charges a fee in token to account id: it checks the batch's
+// fee-token capacity, the fee account's headroom and the balance, and returns
+// the new balance.
 func (s *State) feeFrom(id uint32, token uint16, fee *uint256.Int, rcpt *Receipt) (*uint256.Int, error) {
-	if err := checkFee(fee); err != nil {
+	// the fee's format was checked by precheck
+	if err := s.fees.check(token, fee); err != nil {
 		return nil, err
 	}
-	if err := s.fees.check(token, fee); err != nil {
+	if err := s.checkFeeRoom(token, fee); err != nil {
 		return nil, err
 	}
 	bal, err := s.Balance(id, token)
@@ -192,61 +240,71 @@ func (s *State) deposit(t *types.Deposit, rcpt *Receipt) (commitFn, error) {
 	if err := s.checkPriority(t.PriorityID); err != nil {
 		return nil, err
 	}
+	// What the bridge guarantees for every queued deposit; a violation is an
+	// impossible input, not a refusal.
 	if !types.Fits(&t.Amount, types.AmountBits) {
-		// the bridge never enqueues such a deposit
 		return nil, fmt.Errorf("%w: deposit amount", types.ErrAmountTooLarge)
 	}
+	if t.L1Address == (common.Address{}) {
+		return nil, fmt.Errorf("%w: deposit from the zero address", types.ErrMalformed)
+	}
+	if err := s.checkAccountID(t.Account); err != nil {
+		return nil, err
+	}
+	if err := s.checkToken(t.Token); err != nil {
+		return nil, err
+	}
 	acct := &Account{PubKey: t.PubKey, L1Address: t.L1Address}
-	id, found, err := s.AccountByKey(acct)
-	if err != nil {
-		return nil, err
-	}
-	t.Refused, t.Account = false, 0
-	next, err := s.NextAccount()
-	if err != nil {
-		return nil, err
-	}
-	var newBal *uint256.Int
+	existing, err := s.Account(t.Account)
 	switch {
-	case !found && next >= 1<<s.p.AccountDepth:
-		rcpt.Refusal = types.ErrAccountTreeFull
-	case s.checkToken(t.Token) != nil:
-		rcpt.Refusal = s.checkToken(t.Token)
-	default:
-		if !found {
-			id = uint32(next)
-		} else if acct, err = s.Account(id); err != nil {
-			return nil, err
+	case err == nil:
+		if !existing.PubKey.Equal(t.PubKey) || existing.L1Address != t.L1Address {
+			return nil, fmt.Errorf("%w: account %d", types.ErrAccountMismatch, t.Account)
 		}
-		bal, err := s.Balance(id, t.Token)
+		acct = existing
+	case errors.Is(err, types.ErrAccountNotFound):
+		// a new account: only a key that can sign may open one (docs/protocol.md §5.1)
+		rcpt.Refusal = types.CheckPublicKey(t.PubKey)
+	default:
+		return nil, err
+	}
+	created := existing == nil && rcpt.Refusal == nil
+	var newBal *uint256.Int
+	if rcpt.Refusal == nil {
+		bal, err := s.Balance(t.Account, t.Token)
 		if err != nil {
 			return nil, err
 		}
-		if newBal, err = credit(bal, &t.Amount); err != nil {
+		if newBal, err = s.credit(t.Account, t.Token, bal, &t.Amount, nil); err != nil {
 			rcpt.Refusal = err
 		}
 	}
-	if t.Refused = rcpt.Refusal != nil; t.Refused {
-		return s.bumpPriority, nil
+	t.Refused = rcpt.Refusal != nil
+	if t.Refused {
+		return s.readBalanceAndAccount(t.Account, t.Token), nil // the circuit proves the refusal from these
 	}
-	t.Account = id
 	return func() error {
-		if !found {
-			if err := s.kv.Set(indexKey(acct), be32(id)); err != nil {
-				return err
-			}
-			if err := s.setCounter(keyNextAccount, next+1); err != nil {
+		if created {
+			if err := s.kv.Set(indexKey(acct), be32(t.Account)); err != nil {
 				return err
 			}
 		}
-		if err := s.setBalance(id, t.Token, newBal); err != nil {
-			return err
-		}
-		if err := s.setAccount(id, acct); err != nil {
-			return err
-		}
-		return s.bumpPriority()
+		return s.writes(
+			func() error { return s.setBalance(t.Account, t.Token, newBal) },
+			func() error { return s.setAccount(t.Account, acct) },
+			s.bumpPriority)
 	}, nil
+}
+
+// readBalanceAndAccount consumes a priority operation that changes nothing,
+// witnessing the balance and account leaves it was decided on.
+func (s *State) readBalanceAndAccount(id uint32, token uint16) commitFn {
+	return func() error {
+		return s.writes(
+			func() error { return s.readBalance(id, token) },
+			func() error { return s.readAccount(id) },
+			s.bumpPriority)
+	}
 }
 
 func (s *State) forcedWithdraw(t *types.ForcedWithdraw, rcpt *Receipt) (commitFn, error) {
@@ -258,33 +316,32 @@ func (s *State) forcedWithdraw(t *types.ForcedWithdraw, rcpt *Receipt) (commitFn
 		return nil, fmt.Errorf("%w: %d wider than %d bits", types.ErrAccountRange, t.Account, types.AccountBits)
 	}
 	t.Amount.Clear()
-	var acct *Account
-	if s.checkAccountID(t.Account) == nil && s.checkToken(t.Token) == nil {
-		a, err := s.Account(t.Account)
-		if err != nil && !errors.Is(err, types.ErrAccountNotFound) {
+	if s.checkAccountID(t.Account) != nil || s.checkToken(t.Token) != nil {
+		// out of the trees: amount 0, and the circuit sees why from pubdata alone
+		return s.bumpPriority, nil
+	}
+	a, err := s.Account(t.Account)
+	if err != nil && !errors.Is(err, types.ErrAccountNotFound) {
+		return nil, err
+	}
+	if a != nil && a.L1Address == t.Requester {
+		bal, err := s.Balance(t.Account, t.Token)
+		if err != nil {
 			return nil, err
 		}
-		if a != nil && a.L1Address == t.Requester {
-			bal, err := s.Balance(t.Account, t.Token)
-			if err != nil {
-				return nil, err
-			}
-			t.Amount.Set(bal)
-			acct = a
-		}
+		t.Amount.Set(bal)
 	}
 	if t.Amount.IsZero() {
-		return s.bumpPriority, nil
+		// amount 0 must be proven too (no account, another owner, or an empty
+		// balance), or an operator could answer every request with 0
+		return s.readBalanceAndAccount(t.Account, t.Token), nil
 	}
 	rcpt.Withdrawal = &Withdrawal{To: t.Requester, Token: t.Token, Amount: t.Amount}
 	return func() error {
-		if err := s.setBalance(t.Account, t.Token, new(uint256.Int)); err != nil {
-			return err
-		}
-		if err := s.setAccount(t.Account, acct); err != nil {
-			return err
-		}
-		return s.bumpPriority()
+		return s.writes(
+			func() error { return s.setBalance(t.Account, t.Token, new(uint256.Int)) },
+			func() error { return s.setAccount(t.Account, a) },
+			s.bumpPriority)
 	}, nil
 }
 
@@ -295,24 +352,9 @@ func (s *State) transfer(t *types.Transfer, rcpt *Receipt) (commitFn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.From == t.To {
-		return nil, types.ErrSelfTransfer
-	}
 	to, err := s.Account(t.To)
 	if err != nil {
 		return nil, err
-	}
-	if err := t.Asset.Check(s.p); err != nil {
-		return nil, err
-	}
-	if t.Amount.IsZero() {
-		return nil, types.ErrZeroAmount
-	}
-	if !types.Fits(&t.Amount, types.AmountBits) {
-		return nil, fmt.Errorf("%w: amount", types.ErrAmountTooLarge)
-	}
-	if !types.Amount38.Packable(&t.Amount) {
-		return nil, fmt.Errorf("%w: amount %s", types.ErrNotPackable, t.Amount.Dec())
 	}
 
 	if t.Asset.Kind() == types.AssetBase {
@@ -328,7 +370,7 @@ func (s *State) transfer(t *types.Transfer, rcpt *Receipt) (commitFn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if toBal, err = credit(toBal, &t.Amount); err != nil {
+		if toBal, err = s.credit(t.To, token, toBal, &t.Amount, &t.Fee); err != nil {
 			return nil, err
 		}
 		return func() error {
@@ -345,9 +387,6 @@ func (s *State) transfer(t *types.Transfer, rcpt *Receipt) (commitFn, error) {
 	m, err := s.Model(model)
 	if err != nil {
 		return nil, err
-	}
-	if !t.Amount.IsUint64() {
-		return nil, fmt.Errorf("%w: share or credit amount", types.ErrAmountTooLarge)
 	}
 	amt := t.Amount.Uint64()
 	fromQuote, err := s.feeFrom(t.From, m.QuoteToken, &t.Fee, rcpt)
@@ -400,15 +439,6 @@ func (s *State) withdraw(t *types.Withdraw, rcpt *Receipt) (commitFn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkToken(t.Token); err != nil {
-		return nil, fmt.Errorf("%w: %v", types.ErrAssetNotWithdrawable, err)
-	}
-	if t.Amount.IsZero() {
-		return nil, types.ErrZeroAmount
-	}
-	if !types.Fits(&t.Amount, types.AmountBits) {
-		return nil, fmt.Errorf("%w: amount", types.ErrAmountTooLarge)
-	}
 	bal, err := s.feeFrom(t.Account, t.Token, &t.Fee, rcpt)
 	if err != nil {
 		return nil, err
@@ -442,18 +472,6 @@ func (s *State) createModel(t *types.CreateModel, rcpt *Receipt) (commitFn, erro
 	if _, err := s.Model(t.Model); err == nil {
 		return nil, fmt.Errorf("%w: %d", types.ErrModelExists, t.Model)
 	} else if !errors.Is(err, types.ErrModelNotFound) {
-		return nil, err
-	}
-	if err := s.checkToken(t.QuoteToken); err != nil {
-		return nil, err
-	}
-	if t.Supply == 0 {
-		return nil, types.ErrZeroSupply
-	}
-	if t.MaxSupply < t.Supply {
-		return nil, fmt.Errorf("%w: max supply %d below initial %d", types.ErrSupplyCap, t.MaxSupply, t.Supply)
-	}
-	if err := checkModelParams(&t.CreditPrice, t.HolderBps); err != nil {
 		return nil, err
 	}
 	bal, err := s.feeFrom(t.Account, t.QuoteToken, &t.Fee, rcpt)
@@ -493,9 +511,6 @@ func (s *State) mintShares(t *types.MintShares, rcpt *Receipt) (commitFn, error)
 	if err != nil {
 		return nil, err
 	}
-	if t.Amount == 0 {
-		return nil, types.ErrZeroAmount
-	}
 	if t.Amount > m.MaxSupply-m.Supply {
 		return nil, fmt.Errorf("%w: supply %d + %d > cap %d", types.ErrSupplyCap, m.Supply, t.Amount, m.MaxSupply)
 	}
@@ -528,9 +543,6 @@ func (s *State) setModelParams(t *types.SetModelParams, rcpt *Receipt) (commitFn
 	}
 	m, err := s.daoModel(t.Account, t.Model)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkModelParams(&t.CreditPrice, t.HolderBps); err != nil {
 		return nil, err
 	}
 	bal, err := s.feeFrom(t.Account, m.QuoteToken, &t.Fee, rcpt)
@@ -573,12 +585,6 @@ func (s *State) checkOrder(o *types.Order, feeBips uint8) (*Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.OrderID>>types.OrderIDBits != 0 {
-		return nil, fmt.Errorf("%w: order id %d", types.ErrAmountTooLarge, o.OrderID)
-	}
-	if !types.Fits(&o.Price, types.AmountBits) {
-		return nil, fmt.Errorf("%w: order price", types.ErrAmountTooLarge)
-	}
 	if err := types.VerifySignature(a.PubKey, o.Message(s.domain), o.Signature); err != nil {
 		return nil, fmt.Errorf("order %d of account %d: %w", o.OrderID, o.Account, err)
 	}
@@ -612,12 +618,6 @@ func (s *State) trade(t *types.Trade, rcpt *Receipt) (commitFn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.Fill == 0 || t.Price.IsZero() {
-		return nil, types.ErrZeroAmount
-	}
-	if !types.Amount38.Packable(uint256.NewInt(t.Fill)) || !types.Amount38.Packable(&t.Price) {
-		return nil, fmt.Errorf("%w: fill %d or price %s", types.ErrNotPackable, t.Fill, t.Price.Dec())
-	}
 	if t.Price.Gt(&b.Price) || t.Price.Lt(&sl.Price) {
 		return nil, fmt.Errorf("%w: %s not in [%s, %s]", types.ErrOrderPrice, t.Price.Dec(), sl.Price.Dec(), b.Price.Dec())
 	}
@@ -647,6 +647,9 @@ func (s *State) trade(t *types.Trade, rcpt *Receipt) (commitFn, error) {
 	if err := s.fees.check(m.QuoteToken, totalFee); err != nil {
 		return nil, err
 	}
+	if err := s.checkFeeRoom(m.QuoteToken, totalFee); err != nil {
+		return nil, err
+	}
 	rcpt.FeeToken = m.QuoteToken
 	rcpt.Fee.Set(totalFee)
 
@@ -661,7 +664,7 @@ func (s *State) trade(t *types.Trade, rcpt *Receipt) (commitFn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sBal, err = credit(sBal, new(uint256.Int).Sub(quote, sFee)); err != nil {
+	if sBal, err = s.credit(sl.Account, m.QuoteToken, sBal, new(uint256.Int).Sub(quote, sFee), totalFee); err != nil {
 		return nil, fmt.Errorf("seller: %w", err)
 	}
 	bPos, err := s.Position(b.Account, model)
@@ -706,9 +709,6 @@ func (s *State) cancelOrder(t *types.CancelOrder, rcpt *Receipt) (commitFn, erro
 	if err != nil {
 		return nil, err
 	}
-	if t.OrderID>>types.OrderIDBits != 0 {
-		return nil, fmt.Errorf("%w: order id %d", types.ErrAmountTooLarge, t.OrderID)
-	}
 	idx := s.slotIndex(t.OrderID)
 	cur, err := s.Slot(t.Account, t.Model, idx)
 	if err != nil {
@@ -748,12 +748,6 @@ func (s *State) buyCredits(t *types.BuyCredits, rcpt *Receipt) (commitFn, error)
 	m, err := s.Model(t.Model)
 	if err != nil {
 		return nil, err
-	}
-	if t.Credits == 0 {
-		return nil, types.ErrZeroAmount
-	}
-	if !types.Fits(&t.MaxPrice, types.AmountBits) {
-		return nil, fmt.Errorf("%w: max price", types.ErrAmountTooLarge)
 	}
 	if m.CreditPrice.Gt(&t.MaxPrice) {
 		return nil, fmt.Errorf("%w: price %s > limit %s", types.ErrCreditPrice, m.CreditPrice.Dec(), t.MaxPrice.Dec())
@@ -804,9 +798,6 @@ func (s *State) redeemCredits(t *types.RedeemCredits, rcpt *Receipt) (commitFn, 
 	if err != nil {
 		return nil, err
 	}
-	if t.Credits == 0 {
-		return nil, types.ErrZeroAmount
-	}
 	pos, err := s.Position(t.Account, t.Model)
 	if err != nil {
 		return nil, err
@@ -854,17 +845,18 @@ func (s *State) claimRevenue(t *types.ClaimRevenue, rcpt *Receipt) (commitFn, er
 	if payout.IsZero() {
 		return nil, types.ErrNothingToClaim
 	}
-	if err := checkFee(&t.Fee); err != nil {
+	if err := s.fees.check(m.QuoteToken, &t.Fee); err != nil {
 		return nil, err
 	}
-	if err := s.fees.check(m.QuoteToken, &t.Fee); err != nil {
+	if err := s.checkFeeRoom(m.QuoteToken, &t.Fee); err != nil {
 		return nil, err
 	}
 	bal, err := s.Balance(t.Account, m.QuoteToken)
 	if err != nil {
 		return nil, err
 	}
-	if bal, err = credit(bal, &payout); err != nil { // the fee is paid out of the claim
+	// the fee is charged after the payout is credited
+	if bal, err = s.credit(t.Account, m.QuoteToken, bal, &payout, nil); err != nil {
 		return nil, err
 	}
 	if bal, err = debit(bal, &t.Fee); err != nil {

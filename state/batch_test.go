@@ -183,8 +183,13 @@ func TestBatchChaining(t *testing.T) {
 	w.mustAdd(fw)
 	w.prio++
 	w.mustAdd(w.transfer(1, 0, types.ETH, 5, 1))
-	refused := w.depositTx(3, 1<<w.p.BalanceDepth, 1)
-	w.mustAdd(refused)
+	// a new pair whose key cannot sign: refused (refunded on L1), still a
+	// priority operation of the batch; the bridge gave the pair its own id
+	refused := &types.Deposit{PriorityID: w.prio, Account: w.accountFor(userAddr(3), types.PubKey{}), L1Address: userAddr(3), Token: 1}
+	refused.Amount.SetUint64(1)
+	if r := w.mustAdd(refused); !refused.Refused || !errors.Is(r.Refusal, types.ErrBadPublicKey) {
+		t.Fatalf("deposit with an empty key: refused=%v (%v)", refused.Refused, r.Refusal)
+	}
 	w.prio++
 	sb2 := w.seal()
 	w.mustAdd(w.transfer(1, 0, types.ETH, 5, 0))

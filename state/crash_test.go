@@ -48,7 +48,7 @@ func crashBatch(b *state.Batch, n uint64, keys []*types.PrivateKey) error {
 	st := b.State()
 	if n == 1 {
 		for u := 0; u < stateCrashUsers; u++ {
-			d := &types.Deposit{PriorityID: uint64(u), L1Address: workload.Addr(u), PubKey: types.PublicKeyOf(keys[u]), Token: 0}
+			d := &types.Deposit{PriorityID: uint64(u), Account: uint32(u), L1Address: workload.Addr(u), PubKey: types.PublicKeyOf(keys[u]), Token: 0}
 			d.Amount.SetUint64(1e15)
 			if _, err := b.Add(d); err != nil {
 				return err

@@ -27,6 +27,22 @@ type world struct {
 	prio   uint64
 	ts     uint64
 	sealed []*SealedBatch
+
+	bridgeIDs map[string]uint32 // the bridge's account assignment per (address, key)
+	nextID    uint32
+}
+
+// accountFor is the id the bridge assigns to a pair: the next one on first use.
+func (w *world) accountFor(addr common.Address, pk types.PubKey) uint32 {
+	x, y := pk.X.Bytes(), pk.Y.Bytes()
+	k := string(addr[:]) + string(x[:]) + string(y[:])
+	id, ok := w.bridgeIDs[k]
+	if !ok {
+		id = w.nextID
+		w.bridgeIDs[k] = id
+		w.nextID++
+	}
+	return id
 }
 
 var testDomain = types.Domain{ChainID: 31337, Bridge: common.HexToAddress("0x00000000000000000000000000000000000b1d6e")}
@@ -58,7 +74,7 @@ func newWorld(t testing.TB, p types.Params, users int) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	w := &world{t: t, db: db, p: p, d: testDomain, acct: map[int]uint32{}, ts: 1_700_000_000}
+	w := &world{t: t, db: db, p: p, d: testDomain, acct: map[int]uint32{}, ts: 1_700_000_000, bridgeIDs: map[string]uint32{}}
 	for i := 0; i < users; i++ {
 		w.keys = append(w.keys, testKey(t, i))
 	}
@@ -114,7 +130,8 @@ func (w *world) seal() *SealedBatch {
 }
 
 func (w *world) depositTx(user int, token uint16, amount uint64) *types.Deposit {
-	d := &types.Deposit{PriorityID: w.prio, L1Address: userAddr(user), PubKey: types.PublicKeyOf(w.keys[user]), Token: token}
+	pk := types.PublicKeyOf(w.keys[user])
+	d := &types.Deposit{PriorityID: w.prio, Account: w.accountFor(userAddr(user), pk), L1Address: userAddr(user), PubKey: pk, Token: token}
 	d.Amount.SetUint64(amount)
 	return d
 }

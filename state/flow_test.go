@@ -1,6 +1,7 @@
 package state
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/modex/modex/types"
@@ -65,4 +66,24 @@ func TestFlow(t *testing.T) {
 	if got := w.balance(op, 0); got != 62 {
 		t.Fatalf("fee account %d, want 62", got)
 	}
+}
+
+// TestNoFeesBeforeFeeAccount: until account 0 exists, a transaction with a
+// fee is refused (its settlement could not land); fee-free ones go through
+// and the batch seals.
+func TestNoFeesBeforeFeeAccount(t *testing.T) {
+	w := newWorld(t, types.TestParams(), 3)
+	w.nextID = 1 // the operator's deposit never happened: account 0 stays empty
+	w.deposit(1, 0, 1000)
+	w.deposit(2, 0, 1000)
+	before, _ := w.st().Root()
+	_, err := w.add(w.sign(1, &types.Transfer{From: w.acct[1], To: w.acct[2], Asset: types.ETH, Amount: u256(10), Fee: u256(1), Nonce: 0}))
+	if !errors.Is(err, types.ErrAccountNotFound) {
+		t.Fatalf("fee before the fee account exists: %v, want ErrAccountNotFound", err)
+	}
+	if after, _ := w.st().Root(); after != before {
+		t.Fatal("a refused transaction changed the state")
+	}
+	w.mustAdd(w.sign(1, &types.Transfer{From: w.acct[1], To: w.acct[2], Asset: types.ETH, Amount: u256(10), Nonce: 0}))
+	w.seal()
 }

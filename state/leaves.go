@@ -22,9 +22,6 @@ type Account struct {
 	L1Address common.Address
 }
 
-// Exists reports whether the leaf holds an account.
-func (a *Account) Exists() bool { return !a.PubKey.IsZero() || a.L1Address != (common.Address{}) }
-
 // Meta packs nonce (bits 0..31) and L1 address (bits 32..191).
 func (a *Account) Meta() fr.Element {
 	v := new(uint256.Int).SetBytes(a.L1Address[:])

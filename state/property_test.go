@@ -61,7 +61,7 @@ func TestPropertyRandomSequences(t *testing.T) {
 	for _, k := range kinds {
 		t.Logf("%-16s accepted %4d  rejected %4d (deliberately invalid %4d)", k, total.ok[k], total.rejected[k], total.invalid[k])
 	}
-	for _, k := range []string{"Deposit", "DepositRefused", "ForcedWithdraw", "ForcedWithdrawZero", "TransferBase", "TransferShares",
+	for _, k := range []string{"Deposit", "DepositRefused", "DepositRefusedKey", "ForcedWithdraw", "ForcedWithdrawZero", "TransferBase", "TransferShares",
 		"TransferCredits", "Withdraw", "CreateModel", "MintShares", "SetModelParams", "Trade", "CancelOrder", "BuyCredits",
 		"RedeemCredits", "ClaimRevenue"} {
 		if total.ok[k] == 0 {
@@ -92,7 +92,7 @@ var scaleBig = new(big.Int).SetUint64(types.RevenueScale)
 var allTypeErrs = []error{
 	types.ErrMalformed, types.ErrUnknownKind, types.ErrFieldElement, types.ErrNotPackable, types.ErrAmountTooLarge,
 	types.ErrBadSignature, types.ErrSignatureMalleable, types.ErrBadPublicKey, types.ErrNonce, types.ErrNonceOverflow,
-	types.ErrAccountRange, types.ErrAccountNotFound, types.ErrAccountTreeFull, types.ErrInsufficientFunds, types.ErrBalanceOverflow,
+	types.ErrAccountRange, types.ErrAccountNotFound, types.ErrAccountMismatch, types.ErrInsufficientFunds, types.ErrBalanceOverflow,
 	types.ErrSelfTransfer, types.ErrZeroAmount, types.ErrAssetRange, types.ErrAssetNotWithdrawable,
 	types.ErrFeeAssetsFull, types.ErrModelRange, types.ErrModelExists, types.ErrModelNotFound, types.ErrNotModelDAO,
 	types.ErrSupplyCap, types.ErrBadBps, types.ErrCreditPrice, types.ErrInsufficientCredits, types.ErrInsufficientShares,
@@ -334,9 +334,8 @@ func (p *prop) sign(u int, tx types.SignedTx, corrupt bool) (string, types.Signe
 			what = "S+l"
 			after = func() { malleable(tx.Sig()) }
 		case 4:
-			next, _ := p.st().NextAccount()
 			what = "signer missing"
-			setField(tx, signerField(tx), next) // < 2^AccountDepth here
+			setField(tx, signerField(tx), uint64(p.w.nextID)) // no pair has it yet; < 2^AccountDepth here
 		case 5:
 			what = "signer out of range"
 			setField(tx, signerField(tx), 1<<p.w.p.AccountDepth)
@@ -385,7 +384,7 @@ func (p *prop) apply(s step) *Receipt {
 	sealed := len(p.w.sealed)
 	rootBefore := p.root
 	prioBefore, _ := p.st().NextPriority()
-	nextAcctBefore, _ := p.st().NextAccount()
+	acctsBefore := p.accounts()
 	r, err := p.w.add(s.tx)
 	if len(p.w.sealed) != sealed {
 		if len(p.w.sealed) != sealed+1 {
@@ -415,8 +414,8 @@ func (p *prop) apply(s step) *Receipt {
 		if prio, _ := p.st().NextPriority(); prio != prioBefore {
 			p.fatalf("rejected %s moved the priority queue", s.label)
 		}
-		if next, _ := p.st().NextAccount(); next != nextAcctBefore {
-			p.fatalf("rejected %s created an account", s.label)
+		if !reflect.DeepEqual(p.accounts(), acctsBefore) {
+			p.fatalf("rejected %s created or changed an account", s.label)
 		}
 		p.checkFeeBook()
 		return nil
@@ -520,11 +519,50 @@ func (p *prop) checkFeeBook() {
 
 // ---- invariants ----
 
+// accounts reads every account of the tree the bridge may have assigned
+// (ids below w.nextID) that exists.
+func (p *prop) accounts() map[uint32]Account {
+	out := map[uint32]Account{}
+	for id := uint32(0); id < p.w.nextID; id++ {
+		a, err := p.st().Account(id)
+		if errors.Is(err, types.ErrAccountNotFound) {
+			continue
+		}
+		if err != nil {
+			p.fatalf("account %d: %v", id, err)
+		}
+		out[id] = *a
+	}
+	return out
+}
+
 func (p *prop) checkInvariants() {
 	st := p.st()
-	next, err := st.NextAccount()
-	if err != nil {
-		p.fatalf("next account: %v", err)
+	// every id in the state was assigned by the bridge, accounts exist
+	// exactly for the pairs the test saw credited, and their keys can sign
+	next := uint64(p.w.nextID)
+	if next > 1<<p.w.p.AccountDepth {
+		p.fatalf("the bridge assigned %d ids, the tree holds %d", next, 1<<p.w.p.AccountDepth)
+	}
+	if _, err := st.Account(uint32(next)); uint64(next) < 1<<p.w.p.AccountDepth && !errors.Is(err, types.ErrAccountNotFound) {
+		p.fatalf("account %d beyond the bridge's ids: %v", next, err)
+	}
+	accts := p.accounts()
+	for u := 0; u < propUsers; u++ {
+		if p.exists[u] {
+			a, ok := accts[p.w.acct[u]]
+			if !ok || a.L1Address != userAddr(u) || !a.PubKey.Equal(types.PublicKeyOf(p.w.keys[u])) {
+				p.fatalf("user %d: account %d is %+v", u, p.w.acct[u], a)
+			}
+		}
+	}
+	if len(accts) != len(p.users())+1 { // + the operator
+		p.fatalf("%d accounts, the test created %d", len(accts), len(p.users())+1)
+	}
+	for id, a := range accts {
+		if err := types.CheckPublicKey(a.PubKey); err != nil {
+			p.fatalf("account %d holds a bad key: %v", id, err)
+		}
 	}
 	var base [8]big.Int  // Σ balances + treasuries + fee book, per token
 	var owedT [8]big.Int // unclaimed revenue × SCALE, per token
@@ -697,39 +735,49 @@ func (p *prop) run(steps int) {
 
 func (p *prop) genDepositFor(u int, tok uint16, amount uint64) step {
 	d := p.w.depositTx(u, tok, amount)
-	return p.depositStep(d, u, false)
+	return p.depositStep(d, u, nil)
 }
 
-func (p *prop) depositStep(d *types.Deposit, u int, wantRefused bool) step {
-	existed := p.exists[u]
-	next, _ := p.st().NextAccount()
-	var id uint32
-	if existed {
-		id = p.w.acct[u]
-	} else {
-		id = uint32(next)
+// depositStep expects d (of user u, or of a bad-key pair when u < 0) to be
+// credited, or refused for wantRefused.
+func (p *prop) depositStep(d *types.Deposit, u int, wantRefused error) step {
+	// the bridge's id: an existing user's account, else the pair's new id
+	id := d.Account
+	if u >= 0 && p.exists[u] && p.w.acct[u] != id {
+		p.fatalf("the bridge gave user %d id %d, its account is %d", u, id, p.w.acct[u])
 	}
 	label := "Deposit"
-	if wantRefused {
+	switch {
+	case errors.Is(wantRefused, types.ErrBadPublicKey):
+		label = "DepositRefusedKey"
+	case wantRefused != nil:
 		label = "DepositRefused"
 	}
 	return step{label: label, tx: d, ok: func(r *Receipt) {
 		p.w.prio++
-		if d.Refused != wantRefused {
-			p.fatalf("deposit refused=%v, expected %v", d.Refused, wantRefused)
+		if d.Refused != (wantRefused != nil) || (wantRefused != nil && !errors.Is(r.Refusal, wantRefused)) {
+			p.fatalf("deposit refused=%v (%v), expected %v", d.Refused, r.Refusal, wantRefused)
 		}
-		if r.Withdrawal != nil || !r.Fee.IsZero() {
-			p.fatalf("deposit with a fee or withdrawal")
+		if r.Withdrawal != nil || !r.Fee.IsZero() || d.Account != id {
+			p.fatalf("deposit with a fee or withdrawal, or its account id changed")
 		}
-		if wantRefused {
+		if wantRefused != nil {
+			if r.Witness.RootBefore != r.Witness.RootAfter {
+				p.fatalf("refused deposit changed the root")
+			}
 			return
-		}
-		if d.Account != id {
-			p.fatalf("deposit credited account %d, expected %d", d.Account, id)
 		}
 		p.w.acct[u], p.exists[u] = id, true
 		p.L.dep[d.Token].Add(&p.L.dep[d.Token], d.Amount.ToBig())
 	}}
+}
+
+// propBadKeys are a few invalid keys, each deposited from its own address.
+func propBadKeys() []types.PubKey {
+	var one, minusOne fr.Element
+	one.SetOne()
+	minusOne.Neg(&one)
+	return []types.PubKey{{}, {Y: one}, {Y: minusOne}, {X: fr.NewElement(1), Y: fr.NewElement(2)}}
 }
 
 func (p *prop) genDeposit(invalid bool) (step, bool) {
@@ -738,7 +786,7 @@ func (p *prop) genDeposit(invalid bool) (step, bool) {
 	if !invalid {
 		return p.genDepositFor(u, tok, p.between(0, 5_000_000)), true
 	}
-	switch p.rng.IntN(3) {
+	switch p.rng.IntN(6) {
 	case 0: // out of order
 		d := p.w.depositTx(u, tok, 1000)
 		d.PriorityID += 1 + uint64(p.rng.IntN(2))
@@ -746,17 +794,41 @@ func (p *prop) genDeposit(invalid bool) (step, bool) {
 			d.PriorityID = p.w.prio - 1
 		}
 		return step{label: "Deposit", tx: d, mustFail: "priority out of order"}, true
-	case 1: // token outside the balance tree: refused, refunded on L1
+	case 1: // token outside the balance tree: the bridge never queues it
 		d := p.w.depositTx(u, tok, 1000)
 		d.Token = uint16(1<<p.w.p.BalanceDepth + p.rng.IntN(5))
-		return p.depositStep(d, u, true), true
+		return step{label: "Deposit", tx: d, mustFail: "token out of range"}, true
+	case 2: // a new pair with a key that cannot sign: refused, refunded on L1
+		keys := propBadKeys()
+		k := p.rng.IntN(len(keys))
+		addr := userAddr(200 + k)
+		d := &types.Deposit{PriorityID: p.w.prio, Account: p.w.accountFor(addr, keys[k]), L1Address: addr, PubKey: keys[k], Token: tok}
+		d.Amount.SetUint64(p.between(0, 5_000_000))
+		return p.depositStep(d, -1, types.ErrBadPublicKey), true
+	case 3: // an id the bridge did not give this pair, or outside the tree
+		d := p.w.depositTx(u, tok, 1000)
+		switch p.rng.IntN(3) {
+		case 0:
+			d.Account = 1<<p.w.p.AccountDepth + uint32(p.rng.IntN(3))
+			return step{label: "Deposit", tx: d, mustFail: "account id outside the tree"}, true
+		case 1:
+			d.L1Address = common.Address{}
+			return step{label: "Deposit", tx: d, mustFail: "zero L1 address"}, true
+		default:
+			o, ok := p.pickOther(u)
+			if !ok {
+				return step{}, false
+			}
+			d.Account = p.w.acct[o]
+			return step{label: "Deposit", tx: d, mustFail: "another pair's account"}, true
+		}
 	default: // balance would pass 2^96: refused
 		if !p.exists[u] || p.bal(u, tok) == 0 {
 			return step{}, false
 		}
 		d := p.w.depositTx(u, tok, 0)
 		d.Amount.Sub(types.Bound(types.AmountBits), uint256.NewInt(1+uint64(p.rng.IntN(3))))
-		return p.depositStep(d, u, true), true
+		return p.depositStep(d, u, types.ErrBalanceOverflow), true
 	}
 }
 
@@ -768,20 +840,28 @@ func (p *prop) genForcedWithdraw(invalid bool) (step, bool) {
 	tok := uint16(p.rng.IntN(propTokens))
 	fw := &types.ForcedWithdraw{PriorityID: p.w.prio, Requester: userAddr(u), Account: p.w.acct[u], Token: tok}
 	if invalid {
+		if p.rng.IntN(3) == 0 {
+			fw.Account = 1<<types.AccountBits + uint32(p.rng.IntN(3)) // the bridge takes a uint24
+			return step{label: "ForcedWithdraw", tx: fw, mustFail: "account id beyond 24 bits"}, true
+		}
 		fw.PriorityID++
 		return step{label: "ForcedWithdraw", tx: fw, mustFail: "priority out of order"}, true
 	}
 	want := p.bal(u, tok)
 	label := "ForcedWithdraw"
-	switch p.rng.IntN(5) {
+	reads := true // amount 0 inside the trees: proven by two unchanged leaves
+	switch p.rng.IntN(6) {
 	case 0:
 		fw.Requester = userAddr(u + 1) // not the account's L1 address
 		want = 0
 	case 1:
 		fw.Account = 1<<p.w.p.AccountDepth + uint32(p.rng.IntN(3)) // outside the tree
-		want = 0
+		want, reads = 0, false
 	case 2:
 		fw.Token = 1 << p.w.p.BalanceDepth
+		want, reads = 0, false
+	case 3:
+		fw.Account = p.w.nextID // no account there
 		want = 0
 	}
 	if want == 0 {
@@ -791,6 +871,14 @@ func (p *prop) genForcedWithdraw(invalid bool) (step, bool) {
 		p.w.prio++
 		if !fw.Amount.Eq(uint256.NewInt(want)) {
 			p.fatalf("forced withdraw of %d, expected %d", fw.Amount.Uint64(), want)
+		}
+		n := len(r.Witness.Updates)
+		switch {
+		case want > 0 && n != 2, want == 0 && reads && n != 2, want == 0 && !reads && n != 0:
+			p.fatalf("forced withdraw of %d with %d witness updates", want, n)
+		}
+		if want == 0 && r.Witness.RootBefore != r.Witness.RootAfter {
+			p.fatalf("zero forced withdrawal changed the root")
 		}
 		if (want == 0) != (r.Withdrawal == nil) || (r.Withdrawal != nil && (r.Withdrawal.To != fw.Requester ||
 			r.Withdrawal.Token != tok || r.Withdrawal.Amount.Uint64() != want)) {
@@ -869,8 +957,7 @@ func (p *prop) genTransferBase(invalid bool) (step, bool) {
 		case 1:
 			tx.To, why = tx.From, "self transfer"
 		case 2:
-			next, _ := p.st().NextAccount()
-			tx.To, why = uint32(next), "receiver missing"
+			tx.To, why = p.w.nextID, "receiver missing"
 		case 3:
 			amount, why = 0, "zero amount"
 		case 4:

@@ -20,8 +20,9 @@ import (
 //	'a' ‖ account u32                 -> Account record (88 bytes)
 //	'p' ‖ account u32 ‖ model u16     -> Position record (80 bytes)
 //	'm' ‖ model u16                   -> Model record (216 bytes)
-//	'k' ‖ l1 address ‖ pkX ‖ pkY      -> account u32 (deposit routing index)
-//	'g' ‖ name                        -> global counters (nextAccount, nextPriority)
+//	'k' ‖ l1 address ‖ pkX ‖ pkY      -> account u32 (lookup index for the API; the
+//	                                     bridge assigns account ids, so it is not consensus)
+//	'g' ‖ name                        -> global counters (nextPriority)
 //	'h' ‖ batch u64                   -> sealed batch header
 //	'd' ‖ batch u64                   -> sealed batch pubdata
 //	't' ‖ batch u64                   -> sealed batch transactions (wire encoding, length-prefixed)
@@ -42,7 +43,6 @@ const (
 )
 
 var (
-	keyNextAccount  = []byte{keyGlobal, 'n', 'a'}
 	keyNextPriority = []byte{keyGlobal, 'n', 'p'}
 )
 

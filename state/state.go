@@ -211,9 +211,6 @@ func (s *State) setCounter(key []byte, v uint64) error {
 // NextPriority is the id of the next L1 priority operation to process.
 func (s *State) NextPriority() (uint64, error) { return s.counter(keyNextPriority) }
 
-// NextAccount is the id the next new account gets.
-func (s *State) NextAccount() (uint64, error) { return s.counter(keyNextAccount) }
-
 // ---- writes; each records its witness entry ----
 
 func (s *State) record(u LeafUpdate, proof smt.Proof) {
@@ -368,6 +365,47 @@ func (s *State) subRootBefore(k subKey, current fr.Element) fr.Element {
 		return r
 	}
 	return current
+}
+
+// readBalance records a read of a balance leaf (an update that keeps it).
+func (s *State) readBalance(id uint32, token uint16) error {
+	if s.wit == nil {
+		return nil
+	}
+	pr, err := s.balanceTree(id).Prove(s.kv, uint64(token))
+	if err != nil {
+		return err
+	}
+	v := balanceFromLeaf(pr.Leaf)
+	s.record(LeafUpdate{Tree: TreeBalances, Account: id, New: pr.Leaf, OldData: v, NewData: new(uint256.Int).Set(v)}, pr)
+	return nil
+}
+
+// readAccount records a read of an account leaf, which may be empty.
+func (s *State) readAccount(id uint32) error {
+	if s.wit == nil {
+		return nil
+	}
+	var a Account
+	if b, err := s.kv.Get(accountKey(id)); err != nil {
+		return err
+	} else if b != nil {
+		if err := a.decode(b); err != nil {
+			return err
+		}
+	}
+	br, pr, err := s.Subroots(id)
+	if err != nil {
+		return err
+	}
+	proof, err := s.accounts.Prove(s.kv, uint64(id))
+	if err != nil {
+		return err
+	}
+	cp := a
+	s.record(LeafUpdate{Tree: TreeAccounts, Account: id, New: proof.Leaf, OldData: &a, NewData: &cp,
+		OldSub: []fr.Element{br, pr}, NewSub: []fr.Element{br, pr}}, proof)
+	return nil
 }
 
 // readModel records a read of a model leaf (its accumulator is used).

@@ -166,6 +166,14 @@ type shapeStep struct {
 	model   uint16
 	index   uint64
 	quote   bool
+	read    bool // the leaf must come out unchanged
+}
+
+func reads(steps ...shapeStep) []shapeStep {
+	for i := range steps {
+		steps[i].read = true
+	}
+	return steps
 }
 
 func acctStep(id uint32) shapeStep {
@@ -176,6 +184,9 @@ func balStep(id uint32, tok uint16) shapeStep {
 }
 func quoteStep(id uint32) shapeStep { return shapeStep{tree: TreeBalances, account: id, quote: true} }
 func modelStep(m uint16) shapeStep  { return shapeStep{tree: TreeModels, model: m, index: uint64(m)} }
+func modelRead(m uint16) shapeStep {
+	return shapeStep{tree: TreeModels, model: m, index: uint64(m), read: true}
+}
 func posStep(id uint32, m uint16) shapeStep {
 	return shapeStep{tree: TreePositions, account: id, model: m, index: uint64(m)}
 }
@@ -191,13 +202,16 @@ func Shape(p types.Params, tx types.Tx) []shapeStep {
 	case *types.Noop:
 		return nil
 	case *types.Deposit:
-		if t.Refused {
-			return nil
+		if t.Refused { // the two leaves prove the refusal
+			return reads(balStep(t.Account, t.Token), acctStep(t.Account))
 		}
 		return []shapeStep{balStep(t.Account, t.Token), acctStep(t.Account)}
 	case *types.ForcedWithdraw:
-		if t.Amount.IsZero() {
-			return nil
+		if uint64(t.Account) >= 1<<p.AccountDepth || uint64(t.Token) >= 1<<p.BalanceDepth {
+			return nil // out of the trees: pubdata alone shows amount 0 is right
+		}
+		if t.Amount.IsZero() { // the two leaves prove why nothing is paid
+			return reads(balStep(t.Account, t.Token), acctStep(t.Account))
 		}
 		return []shapeStep{balStep(t.Account, t.Token), acctStep(t.Account)}
 	case *types.Transfer:
@@ -206,7 +220,7 @@ func Shape(p types.Params, tx types.Tx) []shapeStep {
 			return []shapeStep{balStep(t.From, tok), acctStep(t.From), balStep(t.To, tok), acctStep(t.To)}
 		}
 		m := t.Asset.Index()
-		return []shapeStep{modelStep(m), posStep(t.From, m), quoteStep(t.From), acctStep(t.From), posStep(t.To, m), acctStep(t.To)}
+		return []shapeStep{modelRead(m), posStep(t.From, m), quoteStep(t.From), acctStep(t.From), posStep(t.To, m), acctStep(t.To)}
 	case *types.Withdraw:
 		return []shapeStep{balStep(t.Account, t.Token), acctStep(t.Account)}
 	case *types.CreateModel:
@@ -217,16 +231,16 @@ func Shape(p types.Params, tx types.Tx) []shapeStep {
 		return []shapeStep{modelStep(t.Model), quoteStep(t.Account), acctStep(t.Account)}
 	case *types.Trade:
 		m, b, s := t.Buy.Model, t.Buy.Account, t.Sell.Account
-		return []shapeStep{modelStep(m),
+		return []shapeStep{modelRead(m),
 			quoteStep(b), slotStep(p, b, m, t.Buy.OrderID), posStep(b, m), acctStep(b),
 			quoteStep(s), slotStep(p, s, m, t.Sell.OrderID), posStep(s, m), acctStep(s)}
 	case *types.CancelOrder:
-		return []shapeStep{modelStep(t.Model), slotStep(p, t.Account, t.Model, t.OrderID), posStep(t.Account, t.Model),
+		return []shapeStep{modelRead(t.Model), slotStep(p, t.Account, t.Model, t.OrderID), posStep(t.Account, t.Model),
 			quoteStep(t.Account), acctStep(t.Account)}
 	case *types.BuyCredits:
 		return []shapeStep{modelStep(t.Model), posStep(t.Account, t.Model), quoteStep(t.Account), acctStep(t.Account)}
 	case *types.RedeemCredits:
-		return []shapeStep{modelStep(t.Model), posStep(t.Account, t.Model), quoteStep(t.Account), acctStep(t.Account)}
+		return []shapeStep{modelRead(t.Model), posStep(t.Account, t.Model), quoteStep(t.Account), acctStep(t.Account)}
 	case *types.ClaimRevenue:
 		return []shapeStep{modelStep(t.Model), posStep(t.Account, t.Model), quoteStep(t.Account), acctStep(t.Account)}
 	}
@@ -272,6 +286,9 @@ func checkShape(p types.Params, w *TxWitness) error {
 		if u.Tree != s.tree || u.Account != s.account || u.Model != s.model || u.Index != idx {
 			return fmt.Errorf("witness: %s update %d is (%v, account %d, model %d, index %d), the spec prescribes (%v, %d, %d, %d)",
 				w.Tx.Kind(), i, u.Tree, u.Account, u.Model, u.Index, s.tree, s.account, s.model, idx)
+		}
+		if s.read && u.Old != u.New {
+			return fmt.Errorf("witness: %s update %d is a read but changes its leaf", w.Tx.Kind(), i)
 		}
 	}
 	return nil

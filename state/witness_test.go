@@ -2,11 +2,13 @@ package state
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/types"
 )
 
@@ -68,9 +70,12 @@ func inc(e *fr.Element) {
 	e.Add(e, &one)
 }
 
-// realWitnesses returns witnesses of real transactions: base and share
-// transfers, a trade, a model creation, a credit purchase, a cancel, a new
-// account's deposit and a fee settlement.
+// realWitnesses returns witnesses of real transactions: base, share and
+// credit transfers, a trade, a model creation, a credit purchase and
+// redemption, a cancel, deposits (new account, existing account, refused for
+// a bad key, refused for overflow), forced withdrawals (paid, and amount 0 for
+// another owner, an empty balance or a missing account) and a fee settlement.
+// Every entry Shape marks as a read comes out unchanged.
 func realWitnesses(t *testing.T) (types.Params, map[string]*TxWitness) {
 	w := stdWorld(t)
 	out := map[string]*TxWitness{}
@@ -83,9 +88,29 @@ func realWitnesses(t *testing.T) (types.Params, map[string]*TxWitness) {
 	out["BuyCredits"] = w.mustAdd(w.sign(uBob, &types.BuyCredits{Account: w.acct[uBob], Model: m1, Credits: 7, MaxPrice: u256(100),
 		Fee: u256(1), Nonce: w.nonce(uBob)})).Witness
 	out["CancelOrder"] = w.mustAdd(w.sign(uAlice, &types.CancelOrder{Account: w.acct[uAlice], Model: m1, OrderID: 2, Nonce: w.nonce(uAlice)})).Witness
-	d := w.depositTx(uGhost, 1, 9)
-	out["Deposit/new account"] = w.mustAdd(d).Witness
-	w.prio++
+	out["Transfer/credits"] = w.mustAdd(w.transfer(uBob, uAlice, types.CreditAsset(m1), 2, 1)).Witness
+	out["RedeemCredits"] = w.mustAdd(w.sign(uBob, &types.RedeemCredits{Account: w.acct[uBob], Model: m1, Credits: 1, Request: elem(3),
+		Fee: u256(1), Nonce: w.nonce(uBob)})).Witness
+	priority := func(name string, tx types.Tx) *Receipt {
+		r := w.mustAdd(tx)
+		w.prio++
+		out[name] = r.Witness
+		return r
+	}
+	priority("Deposit/new account", w.depositTx(uGhost, 1, 9))
+	priority("Deposit/existing account", w.depositTx(uAlice, 2, 9))
+	bad := &types.Deposit{PriorityID: w.prio, Account: w.accountFor(userAddr(99), types.PubKey{}), L1Address: userAddr(99), Token: 1, Amount: u256(9)}
+	if priority("Deposit/refused (bad key)", bad); !bad.Refused {
+		t.Fatal("deposit with an empty key credited")
+	}
+	over := w.depositTx(uWhale, 3, 1)
+	if priority("Deposit/refused (overflow)", over); !over.Refused {
+		t.Fatal("overflowing deposit credited")
+	}
+	priority("ForcedWithdraw/paid", &types.ForcedWithdraw{PriorityID: w.prio, Requester: userAddr(uCarol), Account: w.acct[uCarol], Token: 2})
+	priority("ForcedWithdraw/zero (another owner)", &types.ForcedWithdraw{PriorityID: w.prio, Requester: userAddr(uBob), Account: w.acct[uCarol], Token: 0})
+	priority("ForcedWithdraw/zero (empty balance)", &types.ForcedWithdraw{PriorityID: w.prio, Requester: userAddr(uCarol), Account: w.acct[uCarol], Token: 2})
+	priority("ForcedWithdraw/zero (no account)", &types.ForcedWithdraw{PriorityID: w.prio, Requester: userAddr(uCarol), Account: bad.Account, Token: 1})
 	sb := w.seal()
 	out["fee settlement"] = sb.Witnesses[len(sb.Witnesses)-1]
 	for name, wit := range out {
@@ -95,6 +120,20 @@ func realWitnesses(t *testing.T) (types.Params, map[string]*TxWitness) {
 		if len(wit.Updates) == 0 {
 			t.Fatalf("%s: no updates", name)
 		}
+		// the reads are exactly where Shape puts them
+		if wit.Tx != nil {
+			for i, st := range Shape(w.p, wit.Tx) {
+				if u := wit.Updates[i]; st.read && u.Old != u.New {
+					t.Fatalf("%s: update %d is a read that changes its leaf", name, i)
+				}
+			}
+		}
+	}
+	for _, name := range []string{"Deposit/refused (bad key)", "Deposit/refused (overflow)", "ForcedWithdraw/zero (another owner)",
+		"ForcedWithdraw/zero (empty balance)", "ForcedWithdraw/zero (no account)"} {
+		if got := out[name]; len(got.Updates) != 2 || got.RootBefore != got.RootAfter {
+			t.Fatalf("%s: %d updates, root changed %v", name, len(got.Updates), got.RootBefore != got.RootAfter)
+		}
 	}
 	return w.p, out
 }
@@ -102,8 +141,6 @@ func realWitnesses(t *testing.T) (types.Params, map[string]*TxWitness) {
 type tamper struct {
 	name string
 	f    func(w *TxWitness) bool // false: not applicable to this witness
-	// readOnlyDrop marks dropping an update that writes nothing (Old == New)
-	readOnlyDrop bool
 }
 
 // tampers lists the modifications of one witness that VerifyWitness must
@@ -175,27 +212,35 @@ func tampers(wit *TxWitness) []tamper {
 			add(p+": subtree roots dropped", func(w *TxWitness) bool { w.Updates[i].OldSub, w.Updates[i].NewSub = nil, nil; return true })
 		}
 		add(p+": path truncated", func(w *TxWitness) bool { w.Updates[i].Siblings = w.Updates[i].Siblings[:last]; return true })
-		ts = append(ts, tamper{name: p + ": dropped", readOnlyDrop: u.Old == u.New, f: func(w *TxWitness) bool {
+		// the witness is bound to its §5 sequence (Shape): reads, and
+		// updates of unrelated trees, may not be dropped, repeated or reordered
+		add(p+": dropped", func(w *TxWitness) bool {
 			w.Updates = append(w.Updates[:i:i], w.Updates[i+1:]...)
 			return true
-		}})
+		})
 		if i+1 < len(wit.Updates) {
 			add(p+": swapped with the next update", func(w *TxWitness) bool {
 				a, b := w.Updates[i], w.Updates[i+1]
-				if (a.Old == a.New && b.Old == b.New) || !dependent(&a, &b) {
-					return false // reads, or updates of unrelated trees, commute
+				if a.Tree == b.Tree && a.Account == b.Account && a.Model == b.Model && a.Index == b.Index {
+					return false // the same leaf twice: nothing to reorder
 				}
 				w.Updates[i], w.Updates[i+1] = b, a
 				return true
 			})
 		}
 		add(p+": duplicated", func(w *TxWitness) bool {
-			if u.Old == u.New {
-				return false // a repeated read is harmless
-			}
 			w.Updates = append(w.Updates[:i+1:i+1], w.Updates[i:]...)
 			return true
 		})
+		if u.Old == u.New {
+			// a read turned into a write: a consistent new leaf (preimage and
+			// hash), and RootAfter recomputed when this is the last update of
+			// its top-level tree, so that only the read rule can catch it
+			add(p+": read's New changed with matching NewData", func(w *TxWitness) bool {
+				forgeRead(w, i)
+				return true
+			})
+		}
 	}
 	add("RootAfter changed", func(w *TxWitness) bool { inc(&w.RootAfter); return true })
 	add("RootAfter := RootBefore", func(w *TxWitness) bool {
@@ -242,12 +287,7 @@ func TestWitnessTamper(t *testing.T) {
 					if !tp.f(c) {
 						t.Skip("not applicable")
 					}
-					err := VerifyWitness(p, c)
-					if err == nil && tp.readOnlyDrop {
-						t.Skip("BUG: dropping a read-only update (Old == New: the model read, or an unchanged balance) still verifies: " +
-							"VerifyWitness does not bind the witness to the transaction's §5 update sequence")
-					}
-					if err == nil {
+					if err := VerifyWitness(p, c); err == nil {
 						t.Fatal("tampered witness verifies")
 					}
 				})
@@ -286,5 +326,86 @@ func TestWitnessSharedSiblings(t *testing.T) {
 	// and the untampered witness passes
 	if err := VerifyWitness(p, wit); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// forgeRead turns update i, a read, into a write: its new preimage changes
+// (bump) and New is that preimage's hash. If no later update touches the same
+// top-level tree, RootAfter is recomputed from the forged path, so the
+// witness is consistent in everything but the read rule.
+func forgeRead(w *TxWitness, i int) {
+	v := &w.Updates[i]
+	v.NewData = bump(v.NewData)
+	h, err := leafHash(v.Tree, v.NewData, v.NewSub)
+	if err != nil {
+		panic(err)
+	}
+	v.New = h
+	if v.Tree != TreeAccounts && v.Tree != TreeModels {
+		return
+	}
+	for _, later := range w.Updates[i+1:] {
+		if later.Tree == v.Tree {
+			return
+		}
+	}
+	root := smt.Proof{Index: v.Index, Leaf: v.New, Siblings: v.Siblings}.ComputeRoot()
+	// the other tree's root after: replay its last update's new path
+	other := w.ModelRoot
+	if v.Tree == TreeModels {
+		other = w.AccountRoot
+	}
+	for _, u := range w.Updates {
+		if (v.Tree == TreeModels && u.Tree == TreeAccounts) || (v.Tree == TreeAccounts && u.Tree == TreeModels) {
+			other = smt.Proof{Index: u.Index, Leaf: u.New, Siblings: u.Siblings}.ComputeRoot()
+		}
+	}
+	if v.Tree == TreeAccounts {
+		w.RootAfter = types.Compress(root, other)
+	} else {
+		w.RootAfter = types.Compress(other, root)
+	}
+}
+
+// TestWitnessReadsBound: the entries Shape marks as reads (the model entry of
+// share and credit transfers, trades, cancels and redemptions; both entries of
+// a refused deposit and of a zero forced withdrawal) must come out unchanged.
+// A read forged into a consistent write (new preimage, its hash, and the root
+// after recomputed) fails on the read rule.
+func TestWitnessReadsBound(t *testing.T) {
+	p, wits := realWitnesses(t)
+	forged := 0
+	for name, wit := range wits {
+		if wit.Tx == nil {
+			continue
+		}
+		shape := Shape(p, wit.Tx)
+		for i, st := range shape {
+			if !st.read {
+				continue
+			}
+			c := cloneWitness(wit)
+			forgeRead(c, i)
+			err := VerifyWitness(p, c)
+			if err == nil {
+				t.Fatalf("%s: read %d forged into a write verifies", name, i)
+			}
+			if !strings.Contains(err.Error(), "is a read") {
+				t.Fatalf("%s: read %d forged: %v, want the read rule to catch it", name, i, err)
+			}
+			forged++
+		}
+	}
+	if forged < 10 {
+		t.Fatalf("only %d reads forged", forged)
+	}
+	// the forgery is otherwise consistent: VerifyWitness replays paths, not
+	// the values a write puts (those are the circuit's per-kind constraints),
+	// so the same forgery of a write entry (the receiver's account leaf, last
+	// of the account tree) verifies; for a read, only the read rule stops it
+	c := cloneWitness(wits["Transfer/base"])
+	forgeRead(c, len(c.Updates)-1)
+	if err := VerifyWitness(p, c); err != nil {
+		t.Fatalf("control: a write forged consistently fails: %v", err)
 	}
 }

@@ -150,6 +150,7 @@ func wire(c fieldCodec, tx Tx) {
 	case *Noop:
 	case *Deposit:
 		c.U64(&t.PriorityID, 64)
+		c.U32(&t.Account, AccountBits)
 		c.Addr(&t.L1Address)
 		pubKey(c, &t.PubKey)
 		c.U16(&t.Token, BaseAssetBits)

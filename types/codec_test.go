@@ -148,12 +148,14 @@ func rndTx(rng *rand.Rand, k Kind) Tx {
 	panic("unknown kind")
 }
 
-// wireOnly clears the fields apply fills in, which the wire format does not carry.
+// wireOnly clears the fields apply fills in, which the wire format does not
+// carry: a deposit's Refused flag (its Account is the bridge's input and is
+// carried) and a forced withdrawal's amount.
 func wireOnly(tx Tx) Tx {
 	switch t := tx.(type) {
 	case *Deposit:
 		c := *t
-		c.Account, c.Refused = 0, false
+		c.Refused = false
 		return &c
 	case *ForcedWithdraw:
 		c := *t
@@ -701,6 +703,7 @@ func TestEncodeRejectsOutOfRange(t *testing.T) {
 		{&CreateModel{HolderBps: 1 << BpsBits}, ErrAmountTooLarge, false},
 		{&Trade{Fill: 1<<33 + 1}, ErrNotPackable, false},
 		{&ForcedWithdraw{Account: 1 << AccountBits}, ErrAmountTooLarge, false},
+		{&Deposit{Account: 1 << AccountBits}, ErrAmountTooLarge, true},
 		{&CancelOrder{OrderID: 1 << OrderIDBits}, ErrAmountTooLarge, true},
 	}
 	for _, c := range cases {
@@ -749,5 +752,47 @@ func TestDecodePubdataDepositRefusedByte(t *testing.T) {
 	alt := specEncode(KindDeposit, specValues(d), map[string]*big.Int{"refused": big.NewInt(2)})
 	if _, err := DecodePubdata(alt); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("refused byte 2: %v", err)
+	}
+}
+
+// TestWireDepositAccount: the bridge assigns a deposit's account id, so the
+// wire encoding carries it, 24 bits right after the 64-bit priority id; the
+// Refused flag (set by apply) is not carried.
+func TestWireDepositAccount(t *testing.T) {
+	d := &Deposit{PriorityID: 0x0102030405060708, Account: 0xabcdef, L1Address: common.Address{19: 0x42},
+		PubKey: PubKey{X: FromUint64(5), Y: FromUint64(6)}, Token: 0x1234, Amount: *uint256.NewInt(99), Refused: true}
+	enc, err := EncodeTx(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kind, priority id 64, account 24, address 160, key 2×256, token 16, amount 256
+	if want := 1 + 8 + 3 + 20 + 64 + 2 + 32; len(enc) != want {
+		t.Fatalf("deposit wire of %d bytes, want %d", len(enc), want)
+	}
+	if Kind(enc[0]) != KindDeposit || !bytes.Equal(enc[1:9], []byte{1, 2, 3, 4, 5, 6, 7, 8}) ||
+		!bytes.Equal(enc[9:12], []byte{0xab, 0xcd, 0xef}) || enc[12+19] != 0x42 {
+		t.Fatalf("deposit wire layout %x", enc[:32])
+	}
+	got, err := DecodeTx(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := got.(*Deposit)
+	if g.Account != d.Account || g.Refused {
+		t.Fatalf("decoded account %#x refused %v", g.Account, g.Refused)
+	}
+	// the refused flag does not change the wire bytes
+	d.Refused = false
+	if again, _ := EncodeTx(d); !bytes.Equal(again, enc) {
+		t.Fatal("Refused is in the wire encoding")
+	}
+	// the largest 24-bit id encodes, the next does not
+	d.Account = 1<<AccountBits - 1
+	if _, err := EncodeTx(d); err != nil {
+		t.Fatalf("account 2^24-1: %v", err)
+	}
+	d.Account = 1 << AccountBits
+	if _, err := EncodeTx(d); !errors.Is(err, ErrAmountTooLarge) {
+		t.Fatalf("account 2^24: %v", err)
 	}
 }

@@ -23,7 +23,7 @@ var (
 	// accounts and balances
 	ErrAccountRange      = errors.New("account id outside the account tree")
 	ErrAccountNotFound   = errors.New("account does not exist")
-	ErrAccountTreeFull   = errors.New("account tree is full")
+	ErrAccountMismatch   = errors.New("account is bound to another L1 address or key")
 	ErrInsufficientFunds = errors.New("balance too low")
 	ErrBalanceOverflow   = errors.New("balance would exceed its bit bound")
 	ErrSelfTransfer      = errors.New("sender and receiver are the same account")

@@ -43,6 +43,9 @@ func FuzzDecodeTx(f *testing.F) {
 			}
 			return
 		}
+		if d, ok := tx.(*Deposit); ok && (d.Refused || d.Account>>AccountBits != 0) {
+			t.Fatalf("decoded deposit: refused %v (not a wire field), account %#x (24 bits)", d.Refused, d.Account)
+		}
 		enc, err := EncodeTx(tx)
 		if err != nil {
 			t.Fatalf("decoded %s does not re-encode: %v", tx.Kind(), err)

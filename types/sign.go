@@ -68,6 +68,25 @@ func PublicKeyOf(k *PrivateKey) PubKey {
 
 var subgroupOrder = twistededwards.GetEdwardsCurve().Order
 
+// CheckPublicKey reports whether k can ever verify a signature: a point of
+// the curve, not the identity, in the prime-order subgroup. Deposits refuse
+// other keys, so every account key in the state is valid and the circuit's
+// signature check needs no subgroup test.
+func CheckPublicKey(k PubKey) error {
+	p := twistededwards.PointAffine{X: k.X, Y: k.Y}
+	switch {
+	case k.IsZero():
+		return fmt.Errorf("%w: empty key", ErrBadPublicKey)
+	case !p.IsOnCurve():
+		return fmt.Errorf("%w: not on the curve", ErrBadPublicKey)
+	case p.IsZero():
+		return fmt.Errorf("%w: identity", ErrBadPublicKey)
+	case !p.IsInSubGroup():
+		return fmt.Errorf("%w: not in the prime-order subgroup", ErrBadPublicKey)
+	}
+	return nil
+}
+
 // Sign signs the message element with EdDSA over Poseidon2 (gnark-crypto's
 // Merkle–Damgård hasher: H(R.x, R.y, A.x, A.y, msg)), which gnark's
 // std/signature/eddsa recomputes in the circuit.

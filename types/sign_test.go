@@ -153,6 +153,29 @@ func TestSignBadKeysClassified(t *testing.T) {
 	}
 }
 
+// TestCheckPublicKey: only a non-identity point of the prime-order subgroup
+// passes; deposits refuse to open an account with any other key.
+func TestCheckPublicKey(t *testing.T) {
+	for i := 0; i < 8; i++ {
+		if err := CheckPublicKey(PublicKeyOf(seededKey(t, byte(10+i)))); err != nil {
+			t.Fatalf("generated key %d: %v", i, err)
+		}
+	}
+	pk := PublicKeyOf(seededKey(t, 3))
+	offCurve := pk
+	one := FromUint64(1)
+	offCurve.Y.Add(&offCurve.Y, &one)
+	bad := badSubgroupKeys(pk)
+	bad["empty (0,0)"] = PubKey{}
+	bad["off the curve"] = offCurve
+	bad["(1,2)"] = PubKey{X: FromUint64(1), Y: FromUint64(2)}
+	for name, k := range bad {
+		if err := CheckPublicKey(k); !errors.Is(err, ErrBadPublicKey) {
+			t.Errorf("%s: %v, want ErrBadPublicKey", name, err)
+		}
+	}
+}
+
 // TestSignDomainSeparation: a signature under one domain fails under another
 // chain id or bridge address, for transactions and orders.
 func TestSignDomainSeparation(t *testing.T) {

@@ -58,6 +58,7 @@ type SignedTx interface {
 	Tx
 	Signer() uint32
 	GetNonce() uint32
+	SetNonce(n uint32)
 	// Message is the element the signer signs under the domain.
 	Message(d Domain) fr.Element
 	Sig() *Signature
@@ -74,18 +75,19 @@ const (
 // Noop pads a batch.
 type Noop struct{}
 
-// Deposit comes from the L1 priority queue: it credits the account bound to
-// (L1Address, PubKey), creating it on first deposit. Account is assigned by the
-// sequencer when it applies the deposit; Refused is set when it cannot be
-// credited (the bridge then refunds it on L1).
+// Deposit comes from the L1 priority queue: it credits Account, which the
+// bridge contract assigned to the pair (L1Address, PubKey) when the pair first
+// deposited (ids are sequential on L1, so the circuit never has to prove a
+// pair is new). Refused is set by apply when the deposit cannot be credited
+// (the bridge then refunds it on L1).
 type Deposit struct {
 	PriorityID uint64
+	Account    uint32
 	L1Address  common.Address
 	PubKey     PubKey
 	Token      uint16
 	Amount     uint256.Int
 	// filled in by apply
-	Account uint32
 	Refused bool
 }
 
@@ -258,6 +260,16 @@ func (t *CancelOrder) GetNonce() uint32    { return t.Nonce }
 func (t *BuyCredits) GetNonce() uint32     { return t.Nonce }
 func (t *RedeemCredits) GetNonce() uint32  { return t.Nonce }
 func (t *ClaimRevenue) GetNonce() uint32   { return t.Nonce }
+
+func (t *Transfer) SetNonce(n uint32)       { t.Nonce = n }
+func (t *Withdraw) SetNonce(n uint32)       { t.Nonce = n }
+func (t *CreateModel) SetNonce(n uint32)    { t.Nonce = n }
+func (t *MintShares) SetNonce(n uint32)     { t.Nonce = n }
+func (t *SetModelParams) SetNonce(n uint32) { t.Nonce = n }
+func (t *CancelOrder) SetNonce(n uint32)    { t.Nonce = n }
+func (t *BuyCredits) SetNonce(n uint32)     { t.Nonce = n }
+func (t *RedeemCredits) SetNonce(n uint32)  { t.Nonce = n }
+func (t *ClaimRevenue) SetNonce(n uint32)   { t.Nonce = n }
 
 func (t *Transfer) Sig() *Signature       { return &t.Signature }
 func (t *Withdraw) Sig() *Signature       { return &t.Signature }

@@ -52,7 +52,7 @@ func runDemo(args []string) error {
 			if err != nil {
 				return nil, err
 			}
-			setNonce(st, n)
+			st.SetNonce(n)
 			if _, err := w.Sign(who, st); err != nil {
 				return nil, err
 			}
@@ -166,26 +166,3 @@ func sealAndPrint(w *workload.World) error {
 }
 
 func short(b [32]byte) string { return fmt.Sprintf("0x%x…", b[:6]) }
-
-func setNonce(tx types.SignedTx, n uint32) {
-	switch t := tx.(type) {
-	case *types.Transfer:
-		t.Nonce = n
-	case *types.Withdraw:
-		t.Nonce = n
-	case *types.CreateModel:
-		t.Nonce = n
-	case *types.MintShares:
-		t.Nonce = n
-	case *types.SetModelParams:
-		t.Nonce = n
-	case *types.CancelOrder:
-		t.Nonce = n
-	case *types.BuyCredits:
-		t.Nonce = n
-	case *types.RedeemCredits:
-		t.Nonce = n
-	case *types.ClaimRevenue:
-		t.Nonce = n
-	}
-}

@@ -40,7 +40,7 @@ const (
 )
 
 func crashOptions(dir string) store.Options {
-	o := store.DefaultOptions(dir) // SyncWrites: true
+	o := store.DefaultOptions(dir) // synced commits
 	o.MemTableSize = 8 << 20
 	o.KeepBatches = crashKeep
 	return o

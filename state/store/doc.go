@@ -25,8 +25,8 @@
 //
 // # Durability and atomicity
 //
-// Options.SyncWrites (true by default) makes Badger fsync its write-ahead log
-// before Commit returns: it is the setting that makes an acknowledged batch
+// Commits are synced (Badger's SyncWrites, on unless Options.NoSync): Badger
+// fsyncs its write-ahead log before Commit returns: it is the setting that makes an acknowledged batch
 // survive kill -9 or power loss. With it off, a crash may lose recently
 // acknowledged batches (but never leaves one half-applied). Badger replays
 // its log on Open and drops any transaction whose end marker is missing, so

@@ -5,6 +5,8 @@ import "errors"
 var (
 	// ErrInvalidOptions is returned by Options.Check and Open for bad options.
 	ErrInvalidOptions = errors.New("store: invalid options")
+	// ErrLocked is returned by Open when another process holds the directory.
+	ErrLocked = errors.New("store: directory is locked by another process")
 	// ErrClosed is returned by every operation after Close.
 	ErrClosed = errors.New("store: closed")
 	// ErrTxnOpen is returned by Begin and Rollback while a Txn is open.

@@ -13,11 +13,13 @@ type Options struct {
 	// InMemory keeps everything in memory (tests that do not need
 	// durability). Dir is ignored.
 	InMemory bool
-	// SyncWrites fsyncs every commit before Commit returns. Default true;
-	// this is what makes an acknowledged batch survive kill -9 / power loss.
-	SyncWrites bool
+	// NoSync turns off the fsync of every commit. The zero value (false)
+	// syncs: Commit returns only once the batch is on disk, which is what makes
+	// an acknowledged batch survive kill -9 / power loss. Only benchmarks of
+	// pure CPU cost should set it.
+	NoSync bool
 	// KeepBatches is how many batches before the finalized one stay
-	// readable via View (default 128).
+	// readable via View (DefaultOptions: 128; 0 keeps only the finalized one).
 	KeepBatches uint64
 	// MemTableSize is passed through to Badger (0 = Badger's default, 64 MiB).
 	// A batch must fit in 15% of it. Tests use a tiny one.
@@ -29,7 +31,7 @@ type Options struct {
 
 // DefaultOptions returns durable defaults for a store in dir.
 func DefaultOptions(dir string) Options {
-	return Options{Dir: dir, SyncWrites: true, KeepBatches: 128}
+	return Options{Dir: dir, KeepBatches: 128}
 }
 
 // minMemTableSize keeps Badger's derived batch limits sane.
@@ -57,7 +59,7 @@ func (o Options) badger() badger.Options {
 	}
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(o.InMemory).
-		WithSyncWrites(o.SyncWrites).
+		WithSyncWrites(!o.NoSync).
 		WithNumVersionsToKeep(1<<31 - 1). // math.MaxInt32: keep every version until SetDiscardTs
 		WithDetectConflicts(false).       // single writer, serialized by DB.mu
 		WithMetricsEnabled(false)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,4 +45,25 @@ func TestOpenAfterKillDuringMemtableCreate(t *testing.T) {
 	if v, err := snap.Get([]byte("k")); err != nil || string(v) != "v" || db.Head() != 1 {
 		t.Fatalf("after recovery: head %d, k=%q, err %v", db.Head(), v, err)
 	}
+}
+
+// TestOpenLocked: a second Open of a live directory is refused before it
+// touches anything (its memtable clean-up must never run beside a writer).
+func TestOpenLocked(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(DefaultOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(DefaultOptions(dir)); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: %v, want ErrLocked", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(DefaultOptions(dir))
+	if err != nil {
+		t.Fatalf("open after close: %v", err)
+	}
+	db.Close()
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -30,7 +31,8 @@ type DB struct {
 	txn       *Txn   // the open Txn, if any
 	snaps     map[*Snapshot]struct{}
 	discardTs uint64
-	failed    error // sticky: set after an unexpected commit error
+	failed    error    // sticky: set after an unexpected commit error
+	lock      *os.File // our directory lock (nil in memory)
 }
 
 // Open opens (or creates) the store and resumes at the last committed batch.
@@ -38,16 +40,25 @@ func Open(opts Options) (*DB, error) {
 	if err := opts.Check(); err != nil {
 		return nil, err
 	}
+	var lock *os.File
 	if !opts.InMemory {
+		// Our own lock first: the clean-up below must never run beside a live
+		// instance (it could unlink a memtable that instance just created).
+		var err error
+		if lock, err = lockDir(opts.Dir); err != nil {
+			return nil, err
+		}
 		if err := removeEmptyMemtables(opts.Dir); err != nil {
+			unlockDir(lock)
 			return nil, err
 		}
 	}
 	bdb, err := badger.OpenManaged(opts.badger())
 	if err != nil {
+		unlockDir(lock)
 		return nil, fmt.Errorf("store: open badger: %w", err)
 	}
-	db := &DB{bdb: bdb, opts: opts, chunk: opts.undoChunk(), snaps: map[*Snapshot]struct{}{}}
+	db := &DB{bdb: bdb, opts: opts, chunk: opts.undoChunk(), snaps: map[*Snapshot]struct{}{}, lock: lock}
 	if err := db.load(); err != nil {
 		_ = bdb.Close()
 		return nil, err
@@ -131,7 +142,9 @@ func (db *DB) Close() error {
 		s.done = true
 	}
 	db.snaps = nil
-	if err := db.bdb.Close(); err != nil {
+	err := db.bdb.Close()
+	unlockDir(db.lock)
+	if err != nil {
 		return fmt.Errorf("store: close badger: %w", err)
 	}
 	return nil
@@ -475,4 +488,29 @@ func removeEmptyMemtables(dir string) error {
 		}
 	}
 	return nil
+}
+
+// lockDir takes an exclusive, non-blocking flock on dir/modex.lock, creating
+// dir if needed. It is released by unlockDir (and by the kernel if the
+// process dies).
+func lockDir(dir string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store: create dir: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "modex.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("store: lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s: %v", ErrLocked, dir, err)
+	}
+	return f, nil
+}
+
+func unlockDir(f *os.File) {
+	if f != nil {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+	}
 }

@@ -559,7 +559,7 @@ func TestOptions(t *testing.T) {
 			}
 		})
 	}
-	if o := store.DefaultOptions("d"); !o.SyncWrites || o.KeepBatches != 128 {
+	if o := store.DefaultOptions("d"); o.NoSync || o.KeepBatches != 128 {
 		t.Fatalf("defaults: %+v", o)
 	}
 }

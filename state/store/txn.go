@@ -97,7 +97,7 @@ func (t *Txn) record(k []byte, err error) error {
 }
 
 // Commit commits everything as batch Batch(), atomically, and - with
-// SyncWrites - durably: once it returns nil the batch survives a crash. If
+// synced writes - durably: once it returns nil the batch survives a crash. If
 // the batch does not fit in one Badger transaction it fails with
 // ErrBatchTooLarge and nothing is written (Head() is unchanged); a batch is
 // never split. The Txn is finished either way.

@@ -78,26 +78,7 @@ func (b *Bench) sign(tx types.SignedTx) types.SignedTx {
 	u := b.user(tx)
 	n := b.nonces[u]
 	b.nonces[u] = n + 1
-	switch t := tx.(type) {
-	case *types.Transfer:
-		t.Nonce = n
-	case *types.Withdraw:
-		t.Nonce = n
-	case *types.CreateModel:
-		t.Nonce = n
-	case *types.MintShares:
-		t.Nonce = n
-	case *types.SetModelParams:
-		t.Nonce = n
-	case *types.CancelOrder:
-		t.Nonce = n
-	case *types.BuyCredits:
-		t.Nonce = n
-	case *types.RedeemCredits:
-		t.Nonce = n
-	case *types.ClaimRevenue:
-		t.Nonce = n
-	}
+	tx.SetNonce(n)
 	if _, err := b.Sign(u, tx); err != nil {
 		panic(err)
 	}
@@ -259,7 +240,8 @@ func SealBench(opts store.Options, users int) func(b *testing.B) {
 // set, is called after every batch.
 func LoadAccounts(w *World, n int, progress func(done int)) error {
 	for i := 0; i < n; i++ {
-		d := &types.Deposit{PriorityID: w.Prio, L1Address: Addr(i), PubKey: types.PublicKeyOf(w.Keys[i%len(w.Keys)]), Token: 0}
+		pk := types.PublicKeyOf(w.Keys[i%len(w.Keys)])
+		d := &types.Deposit{PriorityID: w.Prio, Account: w.AccountFor(Addr(i), pk), L1Address: Addr(i), PubKey: pk, Token: 0}
 		d.Amount.SetUint64(1e15)
 		if w.Batch.Len() >= w.P.BatchCapacity {
 			if _, err := w.Seal(); err != nil {

@@ -24,15 +24,38 @@ var DevDomain = types.Domain{ChainID: 31337, Bridge: common.HexToAddress("0x0000
 // World is a rollup with deterministic users. User 0 is the operator: its
 // first deposit creates account 0, the fee account.
 type World struct {
-	DB     *state.DB
-	P      types.Params
-	D      types.Domain
-	Keys   []*types.PrivateKey
-	Acct   map[int]uint32 // user -> account id
-	Batch  *state.Batch
-	Prio   uint64
-	TS     uint64
-	Sealed []*state.SealedBatch
+	DB      *state.DB
+	P       types.Params
+	D       types.Domain
+	Keys    []*types.PrivateKey
+	Acct    map[int]uint32 // user -> account id
+	Batch   *state.Batch
+	Prio    uint64
+	TS      uint64
+	Headers []state.Header // of every batch sealed (witnesses are not kept: they are large)
+
+	// the bridge's account assignment: the first deposit of an (L1 address,
+	// key) pair gets the next id
+	bridgeIDs map[pairKey]uint32
+	nextID    uint32
+}
+
+type pairKey struct {
+	addr common.Address
+	key  types.PubKey
+}
+
+// AccountFor returns the account id the bridge assigns to the pair, assigning
+// the next one on first use.
+func (w *World) AccountFor(addr common.Address, pk types.PubKey) uint32 {
+	k := pairKey{addr, pk}
+	id, ok := w.bridgeIDs[k]
+	if !ok {
+		id = w.nextID
+		w.bridgeIDs[k] = id
+		w.nextID++
+	}
+	return id
 }
 
 type seeded struct{ r *rand.ChaCha8 }
@@ -60,7 +83,7 @@ func NewWorld(p types.Params, opts store.Options, users int) (*World, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &World{DB: db, P: p, D: DevDomain, Acct: map[int]uint32{}, TS: 1_700_000_000}
+	w := &World{DB: db, P: p, D: DevDomain, Acct: map[int]uint32{}, TS: 1_700_000_000, bridgeIDs: map[pairKey]uint32{}}
 	for i := 0; i < users; i++ {
 		k, err := Key(i)
 		if err != nil {
@@ -111,14 +134,16 @@ func (w *World) Seal() (*state.SealedBatch, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.Sealed = append(w.Sealed, sb)
+	w.Headers = append(w.Headers, sb.Header)
 	w.TS += 12
 	return sb, w.open()
 }
 
-// DepositTx builds user's next deposit (not applied).
+// DepositTx builds user's next deposit (not applied), with the account id the
+// bridge assigns.
 func (w *World) DepositTx(user int, token uint16, amount *uint256.Int) *types.Deposit {
-	d := &types.Deposit{PriorityID: w.Prio, L1Address: Addr(user), PubKey: types.PublicKeyOf(w.Keys[user]), Token: token}
+	pk := types.PublicKeyOf(w.Keys[user])
+	d := &types.Deposit{PriorityID: w.Prio, Account: w.AccountFor(Addr(user), pk), L1Address: Addr(user), PubKey: pk, Token: token}
 	d.Amount.Set(amount)
 	return d
 }

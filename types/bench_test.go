@@ -1,0 +1,63 @@
+package types
+
+import (
+	"crypto/rand"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+)
+
+// BenchmarkCompress is one native Poseidon2 2-to-1 compression (a Merkle level).
+func BenchmarkCompress(b *testing.B) {
+	var l, r fr.Element
+	l.SetRandom()
+	r.SetRandom()
+	for i := 0; i < b.N; i++ {
+		l = Compress(l, r)
+	}
+}
+
+// BenchmarkVerifySignature is one EdDSA verification of a transfer message,
+// the bound on how fast the sequencer can admit signed transactions per core.
+func BenchmarkVerifySignature(b *testing.B) {
+	k, err := GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tx := &Transfer{From: 1, To: 2, Nonce: 3}
+	tx.Amount.SetUint64(1000)
+	d := Domain{ChainID: 1}
+	if err := SignTx(k, d, tx); err != nil {
+		b.Fatal(err)
+	}
+	msg, pk := tx.Message(d), PublicKeyOf(k)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := VerifySignature(pk, msg, tx.Signature); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSign is one EdDSA signature (wallet side).
+func BenchmarkSign(b *testing.B) {
+	k, err := GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := FromUint64(42)
+	for i := 0; i < b.N; i++ {
+		if _, err := Sign(k, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMessageHash is the Poseidon2 hash of a transfer's signed message.
+func BenchmarkMessageHash(b *testing.B) {
+	tx := &Transfer{From: 1, To: 2, Nonce: 3}
+	d := Domain{ChainID: 1}
+	for i := 0; i < b.N; i++ {
+		_ = tx.Message(d)
+	}
+}

@@ -29,7 +29,7 @@ func BenchmarkApply(b *testing.B) {
 
 // BenchmarkSeal measures sealing a 256-transfer batch durably on disk.
 func BenchmarkSeal(b *testing.B) {
-	b.Run("disk-sync", workload.SealBench(store.DefaultOptions(b.TempDir()), 32))
+	b.Run("disk-sync", workload.SealBench(b.TempDir(), 32))
 }
 
 // BenchmarkState1M loads 1,000,000 accounts at production depths through real

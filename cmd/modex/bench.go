@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/modex/modex/state/store"
 	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
@@ -38,7 +37,7 @@ func runBench(args []string) error {
 		for _, k := range types.AllKinds() {
 			r := testing.Benchmark(workload.ApplyBench(k, *users))
 			if r.N == 0 {
-				return fmt.Errorf("bench apply %s failed", k)
+				return fmt.Errorf("bench apply %s: %v", k, workload.LastError())
 			}
 			ns := float64(r.T.Nanoseconds()) / float64(r.N)
 			out = append(out, applyResult{Kind: k.String(), N: r.N, NsPerTx: ns, TxPerS: 1e9 / ns})
@@ -53,9 +52,9 @@ func runBench(args []string) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		r := testing.Benchmark(workload.SealBench(store.DefaultOptions(dir), *users))
+		r := testing.Benchmark(workload.SealBench(dir, *users))
 		if r.N == 0 {
-			return fmt.Errorf("bench seal failed")
+			return fmt.Errorf("bench seal: %v", workload.LastError())
 		}
 		ms := float64(r.T.Nanoseconds()) / float64(r.N) / 1e6
 		meta["seal"] = map[string]any{"n": r.N, "ms_per_batch": ms, "txs_per_batch": p.BatchCapacity}

@@ -3,6 +3,8 @@ package workload
 import (
 	"errors"
 	"fmt"
+	"os"
+	"sync"
 	"testing"
 
 	"github.com/holiman/uint256"
@@ -164,6 +166,32 @@ func (b *Bench) Next(k types.Kind, i int) (Step, error) {
 	return Step{}, fmt.Errorf("no generator for %s", k)
 }
 
+var (
+	benchErrMu sync.Mutex
+	benchErr   error
+)
+
+// fail stops a benchmark. Under `go test` it is b.Fatal; under
+// testing.Benchmark in the modex binary, whose B cannot log, it keeps the
+// error for LastError and stops the benchmark goroutine.
+func fail(tb *testing.B, err error) {
+	if testing.Testing() {
+		tb.Fatal(err)
+	}
+	benchErrMu.Lock()
+	benchErr = err
+	benchErrMu.Unlock()
+	tb.FailNow()
+}
+
+// LastError is the error that stopped the last failed benchmark run through
+// testing.Benchmark.
+func LastError() error {
+	benchErrMu.Lock()
+	defer benchErrMu.Unlock()
+	return benchErr
+}
+
 // ApplyBench measures State.Apply of one kind at the bench world's
 // parameters; signing, preparation and batch sealing are outside the timer.
 // It reports tx/s.
@@ -171,13 +199,13 @@ func ApplyBench(k types.Kind, users int) func(b *testing.B) {
 	return func(tb *testing.B) {
 		bw, err := NewBench(BenchParams(), store.Options{InMemory: true, KeepBatches: 8}, users)
 		if err != nil {
-			tb.Fatal(err)
+			fail(tb, err)
 		}
 		defer bw.Close()
 		steps := make([]Step, tb.N)
 		for i := range steps {
 			if steps[i], err = bw.Next(k, i); err != nil {
-				tb.Fatal(err)
+				fail(tb, err)
 			}
 		}
 		tb.ResetTimer()
@@ -187,18 +215,18 @@ func ApplyBench(k types.Kind, users int) func(b *testing.B) {
 				tb.StopTimer()
 				if bw.Batch.Len()+1+len(st.Prep) > bw.P.BatchCapacity {
 					if _, err := bw.Seal(); err != nil {
-						tb.Fatal(err)
+						fail(tb, err)
 					}
 				}
 				for _, p := range st.Prep {
 					if _, err := bw.Batch.Add(p); err != nil {
-						tb.Fatalf("prep %s: %v", p.Kind(), err)
+						fail(tb, fmt.Errorf("prep %s: %v", p.Kind(), err))
 					}
 				}
 				tb.StartTimer()
 			}
 			if _, err := bw.Batch.Add(st.Tx); err != nil {
-				tb.Fatalf("%s #%d: %v", k, i, err)
+				fail(tb, fmt.Errorf("%s #%d: %v", k, i, err))
 			}
 		}
 		tb.StopTimer()
@@ -207,12 +235,18 @@ func ApplyBench(k types.Kind, users int) func(b *testing.B) {
 }
 
 // SealBench measures sealing a full batch of transfers (fee settlement,
-// header, one durable store commit when opts are on disk).
-func SealBench(opts store.Options, users int) func(b *testing.B) {
+// header, one durable store commit) on disk under dir; every run of the
+// closure gets a fresh store (the harness runs it more than once).
+func SealBench(dir string, users int) func(b *testing.B) {
 	return func(tb *testing.B) {
-		bw, err := NewBench(BenchParams(), opts, users)
+		d, err := os.MkdirTemp(dir, "seal")
 		if err != nil {
-			tb.Fatal(err)
+			fail(tb, err)
+		}
+		defer os.RemoveAll(d)
+		bw, err := NewBench(BenchParams(), store.DefaultOptions(d), users)
+		if err != nil {
+			fail(tb, err)
 		}
 		defer bw.Close()
 		tb.ResetTimer()
@@ -221,15 +255,15 @@ func SealBench(opts store.Options, users int) func(b *testing.B) {
 			for j := 0; j < bw.P.BatchCapacity; j++ {
 				st, err := bw.Next(types.KindTransfer, i*bw.P.BatchCapacity+j)
 				if err != nil {
-					tb.Fatal(err)
+					fail(tb, err)
 				}
 				if _, err := bw.Batch.Add(st.Tx); err != nil {
-					tb.Fatal(err)
+					fail(tb, err)
 				}
 			}
 			tb.StartTimer()
 			if _, err := bw.Seal(); err != nil {
-				tb.Fatal(err)
+				fail(tb, err)
 			}
 		}
 	}

@@ -1,0 +1,345 @@
+package circuits
+
+import (
+	"crypto/rand"
+	"math/big"
+	mrand "math/rand/v2"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/test"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/holiman/uint256"
+
+	"github.com/modex/modex/state"
+	"github.com/modex/modex/state/smt"
+	"github.com/modex/modex/types"
+)
+
+var field = ecc.BN254.ScalarField()
+
+func solved(t *testing.T, shape, assignment frontend.Circuit) error {
+	t.Helper()
+	return test.IsSolved(shape, assignment, field)
+}
+
+// ---- leaves ----
+
+type leavesCircuit struct {
+	Acct                AccountVars
+	BalRoot, PosRoot    frontend.Variable
+	Pos                 PositionVars
+	OrderRoot           frontend.Variable
+	Model               ModelVars
+	Slot                SlotVars
+	Bal                 frontend.Variable
+	WantAcct, WantPos   frontend.Variable `gnark:",public"`
+	WantModel, WantSlot frontend.Variable `gnark:",public"`
+	WantBal             frontend.Variable `gnark:",public"`
+}
+
+func (c *leavesCircuit) Define(api frontend.API) error {
+	h, err := NewHasher(api)
+	if err != nil {
+		return err
+	}
+	api.AssertIsEqual(AccountLeaf(api, h, c.Acct, c.BalRoot, c.PosRoot), c.WantAcct)
+	api.AssertIsEqual(PositionLeaf(api, h, c.Pos, c.OrderRoot), c.WantPos)
+	api.AssertIsEqual(ModelLeaf(api, h, c.Model), c.WantModel)
+	api.AssertIsEqual(SlotLeaf(api, c.Slot), c.WantSlot)
+	api.AssertIsEqual(BalanceLeaf(api, c.Bal), c.WantBal)
+	return nil
+}
+
+func rndBits(r *mrand.Rand, bits uint) *uint256.Int {
+	var b [32]byte
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	v := new(uint256.Int).SetBytes(b[:])
+	return v.Rsh(v, 256-bits)
+}
+
+func rndElem() fr.Element {
+	var e fr.Element
+	e.SetRandom()
+	return e
+}
+
+func nativeLeaves(r *mrand.Rand) (*state.Account, *state.Position, *state.Model, state.OrderSlot, *uint256.Int) {
+	a := &state.Account{PubKey: types.PubKey{X: rndElem(), Y: rndElem()}, Nonce: r.Uint32()}
+	copy(a.L1Address[:], rndBits(r, 160).Bytes())
+	p := &state.Position{Shares: r.Uint64(), Credits: r.Uint64()}
+	p.LastAcc.Set(rndBits(r, types.AccBits))
+	p.Pending.Set(rndBits(r, types.PendingBits))
+	m := &state.Model{DAO: r.Uint32() >> 8, QuoteToken: uint16(r.Uint32()), HolderBps: uint16(r.IntN(10001)),
+		Supply: r.Uint64(), MaxSupply: r.Uint64(), Weights: rndElem(), Metadata: rndElem()}
+	m.Acc.Set(rndBits(r, types.AccBits))
+	m.Carry.SetUint64(r.Uint64())
+	m.CreditPrice.Set(rndBits(r, types.AmountBits))
+	m.Treasury.Set(rndBits(r, types.AmountBits))
+	s := state.OrderSlot{OrderID: r.Uint32() >> 8, Filled: r.Uint64()}
+	return a, p, m, s, rndBits(r, types.AmountBits)
+}
+
+func leavesAssignment(a *state.Account, p *state.Position, m *state.Model, s state.OrderSlot, bal *uint256.Int) *leavesCircuit {
+	br, pr, or := rndElem(), rndElem(), rndElem()
+	return &leavesCircuit{
+		Acct: AssignAccount(a), BalRoot: br, PosRoot: pr, Pos: AssignPosition(p), OrderRoot: or,
+		Model: AssignModel(m), Slot: AssignSlot(s), Bal: bal.ToBig(),
+		WantAcct: state.AccountLeaf(a, br, pr), WantPos: state.PositionLeaf(p, or), WantModel: state.ModelLeaf(m),
+		WantSlot: s.Leaf(), WantBal: state.BalanceLeaf(bal),
+	}
+}
+
+// TestLeavesMatchNative: every leaf gadget hashes exactly like state/leaves.go.
+func TestLeavesMatchNative(t *testing.T) {
+	r := mrand.New(mrand.NewPCG(1, 2))
+	for i := 0; i < 10; i++ {
+		if err := solved(t, &leavesCircuit{}, leavesAssignment(nativeLeaves(r))); err != nil {
+			t.Fatalf("round %d: circuit and native leaves disagree: %v", i, err)
+		}
+	}
+}
+
+// TestLeafFieldsBound: moving bits between packed fields keeps the packed
+// element (and so the native hash) but must fail the circuit's range checks.
+func TestLeafFieldsBound(t *testing.T) {
+	r := mrand.New(mrand.NewPCG(3, 4))
+	two96 := new(big.Int).Lsh(big.NewInt(1), 96)
+	two32 := new(big.Int).Lsh(big.NewInt(1), 32)
+	cases := map[string]func(c *leavesCircuit, m *state.Model, a *state.Account){
+		"creditPrice+2^96, treasury-1": func(c *leavesCircuit, m *state.Model, _ *state.Account) {
+			c.Model.CreditPrice = new(big.Int).Add(m.CreditPrice.ToBig(), two96)
+			c.Model.Treasury = new(big.Int).Sub(m.Treasury.ToBig(), big.NewInt(1))
+		},
+		"nonce+2^32, address-1": func(c *leavesCircuit, _ *state.Model, a *state.Account) {
+			c.Acct.Nonce = new(big.Int).Add(big.NewInt(int64(a.Nonce)), two32)
+			c.Acct.L1Address = new(big.Int).Sub(new(big.Int).SetBytes(a.L1Address[:]), big.NewInt(1))
+		},
+		"balance at 2^96": func(c *leavesCircuit, _ *state.Model, _ *state.Account) {
+			c.Bal, c.WantBal = two96, two96
+		},
+	}
+	for name, tamper := range cases {
+		t.Run(name, func(t *testing.T) {
+			a, p, m, s, bal := nativeLeaves(r)
+			m.Treasury.SetUint64(5)
+			a.L1Address = common.Address{19: 9}
+			c := leavesAssignment(a, p, m, s, bal)
+			if err := solved(t, &leavesCircuit{}, c); err != nil {
+				t.Fatalf("untampered leaves rejected: %v", err)
+			}
+			tamper(c, m, a)
+			if err := solved(t, &leavesCircuit{}, c); err == nil {
+				t.Fatal("circuit accepted a leaf whose fields moved bits between each other")
+			}
+		})
+	}
+}
+
+// ---- Merkle paths ----
+
+type memKV map[string][]byte
+
+func (m memKV) Get(k []byte) ([]byte, error) { return m[string(k)], nil }
+func (m memKV) Set(k, v []byte) error        { m[string(k)] = append([]byte(nil), v...); return nil }
+func (m memKV) Delete(k []byte) error        { delete(m, string(k)); return nil }
+
+const testDepth = 8
+
+type pathCircuit struct {
+	Index            frontend.Variable
+	Siblings         [testDepth]frontend.Variable
+	Old, New         frontend.Variable
+	OldRoot, NewRoot frontend.Variable `gnark:",public"`
+}
+
+func (c *pathCircuit) Define(api frontend.API) error {
+	h, err := NewHasher(api)
+	if err != nil {
+		return err
+	}
+	o, n := PathUpdate(api, h, c.Index, c.Siblings[:], c.Old, c.New)
+	api.AssertIsEqual(o, c.OldRoot)
+	api.AssertIsEqual(n, c.NewRoot)
+	api.AssertIsEqual(PathRoot(api, h, c.Index, c.Siblings[:], c.Old), c.OldRoot)
+	return nil
+}
+
+func TestPathUpdateMatchesTree(t *testing.T) {
+	kv := memKV{}
+	tree := smt.New([]byte{'T'}, testDepth, fr.Element{})
+	r := mrand.New(mrand.NewPCG(5, 6))
+	for i := 0; i < 40; i++ {
+		if _, err := tree.Update(kv, r.Uint64N(1<<testDepth), rndElem()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 6; i++ {
+		idx := r.Uint64N(1 << testDepth)
+		before, _ := tree.Root(kv)
+		leaf := rndElem()
+		pr, err := tree.Update(kv, idx, leaf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _ := tree.Root(kv)
+		c := &pathCircuit{Index: idx, Old: pr.Leaf, New: leaf, OldRoot: before, NewRoot: after}
+		for j, s := range pr.Siblings {
+			c.Siblings[j] = s
+		}
+		if err := solved(t, &pathCircuit{}, c); err != nil {
+			t.Fatalf("update %d: circuit roots differ from the tree's: %v", i, err)
+		}
+		tampers := map[string]func(c *pathCircuit){
+			"swapped siblings":        func(c *pathCircuit) { c.Siblings[0], c.Siblings[1] = c.Siblings[1], c.Siblings[0] },
+			"index disagrees":         func(c *pathCircuit) { c.Index = idx ^ 1 },
+			"index beyond the depth":  func(c *pathCircuit) { c.Index = idx + 1<<testDepth },
+			"wrong new root":          func(c *pathCircuit) { c.NewRoot = before },
+			"old leaf not the stored": func(c *pathCircuit) { c.Old = leaf },
+		}
+		for name, f := range tampers {
+			bad := *c
+			f(&bad)
+			if err := solved(t, &pathCircuit{}, &bad); err == nil {
+				t.Fatalf("update %d: %s accepted", i, name)
+			}
+		}
+	}
+}
+
+// ---- packed floats ----
+
+type floatCircuit struct {
+	Raw38, Raw16 frontend.Variable
+	V38, V16     frontend.Variable `gnark:",public"`
+}
+
+func (c *floatCircuit) Define(api frontend.API) error {
+	api.AssertIsEqual(DecodeFloat(api, c.Raw38, types.Amount38), c.V38)
+	api.AssertIsEqual(DecodeFloat(api, c.Raw16, types.Fee16), c.V16)
+	return nil
+}
+
+func TestDecodeFloatMatchesNative(t *testing.T) {
+	r := mrand.New(mrand.NewPCG(7, 8))
+	for i := 0; i < 20; i++ {
+		v38 := types.Amount38.RoundDown(rndBits(r, uint(1+r.IntN(96))))
+		v16 := types.Fee16.RoundDown(rndBits(r, uint(1+r.IntN(96))))
+		raw38, err := types.Amount38.Encode(v38)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw16, err := types.Fee16.Encode(v16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := &floatCircuit{Raw38: raw38, Raw16: raw16, V38: v38.ToBig(), V16: v16.ToBig()}
+		if err := solved(t, &floatCircuit{}, ok); err != nil {
+			t.Fatalf("%s / %s: %v", v38.Dec(), v16.Dec(), err)
+		}
+	}
+	// 10 encoded as 1·10^1 decodes to the right value but is not canonical
+	nonCanonical := &floatCircuit{Raw38: 0, V38: 0, Raw16: uint64(1)<<11 | 1, V16: 10}
+	if err := solved(t, &floatCircuit{}, nonCanonical); err == nil {
+		t.Fatal("non-canonical float accepted")
+	}
+	wide := &floatCircuit{Raw38: 0, V38: 0, Raw16: uint64(1) << 16, V16: 0}
+	if err := solved(t, &floatCircuit{}, wide); err == nil {
+		t.Fatal("raw float wider than its format accepted")
+	}
+}
+
+// ---- messages and signatures ----
+
+type transferMsgCircuit struct {
+	Domain                              frontend.Variable
+	From, To, Asset, Nonce, Amount, Fee frontend.Variable
+	PK                                  PubKeyVars
+	Sig                                 SigVars
+	Msg                                 frontend.Variable `gnark:",public"`
+}
+
+func (c *transferMsgCircuit) Define(api frontend.API) error {
+	h, err := NewHasher(api)
+	if err != nil {
+		return err
+	}
+	words := MessageWords(api, Field{int(types.KindTransfer), 8}, Field{c.From, types.AccountBits}, Field{c.To, types.AccountBits},
+		Field{c.Asset, types.AssetBits}, Field{c.Nonce, types.NonceBits}, Field{c.Amount, types.AmountBits}, Field{c.Fee, types.AmountBits})
+	msg := MessageHash(h, c.Domain, words)
+	api.AssertIsEqual(msg, c.Msg)
+	return VerifySignature(api, c.PK, c.Sig, msg)
+}
+
+func signedTransfer(t *testing.T) (*types.Transfer, types.Domain, *types.PrivateKey) {
+	k, err := types.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := types.Domain{ChainID: 31337, Bridge: common.Address{19: 0xb1}}
+	tx := &types.Transfer{From: 3, To: 9, Asset: types.ShareAsset(2), Nonce: 7}
+	tx.Amount.SetUint64(123_000)
+	tx.Fee.SetUint64(15)
+	if err := types.SignTx(k, d, tx); err != nil {
+		t.Fatal(err)
+	}
+	return tx, d, k
+}
+
+func transferAssignment(t *testing.T, tx *types.Transfer, d types.Domain, pk types.PubKey) *transferMsgCircuit {
+	sig, err := AssignSignature(tx.Signature)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &transferMsgCircuit{Domain: d.Element(), From: tx.From, To: tx.To, Asset: uint32(tx.Asset), Nonce: tx.Nonce,
+		Amount: tx.Amount.ToBig(), Fee: tx.Fee.ToBig(), PK: AssignPubKey(pk), Sig: sig, Msg: tx.Message(d)}
+}
+
+// TestSignedMessageMatchesNative: the circuit rebuilds the native message
+// words and hash, and verifies the native signature; the classic forgeries
+// fail.
+func TestSignedMessageMatchesNative(t *testing.T) {
+	tx, d, k := signedTransfer(t)
+	pk := types.PublicKeyOf(k)
+	if err := solved(t, &transferMsgCircuit{}, transferAssignment(t, tx, d, pk)); err != nil {
+		t.Fatalf("native signature rejected by the circuit: %v", err)
+	}
+	t.Run("S+l", func(t *testing.T) {
+		c := transferAssignment(t, tx, d, pk)
+		s := new(big.Int).SetBytes(tx.Signature[32:])
+		order := twistededwards.GetEdwardsCurve().Order
+		c.Sig.S = s.Add(s, &order)
+		if err := solved(t, &transferMsgCircuit{}, c); err == nil {
+			t.Fatal("malleated S+l accepted")
+		}
+	})
+	t.Run("wrong key", func(t *testing.T) {
+		other, _ := types.GenerateKey(rand.Reader)
+		if err := solved(t, &transferMsgCircuit{}, transferAssignment(t, tx, d, types.PublicKeyOf(other))); err == nil {
+			t.Fatal("signature accepted under another key")
+		}
+	})
+	t.Run("altered after signing", func(t *testing.T) {
+		c := transferAssignment(t, tx, d, pk)
+		c.Amount = big.NewInt(999_000)
+		c.Msg = nil
+		bad := *tx
+		bad.Amount.SetUint64(999_000)
+		c.Msg = bad.Message(d)
+		if err := solved(t, &transferMsgCircuit{}, c); err == nil {
+			t.Fatal("altered transfer accepted")
+		}
+	})
+	t.Run("other domain", func(t *testing.T) {
+		other := types.Domain{ChainID: 1, Bridge: d.Bridge}
+		c := transferAssignment(t, tx, other, pk)
+		if err := solved(t, &transferMsgCircuit{}, c); err == nil {
+			t.Fatal("signature accepted under another chain id")
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"testing"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/modex/modex/state"
@@ -173,8 +174,14 @@ func toBig(v frontend.Variable) *big.Int {
 		return new(big.Int).SetUint64(x)
 	case uint32:
 		return big.NewInt(int64(x))
+	case uint16:
+		return big.NewInt(int64(x))
+	case uint8:
+		return big.NewInt(int64(x))
 	case int:
 		return big.NewInt(int64(x))
+	case fr.Element:
+		return x.BigInt(new(big.Int))
 	}
-	panic("toBig: unsupported")
+	panic(fmt.Sprintf("toBig: unsupported %T", v))
 }

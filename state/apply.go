@@ -402,10 +402,10 @@ func (s *State) transfer(t *types.Transfer, rcpt *Receipt) (commitFn, error) {
 		return nil, err
 	}
 	if t.Asset.Kind() == types.AssetShare {
-		if err := settle(fp, m); err != nil {
+		if err := Settle(fp, m); err != nil {
 			return nil, err
 		}
-		if err := settle(tp, m); err != nil {
+		if err := Settle(tp, m); err != nil {
 			return nil, err
 		}
 		if fp.Shares < amt {
@@ -522,7 +522,7 @@ func (s *State) mintShares(t *types.MintShares, rcpt *Receipt) (commitFn, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := settle(pos, m); err != nil { // before the share count changes
+	if err := Settle(pos, m); err != nil { // before the share count changes
 		return nil, err
 	}
 	pos.Shares += t.Amount
@@ -642,7 +642,7 @@ func (s *State) trade(t *types.Trade, rcpt *Receipt) (commitFn, error) {
 	if !types.Fits(quote, types.AmountBits) {
 		return nil, fmt.Errorf("%w: fill × price", types.ErrAmountTooLarge)
 	}
-	bFee, sFee := bipsFee(quote, t.BuyFeeBips), bipsFee(quote, t.SellFeeBips)
+	bFee, sFee := BipsFee(quote, t.BuyFeeBips), BipsFee(quote, t.SellFeeBips)
 	totalFee := new(uint256.Int).Add(bFee, sFee)
 	if err := s.fees.check(m.QuoteToken, totalFee); err != nil {
 		return nil, err
@@ -675,10 +675,10 @@ func (s *State) trade(t *types.Trade, rcpt *Receipt) (commitFn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := settle(bPos, m); err != nil {
+	if err := Settle(bPos, m); err != nil {
 		return nil, err
 	}
-	if err := settle(sPos, m); err != nil {
+	if err := Settle(sPos, m); err != nil {
 		return nil, err
 	}
 	if sPos.Shares < t.Fill {
@@ -771,8 +771,8 @@ func (s *State) buyCredits(t *types.BuyCredits, rcpt *Receipt) (commitFn, error)
 		return nil, fmt.Errorf("%w: credits", types.ErrBalanceOverflow)
 	}
 	pos.Credits += t.Credits
-	holders, dao := splitRevenue(cost, m.HolderBps)
-	if err := distribute(m, holders); err != nil {
+	holders, dao := SplitRevenue(cost, m.HolderBps)
+	if err := Distribute(m, holders); err != nil {
 		return nil, err
 	}
 	treasury, err := credit(&m.Treasury, dao)
@@ -832,7 +832,7 @@ func (s *State) claimRevenue(t *types.ClaimRevenue, rcpt *Receipt) (commitFn, er
 	if err != nil {
 		return nil, err
 	}
-	if err := settle(pos, m); err != nil {
+	if err := Settle(pos, m); err != nil {
 		return nil, err
 	}
 	var payout, rest uint256.Int

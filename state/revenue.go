@@ -24,8 +24,8 @@ var (
 	amountBound = types.Bound(types.AmountBits)
 )
 
-// settle brings p up to the model's accumulator, in place.
-func settle(p *Position, m *Model) error {
+// Settle brings p up to the model's accumulator, in place.
+func Settle(p *Position, m *Model) error {
 	var delta, owed uint256.Int
 	delta.Sub(&m.Acc, &p.LastAcc) // Acc never decreases
 	owed.Mul(uint256.NewInt(p.Shares), &delta)
@@ -38,8 +38,8 @@ func settle(p *Position, m *Model) error {
 	return nil
 }
 
-// distribute adds holders' revenue r to the model's accumulator, in place.
-func distribute(m *Model, r *uint256.Int) error {
+// Distribute adds holders' revenue r to the model's accumulator, in place.
+func Distribute(m *Model, r *uint256.Int) error {
 	if r.IsZero() {
 		return nil
 	}
@@ -56,16 +56,16 @@ func distribute(m *Model, r *uint256.Int) error {
 	return nil
 }
 
-// splitRevenue returns the holders' part ⌊cost·bps/10,000⌋ and the DAO's rest.
-func splitRevenue(cost *uint256.Int, bps uint16) (holders, dao *uint256.Int) {
+// SplitRevenue returns the holders' part ⌊cost·bps/10,000⌋ and the DAO's rest.
+func SplitRevenue(cost *uint256.Int, bps uint16) (holders, dao *uint256.Int) {
 	holders = new(uint256.Int).Mul(cost, uint256.NewInt(uint64(bps)))
 	holders.Div(holders, bpsDenom)
 	dao = new(uint256.Int).Sub(cost, holders)
 	return holders, dao
 }
 
-// bipsFee is ⌊amount·bips/10,000⌋.
-func bipsFee(amount *uint256.Int, bips uint8) *uint256.Int {
+// BipsFee is ⌊amount·bips/10,000⌋.
+func BipsFee(amount *uint256.Int, bips uint8) *uint256.Int {
 	f := new(uint256.Int).Mul(amount, uint256.NewInt(uint64(bips)))
 	return f.Div(f, bpsDenom)
 }

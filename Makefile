@@ -5,8 +5,10 @@ GO       ?= go
 BIN      ?= bin/modex
 FUZZTIME ?= 30s
 PKGS     := ./...
+NPM      ?= npm
+SOLC_DIR := contracts/solc
 
-.PHONY: all build run test test-long bench bench-1m lint fuzz clean
+.PHONY: all build run test test-long bench bench-1m lint fuzz clean solc
 
 all: build
 
@@ -18,13 +20,14 @@ run: build
 	./$(BIN) demo
 
 # The suite CI runs: vet, then every test, including the state crash test
-# (>= 50 SIGKILLs), the property test and the fuzz seed corpora.
-test:
+# (>= 50 SIGKILLs), the property test and the fuzz seed corpora. Needs solc
+# (the prover's EVM test compiles the exported verifier).
+test: solc
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 
 # The long-run suite: bigger property runs and >= 200 SIGKILL points.
-test-long:
+test-long: solc
 	MODEX_LONG=1 $(GO) test -count=1 -timeout 120m $(PKGS)
 
 # Benchmarks at production depths (the 1M-account ones are in bench-1m).
@@ -41,6 +44,14 @@ bench-1m:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+# The pinned Solidity compiler (solc-js, contracts/solc/package-lock.json).
+# Installs only when node_modules is missing or older than the lock file.
+solc: $(SOLC_DIR)/node_modules/.package-lock.json
+
+$(SOLC_DIR)/node_modules/.package-lock.json: $(SOLC_DIR)/package.json $(SOLC_DIR)/package-lock.json
+	$(NPM) ci --prefix $(SOLC_DIR) --no-audit --no-fund
+	@touch $@
 
 # Runs every fuzz target for FUZZTIME each.
 fuzz:

@@ -58,7 +58,7 @@ func (g *TransferBase) Apply(e Env, r Roots) (Roots, Out, error) {
 	api := e.API
 	amount := DecodeFloat(api, g.AmountRaw, types.Amount38)
 	fee := DecodeFloat(api, g.FeeRaw, types.Fee16)
-	api.AssertIsDifferent(amount, 0)           // ErrZeroAmount
+	api.AssertIsDifferent(amount, 0)          // ErrZeroAmount
 	api.AssertIsDifferent(g.From.ID, g.To.ID) // ErrSelfTransfer
 	from, to := &g.From.Balances[0], &g.To.Balances[0]
 	api.AssertIsEqual(from.Token, g.Token)

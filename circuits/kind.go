@@ -92,6 +92,7 @@ func assertExists(api frontend.API, a AccountVars) {
 // check of the new leaf refuses 2^32: the nonce is exhausted at 2^32−1).
 func signedBy(e Env, u *AccountUpdate, sig SigVars, msg frontend.Variable) error {
 	api := e.API
+	assertExists(api, u.Old) // explicit, not left to how the EdDSA formulas treat (0, 0)
 	assertSameAccount(api, u.Old, u.New)
 	api.AssertIsEqual(u.New.Nonce, api.Add(u.Old.Nonce, 1))
 	return VerifySignature(api, PubKeyVars{X: u.Old.PkX, Y: u.Old.PkY}, sig, msg)

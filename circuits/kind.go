@@ -97,3 +97,8 @@ func signedBy(e Env, u *AccountUpdate, sig SigVars, msg frontend.Variable) error
 	api.AssertIsEqual(u.New.Nonce, api.Add(u.Old.Nonce, 1))
 	return VerifySignature(api, PubKeyVars{X: u.Old.PkX, Y: u.Old.PkY}, sig, msg)
 }
+
+// Gadget is any kind gadget.
+type Gadget interface {
+	Apply(e Env, r Roots) (Roots, Out, error)
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/consensys/gnark/logger"
 	"os"
 	"runtime"
 	"testing"
@@ -21,13 +22,19 @@ type applyResult struct {
 
 func runBench(args []string) error {
 	if len(args) < 1 {
-		return fmt.Errorf("bench: want a target (apply, seal)")
+		return fmt.Errorf("bench: want a target (apply, seal, circuit, prove)")
 	}
 	fs := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
 	users := fs.Int("users", 32, "accounts in the benchmark world")
+	params := fs.String("params", "prod", "tree depths for circuit/prove: prod (2^24 accounts) or test")
+	kind := fs.String("kind", "Trade", "prove: the transaction kind to prove (Trade or Transfer)")
+	runs := fs.Int("runs", 3, "prove: proofs to time")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *asJSON {
+		logger.Disable() // gnark logs to stdout; keep it for the JSON
 	}
 	p := workload.BenchParams()
 	meta := map[string]any{"params": p, "cpus": runtime.NumCPU(), "go": runtime.Version()}
@@ -60,6 +67,20 @@ func runBench(args []string) error {
 		meta["seal"] = map[string]any{"n": r.N, "ms_per_batch": ms, "txs_per_batch": p.BatchCapacity}
 		if !*asJSON {
 			fmt.Printf("seal: %.2f ms per %d-transfer batch (sync writes on)\n", ms, p.BatchCapacity)
+		}
+	case "circuit", "prove":
+		cp, err := benchParams(*params)
+		if err != nil {
+			return err
+		}
+		meta["params"] = cp
+		if args[0] == "circuit" {
+			err = benchCircuit(cp, meta, *asJSON)
+		} else {
+			err = benchProve(cp, *kind, *runs, meta, *asJSON)
+		}
+		if err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("bench: unknown target %q", args[0])

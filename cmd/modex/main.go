@@ -14,6 +14,10 @@ usage:
   modex demo [--dir DIR] [--prod]    run the native state transition demo (no L1, no proofs yet)
   modex bench apply [--json]         apply throughput per transaction kind at production depths
   modex bench seal [--json]          durable batch seal (256 transfers) on disk
+  modex bench circuit [--json] [--params prod|test]
+                                     constraints of every kind gadget
+  modex bench prove [--json] [--params prod|test] [--kind Trade|Transfer] [--runs N]
+                                     dev setup + CPU proving of one transaction's circuit
 `
 
 func main() {

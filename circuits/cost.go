@@ -1,0 +1,140 @@
+package circuits
+
+import (
+	"fmt"
+	"math/big"
+	"sort"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/constraint"
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/frontend/cs/r1cs"
+
+	"github.com/modex/modex/state"
+	"github.com/modex/modex/state/smt"
+	"github.com/modex/modex/types"
+)
+
+// Standalone wraps one kind gadget as a whole circuit: roots, domain and
+// timestamp are inputs, and the new roots, the fee and a digest of the
+// pubdata bits are bound to one public input so nothing is left dangling.
+// It measures a kind's cost and proves a single transaction (benchmarks);
+// the batch circuit composes the same gadgets.
+type Standalone[G any, PG interface {
+	*G
+	Gadget
+}] struct {
+	G                                         G
+	AccountRoot, ModelRoot, Domain, Timestamp frontend.Variable
+	Digest                                    frontend.Variable `gnark:",public"`
+	p                                         types.Params
+}
+
+// Define implements frontend.Circuit.
+func (c *Standalone[G, PG]) Define(api frontend.API) error {
+	h, err := NewHasher(api)
+	if err != nil {
+		return err
+	}
+	e := Env{API: api, H: h, P: c.p, Domain: c.Domain, Timestamp: c.Timestamp}
+	r, out, err := PG(&c.G).Apply(e, Roots{Account: c.AccountRoot, Model: c.ModelRoot})
+	if err != nil {
+		return err
+	}
+	d := h.Compress(r.Account, r.Model)
+	d = h.Compress(d, out.Fee)
+	d = h.Compress(d, api.FromBinary(reverse(out.Pubdata[:min(len(out.Pubdata), 253)])...))
+	api.AssertIsEqual(d, c.Digest)
+	return nil
+}
+
+func reverse(b []frontend.Variable) []frontend.Variable {
+	r := make([]frontend.Variable, len(b))
+	for i := range b {
+		r[len(b)-1-i] = b[i]
+	}
+	return r
+}
+
+func standalone[G any, PG interface {
+	*G
+	Gadget
+}](p types.Params, g G) frontend.Circuit {
+	return &Standalone[G, PG]{G: g, p: p}
+}
+
+// KindCircuits returns the standalone circuit shape of every kind gadget at
+// the parameters, by kind name.
+func KindCircuits(p types.Params) map[string]frontend.Circuit {
+	return map[string]frontend.Circuit{
+		"Deposit":          standalone[Deposit](p, NewDeposit(p)),
+		"Transfer(base)":   standalone[TransferBase](p, NewTransferBase(p)),
+		"Transfer(shares)": standalone[TransferPosition](p, NewTransferPosition(p)),
+		"Withdraw":         standalone[Withdraw](p, NewWithdraw(p)),
+		"ForcedWithdraw":   standalone[ForcedWithdraw](p, NewForcedWithdraw(p)),
+		"CreateModel":      standalone[CreateModel](p, NewCreateModel(p)),
+		"MintShares":       standalone[MintShares](p, NewMintShares(p)),
+		"SetModelParams":   standalone[SetModelParams](p, NewSetModelParams(p)),
+		"Trade":            standalone[Trade](p, NewTrade(p)),
+		"CancelOrder":      standalone[CancelOrder](p, NewCancelOrder(p)),
+		"BuyCredits":       standalone[BuyCredits](p, NewBuyCredits(p)),
+		"RedeemCredits":    standalone[RedeemCredits](p, NewRedeemCredits(p)),
+		"ClaimRevenue":     standalone[ClaimRevenue](p, NewClaimRevenue(p)),
+	}
+}
+
+// KindCost is one kind's R1CS size.
+type KindCost struct {
+	Kind        string `json:"kind"`
+	Constraints int    `json:"constraints"`
+}
+
+// Compile compiles a circuit to BN254 R1CS.
+func Compile(c frontend.Circuit) (constraint.ConstraintSystem, error) {
+	return frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, c)
+}
+
+// KindCosts compiles every kind gadget at the parameters.
+func KindCosts(p types.Params) ([]KindCost, error) {
+	var out []KindCost
+	for name, c := range KindCircuits(p) {
+		cs, err := Compile(c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out = append(out, KindCost{Kind: name, Constraints: cs.GetNbConstraints()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Kind < out[j].Kind })
+	return out, nil
+}
+
+// AssignStandalone fills a standalone circuit from a gadget assignment, the
+// native witness and receipt it came from, the domain and the batch
+// timestamp; the digest is computed natively the way Define computes it.
+func AssignStandalone[G any, PG interface {
+	*G
+	Gadget
+}](p types.Params, g G, w *state.TxWitness, r *state.Receipt, d types.Domain, ts uint64) *Standalone[G, PG] {
+	acc, mod := w.AccountRoot, w.ModelRoot
+	for _, u := range w.Updates {
+		root := smt.Proof{Index: u.Index, Leaf: u.New, Siblings: u.Siblings}.ComputeRoot()
+		switch u.Tree {
+		case state.TreeAccounts:
+			acc = root
+		case state.TreeModels:
+			mod = root
+		}
+	}
+	digest := types.Compress(acc, mod)
+	digest = types.Compress(digest, types.Elem(&r.Fee))
+	pd := new(big.Int).SetBytes(r.Pubdata)
+	if n := len(r.Pubdata) * 8; n > 253 {
+		pd.Rsh(pd, uint(n-253))
+	}
+	var pde fr.Element
+	pde.SetBigInt(pd)
+	digest = types.Compress(digest, pde)
+	return &Standalone[G, PG]{G: g, p: p, AccountRoot: w.AccountRoot, ModelRoot: w.ModelRoot,
+		Domain: d.Element(), Timestamp: ts, Digest: digest}
+}

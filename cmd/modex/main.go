@@ -18,6 +18,9 @@ usage:
                                      constraints of every kind gadget
   modex bench prove [--json] [--params prod|test] [--kind Trade|Transfer] [--runs N]
                                      dev setup + CPU proving of one transaction's circuit
+  modex setup --dev --circuit NAME --keys DIR [--params]   insecure development keys
+  modex ceremony STEP ...            multi-party Groth16 setup (modex ceremony for the steps)
+  modex export-verifier --keys DIR --out FILE.sol          Solidity verifier of saved keys
 `
 
 func main() {
@@ -31,6 +34,12 @@ func main() {
 		err = runDemo(os.Args[2:])
 	case "bench":
 		err = runBench(os.Args[2:])
+	case "ceremony":
+		err = runCeremony(os.Args[2:])
+	case "setup":
+		err = runSetup(os.Args[2:])
+	case "export-verifier":
+		err = runExportVerifier(os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

@@ -19,8 +19,10 @@ import (
 // Standalone wraps one kind gadget as a whole circuit: roots, domain and
 // timestamp are inputs, and the new roots, the fee and a digest of the
 // pubdata bits are bound to one public input so nothing is left dangling.
-// It measures a kind's cost and proves a single transaction (benchmarks);
-// the batch circuit composes the same gadgets.
+// It measures a kind's cost and proves a single transaction for benchmarks
+// only: its digest binds just the first 253 pubdata bits and not the fee
+// token, so it must never carry a real proof. The batch circuit composes the
+// same gadgets with the full public input.
 type Standalone[G any, PG interface {
 	*G
 	Gadget

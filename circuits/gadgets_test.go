@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"math/big"
 	mrand "math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
@@ -342,4 +343,23 @@ func TestSignedMessageMatchesNative(t *testing.T) {
 			t.Fatal("signature accepted under another chain id")
 		}
 	})
+}
+
+// TestSignatureROnCurve pins the review's fix: R off the curve fails at the
+// on-curve assertion in sig.go itself, not only later (where a malicious
+// solver could satisfy gnark's unchecked divisions with R = (0, 0)).
+func TestSignatureROnCurve(t *testing.T) {
+	tx, d, k := signedTransfer(t)
+	for name, r := range map[string][2]int64{"(0,0)": {0, 0}, "(1,2)": {1, 2}} {
+		c := transferAssignment(t, tx, d, types.PublicKeyOf(k))
+		c.Sig.RX, c.Sig.RY = r[0], r[1]
+		err := solved(t, &transferMsgCircuit{}, c)
+		if err == nil {
+			t.Fatalf("R = %s accepted", name)
+		}
+		// the on-curve check must refuse it before gnark's eddsa.Verify runs
+		if msg := err.Error(); !strings.Contains(msg, "AssertIsOnCurve") || strings.Contains(msg, "eddsa.Verify") {
+			t.Fatalf("R = %s refused, but not by VerifySignature's on-curve check: %v", name, err)
+		}
+	}
 }

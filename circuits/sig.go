@@ -34,7 +34,15 @@ func VerifySignature(api frontend.API, pk PubKeyVars, sig SigVars, msg frontend.
 	if err != nil {
 		return err
 	}
-	return eddsa.Verify(curve, eddsa.Signature{R: twistededwards.Point{X: sig.RX, Y: sig.RY}, S: sig.S},
+	// R must be a curve point. gnark's eddsa.Verify does not check it, and its
+	// Edwards formulas divide with DivUnchecked: with R = (0, 0) a doubling
+	// becomes 0/0, leaving a free wire that a malicious prover sets to √−1 to
+	// reach the identity for any key and message (a universal forgery found
+	// in review). With R and [S]B − [h]A on the curve, the complete formulas
+	// (a = −1 a square, d not) never divide by zero.
+	r := twistededwards.Point{X: sig.RX, Y: sig.RY}
+	curve.AssertIsOnCurve(r)
+	return eddsa.Verify(curve, eddsa.Signature{R: r, S: sig.S},
 		msg, eddsa.PublicKey{A: twistededwards.Point{X: pk.X, Y: pk.Y}}, hasher)
 }
 

@@ -13,6 +13,13 @@ import (
 // the format's width and be canonical (exponent 0, or 10·mantissa past the
 // mantissa's width), and the result is mantissa·10^exponent.
 func DecodeFloat(api frontend.API, raw frontend.Variable, f types.FloatFormat) frontend.Variable {
+	v, _ := DecodeFloatBits(api, raw, f)
+	return v
+}
+
+// DecodeFloatBits is DecodeFloat that also returns raw's bits (least
+// significant first), so pubdata can reuse the decomposition.
+func DecodeFloatBits(api frontend.API, raw frontend.Variable, f types.FloatFormat) (frontend.Variable, []frontend.Variable) {
 	m := int(f.MantissaBits)
 	bits := Bits(api, raw, int(f.Bits()))
 	mant := api.FromBinary(bits[:m]...)
@@ -29,5 +36,5 @@ func DecodeFloat(api frontend.API, raw frontend.Variable, f types.FloatFormat) f
 	hiZero := api.IsZero(api.FromBinary(tb[m:]...))
 	eZero := api.IsZero(api.FromBinary(expBits...))
 	api.AssertIsEqual(api.Mul(api.Sub(1, eZero), hiZero), 0)
-	return api.Mul(mant, pow)
+	return api.Mul(mant, pow), bits
 }

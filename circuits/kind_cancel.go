@@ -55,7 +55,7 @@ func (g *CancelOrder) Apply(e Env, r Roots) (Roots, Out, error) {
 		return r, Out{}, fmt.Errorf("circuits: cancel: order depth %d exceeds the id width", e.P.OrderDepth)
 	}
 	m := trReadModel(api, e.H, &g.Model, r.Model) // ErrModelNotFound included
-	fee, feeBits := trDecodeFloat(api, g.FeeRaw, types.Fee16)
+	fee, feeBits := DecodeFloatBits(api, g.FeeRaw, types.Fee16)
 	idBits := Bits(api, g.OrderID, types.OrderIDBits)
 
 	a := &g.Account

@@ -5,7 +5,6 @@ import (
 	"math/big"
 
 	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/std/selector"
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/state"
@@ -107,8 +106,8 @@ func (g *Trade) Apply(e Env, r Roots) (Roots, Out, error) {
 	// model read: New == Old, the leaf is read from the model root
 	m := trReadModel(api, e.H, &g.Model, r.Model)
 
-	fill, fillBits := trDecodeFloat(api, g.FillRaw, types.Amount38)
-	price, priceBits := trDecodeFloat(api, g.PriceRaw, types.Amount38)
+	fill, fillBits := DecodeFloatBits(api, g.FillRaw, types.Amount38)
+	price, priceBits := DecodeFloatBits(api, g.PriceRaw, types.Amount38)
 	// fill, price < 2^137 (Amount38 decoded): no sum or product below wraps the field
 
 	// the batch timestamp, range-checked once, against both expiries
@@ -262,26 +261,4 @@ func trAppendBits(w *pubdataWriter, bits []frontend.Variable) {
 	for i := len(bits) - 1; i >= 0; i-- {
 		w.bits = append(w.bits, bits[i])
 	}
-}
-
-// trDecodeFloat is DecodeFloat that also returns raw's bits (least
-// significant first), so the pubdata reuses the decomposition.
-func trDecodeFloat(api frontend.API, raw frontend.Variable, f types.FloatFormat) (frontend.Variable, []frontend.Variable) {
-	m := int(f.MantissaBits)
-	bits := Bits(api, raw, int(f.Bits()))
-	mant := api.FromBinary(bits[:m]...)
-	expBits := bits[m:]
-	table := make([]frontend.Variable, 1<<len(expBits))
-	p := big.NewInt(1)
-	for i := range table {
-		table[i] = new(big.Int).Set(p)
-		p.Mul(p, big.NewInt(10))
-	}
-	pow := selector.BinaryMux(api, expBits, table)
-	// canonical: e == 0 or 10·m >= 2^m (10·m < 2^(m+4) always)
-	tb := Bits(api, api.Mul(mant, 10), m+4)
-	hiZero := api.IsZero(api.FromBinary(tb[m:]...))
-	eZero := api.IsZero(api.FromBinary(expBits...))
-	api.AssertIsEqual(api.Mul(api.Sub(1, eZero), hiZero), 0)
-	return api.Mul(mant, pow), bits
 }

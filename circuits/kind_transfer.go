@@ -38,19 +38,24 @@ func AssignTransferBase(tx *types.Transfer, w *state.TxWitness) (TransferBase, e
 	if len(accts) != 2 {
 		return g, fmt.Errorf("circuits: base transfer witness with %d accounts", len(accts))
 	}
-	amt, err := types.Amount38.Encode(&tx.Amount)
-	if err != nil {
-		return g, err
-	}
-	fee, err := types.Fee16.Encode(&tx.Fee)
-	if err != nil {
-		return g, err
-	}
-	sig, err := AssignSignature(tx.Signature)
+	amt, fee, sig, err := assignTransferFields(tx)
 	if err != nil {
 		return g, err
 	}
 	return TransferBase{From: accts[0], To: accts[1], Token: tx.Asset.Index(), AmountRaw: amt, FeeRaw: fee, Sig: sig}, nil
+}
+
+// assignTransferFields gives a transfer's packed amount and fee (as in
+// pubdata) and its signature, for both transfer gadgets.
+func assignTransferFields(tx *types.Transfer) (amount, fee uint64, sig SigVars, err error) {
+	if amount, err = types.Amount38.Encode(&tx.Amount); err != nil {
+		return
+	}
+	if fee, err = types.Fee16.Encode(&tx.Fee); err != nil {
+		return
+	}
+	sig, err = AssignSignature(tx.Signature)
+	return
 }
 
 // Apply constrains the transfer and returns the new roots.

@@ -57,15 +57,7 @@ func AssignTransferPosition(tx *types.Transfer, w *state.TxWitness) (TransferPos
 		len(accts[0].Positions[0].Slots) != 0 || len(accts[1].Positions[0].Slots) != 0 {
 		return g, fmt.Errorf("circuits: position transfer witness of shape %v", dwShapeOf(accts))
 	}
-	amt, err := types.Amount38.Encode(&tx.Amount)
-	if err != nil {
-		return g, err
-	}
-	fee, err := types.Fee16.Encode(&tx.Fee)
-	if err != nil {
-		return g, err
-	}
-	sig, err := AssignSignature(tx.Signature)
+	amt, fee, sig, err := assignTransferFields(tx)
 	if err != nil {
 		return g, err
 	}

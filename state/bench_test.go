@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -77,7 +75,7 @@ func BenchmarkState1M(b *testing.B) {
 	b.ReportMetric(f.load.Seconds(), "load-s")
 	b.ReportMetric(float64(f.disk)/1e6, "disk-MB")
 	b.ReportMetric(float64(f.heap)/1e6, "heap-MB")
-	b.ReportMetric(peakRSSMB(), "peakRSS-MB")
+	b.ReportMetric(workload.PeakRSSMB(), "peakRSS-MB")
 }
 
 const state1MAccounts = 1_000_000
@@ -151,18 +149,4 @@ func dirSize(tb testing.TB, dir string) int64 {
 		tb.Fatal(err)
 	}
 	return total
-}
-
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/consensys/gnark/frontend"
@@ -132,7 +129,7 @@ func benchProve(p types.Params, kind string, runs int, meta map[string]any, asJS
 	sort.Float64s(sorted)
 	res.MedianProveS = sorted[len(sorted)/2]
 	res.ConstraintsPS = float64(res.Constraints) / res.MedianProveS
-	res.PeakRSSMB = peakRSS()
+	res.PeakRSSMB = workload.PeakRSSMB()
 	meta["prove"] = res
 	meta["note"] = "one transaction's standalone circuit (proof verified natively each run); the batch circuit is not built yet"
 	if !asJSON {
@@ -140,18 +137,4 @@ func benchProve(p types.Params, kind string, runs int, meta map[string]any, asJS
 			kind, res.Constraints, res.CompileS, res.SetupS, res.MedianProveS, runs, res.ConstraintsPS, res.PeakRSSMB)
 	}
 	return nil
-}
-
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

@@ -1,7 +1,6 @@
 package smt_test
 
 import (
-	"bufio"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/state/store"
+	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 
@@ -156,7 +155,7 @@ func buildFixture(dir string, n uint64) (*fixture, error) {
 	runtime.ReadMemStats(&ms)
 	f.heapMB = float64(ms.HeapInuse) / (1 << 20)
 	f.diskMB = float64(diskBytes(dir)) / (1 << 20)
-	f.rssMB = float64(peakRSS()) / (1 << 20)
+	f.rssMB = workload.PeakRSSMB()
 	return f, nil
 }
 
@@ -208,23 +207,6 @@ func diskBytes(dir string) int64 {
 		return nil
 	})
 	return total
-}
-
-// peakRSS returns VmHWM from /proc/self/status in bytes (0 if unavailable).
-func peakRSS() int64 {
-	fh, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer fh.Close()
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 func (f *fixture) report(b *testing.B) {

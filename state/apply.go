@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
@@ -41,6 +42,9 @@ type commitFn func() error
 // ForcedWithdraw) are never rejected for their content, only for their order;
 // a deposit that cannot be credited is marked Refused and refunded on L1.
 func (s *State) Apply(tx types.Tx) (*Receipt, error) {
+	if tx == nil || reflect.ValueOf(tx).IsNil() {
+		return nil, fmt.Errorf("%w: nil transaction", types.ErrMalformed)
+	}
 	rcpt := &Receipt{}
 	if err := precheck(s.p, tx); err != nil {
 		return nil, fmt.Errorf("%s: %w", tx.Kind(), err)
@@ -263,6 +267,13 @@ func (s *State) deposit(t *types.Deposit, rcpt *Receipt) (commitFn, error) {
 		}
 		acct = existing
 	case errors.Is(err, types.ErrAccountNotFound):
+		// the bridge binds a pair to one id; a second id for a bound pair is an
+		// impossible input, refused like the other bridge guarantees
+		if bound, ok, err := s.AccountByKey(acct); err != nil {
+			return nil, err
+		} else if ok && bound != t.Account {
+			return nil, fmt.Errorf("%w: pair already bound to account %d, deposit names %d", types.ErrAccountMismatch, bound, t.Account)
+		}
 		// a new account: only a key that can sign may open one (docs/protocol.md §5.1)
 		rcpt.Refusal = types.CheckPublicKey(t.PubKey)
 	default:

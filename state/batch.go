@@ -278,6 +278,7 @@ func (b *Batch) Seal() (*SealedBatch, error) {
 	}
 	fw, err := b.st.SettleFees()
 	if err != nil {
+		b.broken = true
 		b.Discard()
 		return nil, err
 	}

@@ -87,3 +87,75 @@ func TestNoFeesBeforeFeeAccount(t *testing.T) {
 	w.mustAdd(w.sign(1, &types.Transfer{From: w.acct[1], To: w.acct[2], Asset: types.ETH, Amount: u256(10), Nonce: 0}))
 	w.seal()
 }
+
+// TestApplyNilAndRebinding: a typed-nil transaction is malformed, not a
+// panic; a deposit naming a second id for a pair the bridge already bound is
+// an impossible input (ErrAccountMismatch) and changes nothing.
+func TestApplyNilAndRebinding(t *testing.T) {
+	w := newWorld(t, types.TestParams(), 3)
+	w.deposit(0, 0, 0)
+	w.deposit(1, 0, 100)
+	for _, tx := range []types.Tx{(*types.Transfer)(nil), (*types.Deposit)(nil), nil} {
+		if _, err := w.batch.Add(tx); !errors.Is(err, types.ErrMalformed) {
+			t.Fatalf("%T: %v, want ErrMalformed", tx, err)
+		}
+	}
+	before, _ := w.st().Root()
+	d := w.depositTx(1, 0, 5)
+	d.Account = 40 % (1 << w.p.AccountDepth)
+	if _, err := w.batch.Add(d); !errors.Is(err, types.ErrAccountMismatch) {
+		t.Fatalf("second id for a bound pair: %v, want ErrAccountMismatch", err)
+	}
+	if after, _ := w.st().Root(); after != before {
+		t.Fatal("a refused deposit changed the state")
+	}
+}
+
+// TestWitnessBindsPriorityOutcome: a priority operation's published outcome
+// (refused or credited, the forced amount) must agree with its leaves.
+func TestWitnessBindsPriorityOutcome(t *testing.T) {
+	w := newWorld(t, types.TestParams(), 3)
+	w.deposit(0, 0, 0)
+	w.deposit(1, 0, 100)
+	// credited deposit: claiming another amount fails
+	d := w.depositTx(1, 0, 7)
+	r := w.mustAdd(d)
+	w.prio++
+	d2 := *d
+	d2.Amount.SetUint64(8)
+	r.Witness.Tx = &d2
+	if err := VerifyWitness(w.p, r.Witness); err == nil {
+		t.Fatal("credited deposit with another amount verified")
+	}
+	d2 = *d
+	d2.Refused = true
+	if err := VerifyWitness(w.p, r.Witness); err == nil {
+		t.Fatal("credited deposit claimed refused verified")
+	}
+	// refused deposit (a key that cannot sign): claiming it credited fails
+	bad := &types.Deposit{PriorityID: w.prio, Account: w.nextID, L1Address: userAddr(2), Token: 0}
+	bad.Amount.SetUint64(9)
+	r = w.mustAdd(bad)
+	w.prio++
+	if !bad.Refused {
+		t.Fatal("deposit with the empty key not refused")
+	}
+	flip := *bad
+	flip.Refused = false
+	r.Witness.Tx = &flip
+	if err := VerifyWitness(w.p, r.Witness); err == nil {
+		t.Fatal("refused deposit claimed credited verified")
+	}
+	// forced withdrawal by a stranger pays 0; claiming an amount fails
+	fw := &types.ForcedWithdraw{PriorityID: w.prio, Requester: userAddr(2), Account: w.acct[1], Token: 0}
+	r = w.mustAdd(fw)
+	if !fw.Amount.IsZero() {
+		t.Fatal("stranger paid")
+	}
+	claim := *fw
+	claim.Amount.SetUint64(12345)
+	r.Witness.Tx = &claim
+	if err := VerifyWitness(w.p, r.Witness); err == nil {
+		t.Fatal("forced withdrawal with an invented amount verified")
+	}
+}

@@ -37,7 +37,7 @@ func precheck(p types.Params, tx types.Tx) error {
 		return checkFee(&t.Fee)
 	case *types.Withdraw:
 		if err := types.BaseAsset(t.Token).Check(p); err != nil {
-			return fmt.Errorf("%w: %v", types.ErrAssetNotWithdrawable, err)
+			return fmt.Errorf("%w: %v", types.ErrAssetNotWithdrawable, err) // one typed error per rejection
 		}
 		if err := checkAmount(&t.Amount, types.AmountBits, "amount"); err != nil {
 			return err

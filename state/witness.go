@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/state/smt"
@@ -19,6 +20,9 @@ import (
 // reference the differential tests hold the circuit to.
 func VerifyWitness(p types.Params, w *TxWitness) error {
 	if err := checkShape(p, w); err != nil {
+		return err
+	}
+	if err := checkOutcome(w); err != nil {
 		return err
 	}
 	if types.Compress(w.AccountRoot, w.ModelRoot) != w.RootBefore {
@@ -292,4 +296,72 @@ func checkShape(p types.Params, w *TxWitness) error {
 		}
 	}
 	return nil
+}
+
+// checkOutcome binds what a priority operation claims (a deposit's refusal,
+// a forced withdrawal's amount: both published in pubdata) to the leaves of
+// its witness, as the circuit does. The shape is already checked.
+func checkOutcome(w *TxWitness) error {
+	switch t := w.Tx.(type) {
+	case *types.Deposit:
+		bal, acct, err := balanceAndAccount(w)
+		if err != nil {
+			return err
+		}
+		oldBal := bal.OldData.(*uint256.Int)
+		oldAcct, newAcct := acct.OldData.(*Account), acct.NewData.(*Account)
+		isNew := oldAcct.PubKey.IsZero() && oldAcct.L1Address == (common.Address{})
+		if t.Refused {
+			// account 0's refusal can also come from the batch's pending fees,
+			// which the witness does not carry
+			if t.Account != types.FeeAccount && !(isNew && types.CheckPublicKey(t.PubKey) != nil) &&
+				types.Fits(new(uint256.Int).Add(oldBal, &t.Amount), types.AmountBits) {
+				return fmt.Errorf("witness: deposit claimed refused without a reason")
+			}
+			return nil
+		}
+		if want := new(uint256.Int).Add(oldBal, &t.Amount); !bal.NewData.(*uint256.Int).Eq(want) {
+			return fmt.Errorf("witness: deposit does not credit exactly its amount")
+		}
+		if !newAcct.PubKey.Equal(t.PubKey) || newAcct.L1Address != t.L1Address || newAcct.Nonce != oldAcct.Nonce ||
+			(!isNew && (!oldAcct.PubKey.Equal(t.PubKey) || oldAcct.L1Address != t.L1Address)) {
+			return fmt.Errorf("witness: deposit account not bound to its (address, key)")
+		}
+	case *types.ForcedWithdraw:
+		if len(w.Updates) == 0 {
+			return nil // outside the trees: amount 0, checked by Shape
+		}
+		bal, acct, err := balanceAndAccount(w)
+		if err != nil {
+			return err
+		}
+		oldBal := bal.OldData.(*uint256.Int)
+		owner := acct.OldData.(*Account).L1Address == t.Requester
+		want := new(uint256.Int)
+		if owner {
+			want.Set(oldBal)
+		}
+		if !t.Amount.Eq(want) {
+			return fmt.Errorf("witness: forced withdrawal of %s, the leaves give %s", t.Amount.Dec(), want.Dec())
+		}
+		if !bal.NewData.(*uint256.Int).Eq(new(uint256.Int).Sub(oldBal, want)) {
+			return fmt.Errorf("witness: forced withdrawal does not debit exactly its amount")
+		}
+	}
+	return nil
+}
+
+func balanceAndAccount(w *TxWitness) (bal, acct *LeafUpdate, err error) {
+	if len(w.Updates) != 2 {
+		return nil, nil, fmt.Errorf("witness: %d updates, want balance and account", len(w.Updates))
+	}
+	bal, acct = &w.Updates[0], &w.Updates[1]
+	_, ok1 := bal.OldData.(*uint256.Int)
+	_, ok2 := bal.NewData.(*uint256.Int)
+	_, ok3 := acct.OldData.(*Account)
+	_, ok4 := acct.NewData.(*Account)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return nil, nil, fmt.Errorf("witness: balance or account preimage missing")
+	}
+	return bal, acct, nil
 }

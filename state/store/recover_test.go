@@ -2,9 +2,12 @@ package store
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // TestOpenAfterKillDuringMemtableCreate reproduces the state a SIGKILL leaves
@@ -66,4 +69,33 @@ func TestOpenLocked(t *testing.T) {
 		t.Fatalf("open after close: %v", err)
 	}
 	db.Close()
+}
+
+// TestFailedOpenReleasesLock: an Open that fails after taking the directory
+// lock (here on a corrupt meta record) releases it, so the real error shows
+// on the next try instead of ErrLocked.
+func TestFailedOpenReleasesLock(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(DefaultOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	bdb, err := badger.OpenManaged(DefaultOptions(dir).badger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bdb.NewTransactionAt(math.MaxUint64, true)
+	if err := w.Set(metaKey, []byte{0xEE}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.CommitAt(1<<40, nil); err != nil {
+		t.Fatal(err)
+	}
+	bdb.Close()
+	for i := 0; i < 2; i++ {
+		if _, err := Open(DefaultOptions(dir)); err == nil || errors.Is(err, ErrLocked) {
+			t.Fatalf("open %d of a corrupt store: %v, want the corruption error (not ErrLocked)", i, err)
+		}
+	}
 }

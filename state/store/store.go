@@ -61,6 +61,7 @@ func Open(opts Options) (*DB, error) {
 	db := &DB{bdb: bdb, opts: opts, chunk: opts.undoChunk(), snaps: map[*Snapshot]struct{}{}, lock: lock}
 	if err := db.load(); err != nil {
 		_ = bdb.Close()
+		unlockDir(lock) // else every later Open in this process says ErrLocked
 		return nil, err
 	}
 	db.mu.Lock()
@@ -69,6 +70,7 @@ func Open(opts Options) (*DB, error) {
 	db.mu.Unlock()
 	if err != nil {
 		_ = bdb.Close()
+		unlockDir(lock)
 		return nil, err
 	}
 	return db, nil

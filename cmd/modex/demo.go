@@ -36,7 +36,7 @@ func runDemo(args []string) error {
 		p = types.DefaultParams()
 	}
 	fmt.Println("Modex native state demo: the Badger-backed Poseidon2 state and the state transition of")
-	fmt.Println("every batch. Not yet here: the embedded L1, the prover and the API (see README).")
+	fmt.Println("every batch. Not yet here: batch proofs, the embedded L1 and the API (see README).")
 	fmt.Printf("store: %s  depths: accounts 2^%d, base tokens 2^%d, models 2^%d, order slots 2^%d\n\n",
 		*dir, p.AccountDepth, p.BalanceDepth, p.ModelDepth, p.OrderDepth)
 

@@ -81,19 +81,21 @@ func runCeremony(args []string) error {
 		}
 		return b, nil
 	}
+	// the steps that depend on the circuit compile it once here
+	var ccs constraint.ConstraintSystem
 	switch args[0] {
 	case "phase1-init", "phase1-seal", "phase2-init", "seal":
 		if err := need("circuit", *circuit); err != nil {
+			return err
+		}
+		var err error
+		if ccs, err = ceremonyCircuit(*circuit, *params); err != nil {
 			return err
 		}
 	}
 	switch args[0] {
 	case "phase1-init":
 		if err := need("out", *out); err != nil {
-			return err
-		}
-		ccs, err := ceremonyCircuit(*circuit, *params)
-		if err != nil {
 			return err
 		}
 		return prover.InitPhase1File(prover.CeremonyDomainSize(ccs), *out)
@@ -115,17 +117,9 @@ func runCeremony(args []string) error {
 		if err != nil {
 			return err
 		}
-		ccs, err := ceremonyCircuit(*circuit, *params)
-		if err != nil {
-			return err
-		}
 		return prover.SealPhase1Files(prover.CeremonyDomainSize(ccs), b, *out, fs.Args()...)
 	case "phase2-init":
 		if err := need("srs", *srs, "out", *out); err != nil {
-			return err
-		}
-		ccs, err := ceremonyCircuit(*circuit, *params)
-		if err != nil {
 			return err
 		}
 		return prover.InitPhase2File(ccs, *srs, *out)
@@ -144,10 +138,6 @@ func runCeremony(args []string) error {
 			return err
 		}
 		b, err := beaconBytes()
-		if err != nil {
-			return err
-		}
-		ccs, err := ceremonyCircuit(*circuit, *params)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -139,4 +140,46 @@ func AssignStandalone[G any, PG interface {
 	digest = types.Compress(digest, pde)
 	return &Standalone[G, PG]{G: g, p: p, AccountRoot: w.AccountRoot, ModelRoot: w.ModelRoot,
 		Domain: d.Element(), Timestamp: ts, Digest: digest}
+}
+
+// BatchCost is one family's batch circuit size: compiled at capacities 1 and
+// 2, which gives the exact per-slot and fixed parts (slots are identical), and
+// from them the size at the parameters' capacity.
+type BatchCost struct {
+	Family      string `json:"family"`
+	Members     string `json:"members"`
+	PerSlot     int    `json:"constraints_per_slot"`
+	Fixed       int    `json:"constraints_fixed"` // header, public input, fee settlement
+	Capacity    int    `json:"capacity"`
+	AtCapacity  int    `json:"constraints_at_capacity"` // Fixed + Capacity·PerSlot
+	PubdataHash int    `json:"pubdata_chunks_per_slot"`
+}
+
+// BatchCosts compiles every family's batch circuit at capacities 1 and 2.
+func BatchCosts(p types.Params) ([]BatchCost, error) {
+	var out []BatchCost
+	for _, f := range types.AllFamilies() {
+		var n [2]int
+		for i := range n {
+			q := p
+			q.BatchCapacity = i + 1
+			c, err := NewBatch(f, q)
+			if err != nil {
+				return nil, err
+			}
+			cs, err := Compile(c)
+			if err != nil {
+				return nil, fmt.Errorf("%v: %w", f, err)
+			}
+			n[i] = cs.GetNbConstraints()
+		}
+		var ms []string
+		for _, m := range Members(f, p) {
+			ms = append(ms, m.String())
+		}
+		slot := n[1] - n[0]
+		out = append(out, BatchCost{Family: f.String(), Members: strings.Join(ms, "+"), PerSlot: slot, Fixed: n[0] - slot,
+			Capacity: p.BatchCapacity, AtCapacity: n[0] - slot + p.BatchCapacity*slot, PubdataHash: f.SlotChunks()})
+	}
+	return out, nil
 }

@@ -16,7 +16,7 @@ func TestStandaloneProvesTrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx := st.Tx.(*types.Trade)
-	r, err := b.Batch.Add(tx)
+	r, err := b.Add(tx)
 	if err != nil {
 		t.Fatal(err)
 	}

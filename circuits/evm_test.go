@@ -6,34 +6,48 @@ import (
 	"math/big"
 	"testing"
 
+	"github.com/holiman/uint256"
+
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/prover/evmtest"
 	"github.com/modex/modex/types"
 )
 
-// TestTradeProofOnEVM takes a real trade through the whole pipeline: native
-// apply, the Trade gadget (standalone, test depths), the dev setup, the CPU
-// prover (which verifies natively), the exported Solidity verifier on
-// go-ethereum's in-process chain. A changed public input is refused there.
-func TestTradeProofOnEVM(t *testing.T) {
+// TestBatchProofOnEVM takes a real batch through the whole pipeline: native
+// apply of two trades into a Trade batch, the batch circuit (test depths,
+// capacity 2), the dev setup, the CPU prover (which verifies natively), the
+// exported Solidity verifier on go-ethereum's in-process chain, with the
+// public input the native header defines. A changed public input is refused.
+func TestBatchProofOnEVM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("proving and a Groth16 setup: skipped under -short")
 	}
-	b := kindWorld(t)
-	st, err := b.Next(types.KindTrade, 0)
+	p := batchParams()
+	w := newBWorld(t, p, 4)
+	for u := 0; u < 3; u++ {
+		w.deposit(u, 0, 1_000_000)
+	}
+	if _, err := w.signed(1, &types.CreateModel{Account: 1, Model: 1, QuoteToken: 0, Supply: 1000, MaxSupply: 1000,
+		CreditPrice: *uint256.NewInt(5), HolderBps: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	for i, fill := range []uint64{3, 4} {
+		buy := w.order(2, 1, types.Buy, uint32(1+i), 10, 30)
+		sell := w.order(1, 1, types.Sell, uint32(1+i), 10, 20)
+		if _, err := w.add(&types.Trade{Buy: buy, Sell: sell, Fill: fill, Price: *uint256.NewInt(25), BuyFeeBips: 10, SellFeeBips: 20}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.seal()
+	sb := w.sealed[len(w.sealed)-1]
+	if sb.Header.Family != types.FamilyTrade || len(sb.Txs) != 2 {
+		t.Fatalf("fixture: %v batch of %d", sb.Header.Family, len(sb.Txs))
+	}
+	shape, err := NewBatch(types.FamilyTrade, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx := st.Tx.(*types.Trade)
-	r, err := b.Batch.Add(tx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := AssignTrade(tx, r.Witness)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ccs, err := prover.Compile(KindCircuits(b.P)["Trade"], "test/kind/Trade", "")
+	ccs, err := prover.Compile(shape, BatchKey(types.FamilyTrade, p), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +55,11 @@ func TestTradeProofOnEVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proof, err := prover.NewCPU(keys).Prove(context.Background(), AssignStandalone[Trade](b.P, g, r.Witness, r, b.D, b.TS))
+	c, err := AssignBatch(p, w.d, sb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := prover.NewCPU(keys).Prove(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,15 +69,19 @@ func TestTradeProofOnEVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pi := sb.Header.PublicInput(w.d)
+	if len(args.Input) != 1 || args.Input[0].Cmp(pi.BigInt(new(big.Int))) != 0 {
+		t.Fatalf("the proof's public input %v is not the header's %s", args.Input, pi.String())
+	}
 	data, err := args.Pack()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if reverted, rd := chain.Call(verifier, data); reverted {
-		t.Fatalf("the trade's proof was rejected on the EVM: %x", rd)
+		t.Fatalf("the batch proof was rejected on the EVM: %x", rd)
 	}
 	rcpt := chain.Send(&verifier, data)
-	t.Logf("trade proof (%d constraints) verified on the EVM: %d gas", ccs.GetNbConstraints(), rcpt.GasUsed)
+	t.Logf("Trade batch proof (capacity %d, %d constraints) verified on the EVM: %d gas", p.BatchCapacity, ccs.GetNbConstraints(), rcpt.GasUsed)
 	bad := &prover.SolidityArgs{Proof: args.Proof, Input: []*big.Int{new(big.Int).Add(args.Input[0], big.NewInt(1))}}
 	data, err = bad.Pack()
 	if err != nil {

@@ -33,7 +33,7 @@ func trCancel(t *testing.T, b *workload.Bench, user int, id uint32, fee uint64) 
 // trApplyCancel applies a cancel natively and proves it through the harness.
 func trApplyCancel(t *testing.T, b *workload.Bench, tx *types.CancelOrder) (*state.Receipt, CancelOrder) {
 	t.Helper()
-	r, err := b.Batch.Add(tx)
+	r, err := b.Add(tx)
 	if err != nil {
 		t.Fatalf("native cancel: %v", err)
 	}
@@ -119,7 +119,7 @@ func TestCancelOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Batch.Add(&types.Trade{Buy: buy, Sell: sell, Fill: 10, Price: *uint256.NewInt(100)}); err != nil {
+	if _, err := b.Add(&types.Trade{Buy: buy, Sell: sell, Fill: 10, Price: *uint256.NewInt(100)}); err != nil {
 		t.Fatal(err)
 	}
 	c2 := trCancel(t, b, user, 6, 1)
@@ -131,7 +131,7 @@ func TestCancelOrder(t *testing.T) {
 		id   uint32
 		want error
 	}{{6 + step, types.ErrOrderClosed}, {6, types.ErrOrderSlotTaken}} {
-		if _, err := b.Batch.Add(trCancel(t, b, user, c.id, 1)); !errors.Is(err, c.want) {
+		if _, err := b.Add(trCancel(t, b, user, c.id, 1)); !errors.Is(err, c.want) {
 			t.Fatalf("native cancel of %d: got %v, want %v", c.id, err, c.want)
 		}
 	}

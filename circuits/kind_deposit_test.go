@@ -39,7 +39,7 @@ func dwPubdataBits(t *testing.T, tx types.Tx) []frontend.Variable {
 func dwDeposit(t *testing.T, b *workload.Bench, d *types.Deposit) (*state.Receipt, Deposit) {
 	t.Helper()
 	d.PriorityID = b.Prio
-	r, err := b.Batch.Add(d)
+	r, err := b.Add(d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func mdApply(t *testing.T, b *workload.Bench, k types.Kind, i int, edit func(tx 
 		t.Fatal(err)
 	}
 	for _, pre := range st.Prep {
-		if _, err := b.Batch.Add(pre); err != nil {
+		if _, err := b.Add(pre); err != nil {
 			t.Fatalf("prep %s: %v", pre.Kind(), err)
 		}
 	}
@@ -46,7 +46,7 @@ func mdApply(t *testing.T, b *workload.Bench, k types.Kind, i int, edit func(tx 
 		edit(st.Tx)
 		mdResign(t, b, st.Tx.(types.SignedTx))
 	}
-	r, err := b.Batch.Add(st.Tx)
+	r, err := b.Add(st.Tx)
 	if err != nil {
 		t.Fatalf("%s: %v", k, err)
 	}

@@ -55,7 +55,7 @@ func trResign(t *testing.T, b *workload.Bench, user int, o *types.Order) {
 // trApplyTrade applies a trade natively and proves it through the harness.
 func trApplyTrade(t *testing.T, b *workload.Bench, tx *types.Trade) (*state.Receipt, Trade) {
 	t.Helper()
-	r, err := b.Batch.Add(tx)
+	r, err := b.Add(tx)
 	if err != nil {
 		t.Fatalf("native trade: %v", err)
 	}
@@ -186,10 +186,10 @@ func TestTrade(t *testing.T) {
 	if err := types.SignTx(b.Keys[seller], b.D, cancel); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Batch.Add(cancel); err != nil {
+	if _, err := b.Add(cancel); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Batch.Add(&types.Trade{Buy: t3.Buy, Sell: t3.Sell, Fill: 1, Price: t1.Price}); !errors.Is(err, types.ErrOrderClosed) {
+	if _, err := b.Add(&types.Trade{Buy: t3.Buy, Sell: t3.Sell, Fill: 1, Price: t1.Price}); !errors.Is(err, types.ErrOrderClosed) {
 		t.Fatalf("native trade of a cancelled order: got %v", err)
 	}
 	newest := next + uint32(1)<<b.P.OrderDepth
@@ -204,7 +204,7 @@ func TestTrade(t *testing.T) {
 		{&types.Trade{Buy: t4.Buy, Sell: t4.Sell, Fill: 21, Price: t1.Price}, types.ErrOrderOverfill},
 		{&types.Trade{Buy: t4.Buy, Sell: t1.Sell, Fill: 1, Price: t1.Price}, types.ErrOrderSlotTaken},
 	} {
-		if _, err := b.Batch.Add(c.tx); !errors.Is(err, c.want) {
+		if _, err := b.Add(c.tx); !errors.Is(err, c.want) {
 			t.Fatalf("native trade: got %v, want %v", err, c.want)
 		}
 	}

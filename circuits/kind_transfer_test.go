@@ -22,7 +22,7 @@ func TestTransferBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx := st.Tx.(*types.Transfer)
-	r, err := b.Batch.Add(tx)
+	r, err := b.Add(tx)
 	if err != nil {
 		t.Fatal(err)
 	}

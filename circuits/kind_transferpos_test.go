@@ -45,7 +45,7 @@ func TestTransferPosition(t *testing.T) {
 		g  TransferPosition
 	}
 	mk := func(tx *types.Transfer) built {
-		r, err := b.Batch.Add(tx)
+		r, err := b.Add(tx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +198,7 @@ func TestTransferPositionFeeTokenControl(t *testing.T) {
 	// (checked below) and FeeToken follows the quote token.
 	b := kindWorld(t)
 	tx := dwSignedTransfer(t, b, 2, 3, types.ShareAsset(1), 1000, 1)
-	r, err := b.Batch.Add(tx)
+	r, err := b.Add(tx)
 	if err != nil {
 		t.Fatal(err)
 	}

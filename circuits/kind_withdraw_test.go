@@ -27,7 +27,7 @@ func TestWithdraw(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx := st.Tx.(*types.Withdraw)
-	r, err := b.Batch.Add(tx)
+	r, err := b.Add(tx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestForcedWithdraw(t *testing.T) {
 	in := map[string]built{}
 	for _, n := range natives {
 		prio(n.fw)
-		r, err := b.Batch.Add(n.fw)
+		r, err := b.Add(n.fw)
 		if err != nil {
 			t.Fatalf("%s: %v", n.name, err)
 		}

@@ -75,7 +75,7 @@ func kindWitnesses(t *testing.T) (types.Params, map[string]*state.TxWitness) {
 	p := types.TestParams()
 	p.BatchCapacity = 256
 	out := map[string]*state.TxWitness{}
-	for _, k := range types.AllKinds() {
+	for _, k := range workload.BenchKinds() {
 		// one world per kind: the generators number priority ids per kind
 		b, err := workload.NewBench(p, store.Options{InMemory: true}, 6)
 		if err != nil {
@@ -87,11 +87,11 @@ func kindWitnesses(t *testing.T) (types.Params, map[string]*state.TxWitness) {
 				t.Fatal(err)
 			}
 			for _, pre := range st.Prep {
-				if _, err := b.Batch.Add(pre); err != nil {
+				if _, err := b.Add(pre); err != nil {
 					t.Fatalf("prep %s: %v", pre.Kind(), err)
 				}
 			}
-			r, err := b.Batch.Add(st.Tx)
+			r, err := b.Add(st.Tx)
 			if err != nil {
 				t.Fatalf("%s: %v", k, err)
 			}

@@ -294,10 +294,15 @@ func (w *world) rejects(t *testing.T, cases []rcase) {
 			if w.batch.Len() >= w.p.BatchCapacity-4 {
 				w.seal()
 			}
+			// the case runs in a batch of its transaction's family (§8), so
+			// that it meets its own rule and not ErrFamily; the probe is
+			// built before prep, which may write into the batch
+			w.fit(c.tx())
 			if c.prep != nil {
 				c.prep()
 			}
 			tx := c.tx()
+			w.fit(tx)
 			before := w.snap()
 			r, err := w.batch.Add(tx)
 			wantErr(t, err, c.want)
@@ -343,13 +348,95 @@ func signAs(t testing.TB, k *types.PrivateKey, d types.Domain, tx types.SignedTx
 	return tx
 }
 
-// fillFeeBook seals, then collects fees in tokens 1 and 2 (MaxFeeAssets = 2),
-// so any fee in token 0 hits ErrFeeAssetsFull.
-func (w *world) fillFeeBook() {
+// Models of fillFeeBook: alice's quoted in token 1, carol's in token 2.
+const (
+	mFee1 uint16 = 6
+	mFee2 uint16 = 7
+)
+
+// fillFeeBook opens a fresh batch of family f and collects fees in tokens 1
+// and 2 (MaxFeeAssets = 2) with transactions of f, so any fee of f in token 0
+// hits ErrFeeAssetsFull. A batch holds one family (§8), so the fees must come
+// from that family: for the kinds whose fee is in a model's quote token,
+// alice and carol first create models mFee1 (quote token 1) and mFee2 (quote
+// token 2) in batches of their own, with the credits, revenue and token-2
+// balance the fee-paying transactions need.
+func (w *world) fillFeeBook(f types.Family) {
 	w.t.Helper()
-	w.seal()
-	w.mustAdd(w.transfer(uAlice, uBob, types.BaseAsset(1), 1, 1))
-	w.mustAdd(w.transfer(uCarol, uBob, types.BaseAsset(2), 1, 1))
+	if w.batch.Len() > 0 {
+		w.seal()
+	}
+	type payer struct {
+		user  int
+		token uint16
+		model uint16
+	}
+	payers := []payer{{uAlice, 1, mFee1}, {uCarol, 2, mFee2}}
+	create := func(p payer, fee uint64) types.Tx {
+		return w.sign(p.user, &types.CreateModel{Account: w.acct[p.user], Model: p.model, QuoteToken: p.token, Supply: 100, MaxSupply: 200,
+			CreditPrice: u256(10), HolderBps: 5000, Fee: u256(fee), Nonce: w.nonce(p.user)})
+	}
+	buy := func(p payer, fee uint64) types.Tx {
+		return w.sign(p.user, &types.BuyCredits{Account: w.acct[p.user], Model: p.model, Credits: 2, MaxPrice: u256(10), Fee: u256(fee),
+			Nonce: w.nonce(p.user)})
+	}
+	// setup, in batches of other families
+	switch f {
+	case types.FamilyTransfer, types.FamilyWithdraw, types.FamilyModelAdmin:
+	default:
+		for _, p := range payers {
+			w.mustAdd(create(p, 0))
+		}
+		switch f {
+		case types.FamilyRedeemCredits, types.FamilyClaimRevenue:
+			for _, p := range payers {
+				w.mustAdd(buy(p, 0))
+			}
+		case types.FamilyTrade: // dave will buy carol's shares: give him token 2
+			w.mustAdd(w.transfer(uCarol, uDave, types.BaseAsset(2), 10_000, 0))
+		}
+		w.seal()
+	}
+	// the fee-paying transactions of family f, fee 1 in tokens 1 and 2
+	for _, p := range payers {
+		var tx types.Tx
+		switch f {
+		case types.FamilyTransfer:
+			tx = w.transfer(p.user, uBob, types.BaseAsset(p.token), 1, 1)
+		case types.FamilyWithdraw:
+			tx = w.sign(p.user, &types.Withdraw{Account: w.acct[p.user], Token: p.token, Amount: u256(1), Fee: u256(1),
+				To: userAddr(p.user), Nonce: w.nonce(p.user)})
+		case types.FamilyModelAdmin:
+			tx = create(p, 1)
+		case types.FamilyAssetTransfer:
+			tx = w.transfer(p.user, uBob, types.ShareAsset(p.model), 1, 1)
+		case types.FamilyCancel:
+			tx = w.sign(p.user, &types.CancelOrder{Account: w.acct[p.user], Model: p.model, OrderID: 1, Fee: u256(1), Nonce: w.nonce(p.user)})
+		case types.FamilyBuyCredits:
+			tx = buy(p, 1)
+		case types.FamilyRedeemCredits:
+			tx = w.sign(p.user, &types.RedeemCredits{Account: w.acct[p.user], Model: p.model, Credits: 1, Request: elem(1), Fee: u256(1),
+				Nonce: w.nonce(p.user)})
+		case types.FamilyClaimRevenue:
+			tx = w.sign(p.user, &types.ClaimRevenue{Account: w.acct[p.user], Model: p.model, Fee: u256(1), Nonce: w.nonce(p.user)})
+		case types.FamilyTrade: // the seller sells 10 shares at 100 to dao (token 1) or dave (token 2): fee 1 on 1,000
+			buyer := uDao
+			if p.token == 2 {
+				buyer = uDave
+			}
+			b := w.orderWith(buyer, types.Buy, 1, 10, 100, func(o *types.Order) { o.Model = p.model })
+			s := w.orderWith(p.user, types.Sell, 1, 10, 100, func(o *types.Order) { o.Model = p.model })
+			tx = &types.Trade{Buy: b, Sell: s, Fill: 10, Price: u256(100), BuyFeeBips: 10}
+		default:
+			w.t.Fatalf("no fees in a %v batch", f)
+		}
+		if r := w.mustAdd(tx); r.FeeToken != p.token || r.Fee.Uint64() != 1 {
+			w.t.Fatalf("%s: fee %s in token %d", tx.Kind(), r.Fee.Dec(), r.FeeToken)
+		}
+	}
+	if w.batch.header.Family != f {
+		w.t.Fatalf("fee book filled in a %v batch, want %v", w.batch.header.Family, f)
+	}
 	if got := w.st().Fees().Tokens(); !reflect.DeepEqual(got, []uint16{1, 2}) {
 		w.t.Fatalf("fee book %v", got)
 	}
@@ -489,8 +576,9 @@ func commonCases(w *world, tp tmpl) []rcase {
 		{name: "fee unaffordable", want: types.ErrInsufficientFunds, tx: func() types.Tx {
 			return w.sign(tp.user, tp.mk(w, acct(), w.nonce(tp.user), bigFee))
 		}},
-		{name: "fee token beyond MaxFeeAssets", want: types.ErrFeeAssetsFull, prep: w.fillFeeBook,
-			tx: func() types.Tx { return w.sign(tp.user, valid(1)) }},
+		{name: "fee token beyond MaxFeeAssets", want: types.ErrFeeAssetsFull,
+			prep: func() { w.fillFeeBook(types.FamilyOf(valid(1))) },
+			tx:   func() types.Tx { return w.sign(tp.user, valid(1)) }},
 	}
 }
 
@@ -854,7 +942,7 @@ func TestRejectTrade(t *testing.T) {
 			},
 			tx: std(b1, s1)},
 		{name: "cancelled order", want: types.ErrOrderClosed, tx: std(buyO(5, 100, 60, nil), s1)},
-		{name: "fee token beyond MaxFeeAssets", want: types.ErrFeeAssetsFull, prep: w.fillFeeBook,
+		{name: "fee token beyond MaxFeeAssets", want: types.ErrFeeAssetsFull, prep: func() { w.fillFeeBook(types.FamilyTrade) },
 			tx: trade(buyO(9, 100, 60, nil), sellO(9, 100, 50, nil), 100, u256(55), 10, 20)},
 	})
 }
@@ -1002,7 +1090,7 @@ func TestApplySuccess(t *testing.T) {
 		}
 	})
 	run("CreateModel", func() {
-		w.seal() // fee tokens 0 and 1 are taken; model 2's fee is in token 2
+		w.seal() // the Withdraw batch; the model goes in a ModelAdmin batch, its fee in token 2
 		tx := &types.CreateModel{Account: 4, Model: 2, QuoteToken: 2, Supply: 500, MaxSupply: 500, CreditPrice: u256(7),
 			HolderBps: 10_000, Weights: elem(21), Metadata: elem(22), Fee: u256(4), Nonce: w.nonce(uCarol)}
 		r := w.mustAdd(w.sign(uCarol, tx))
@@ -1224,13 +1312,16 @@ func TestApplySuccess(t *testing.T) {
 		w.wantNonce(uAlice, n)
 	})
 	run("Noop", func() {
-		before := w.snap()
-		r := w.mustAdd(&types.Noop{})
-		w.checkReceipt(r, "", &types.Noop{})
-		if r.Witness.RootBefore != r.Witness.RootAfter || !reflect.DeepEqual(r.Pubdata, []byte{0}) {
-			t.Fatal("noop changed the root or has pubdata")
+		// a Noop is padding (an all-zero slot), not a transaction: a batch
+		// refuses it, in whatever family, and nothing changes (§6, §8)
+		if pd, err := types.Pubdata(&types.Noop{}); err != nil || !reflect.DeepEqual(pd, []byte{0}) {
+			t.Fatalf("Noop pubdata %x (%v)", pd, err)
 		}
-		before.Txs, before.Pubdata, before.Wits = before.Txs+1, before.Pubdata+1, before.Wits+1
+		before := w.snap()
+		r, err := w.batch.Add(&types.Noop{})
+		if !errors.Is(err, ErrFamily) || r != nil {
+			t.Fatalf("Noop: %v", err)
+		}
 		before.same(t, w.snap())
 	})
 }
@@ -1244,6 +1335,7 @@ func TestApplySuccess(t *testing.T) {
 func (w *world) refusedDeposit(d *types.Deposit, want error) *Receipt {
 	w.t.Helper()
 	t := w.t
+	w.fit(d)
 	before := w.snap()
 	acct := d.Account
 	r, err := w.batch.Add(d)
@@ -1343,7 +1435,9 @@ func TestDepositRules(t *testing.T) {
 			}
 			w.refusedDeposit(d2, types.ErrBadPublicKey)
 			// a transfer to the empty id fails
-			_, err := w.batch.Add(w.transferTo(uAlice, d.Account, 1))
+			tr := w.transferTo(uAlice, d.Account, 1)
+			w.fit(tr)
+			_, err := w.batch.Add(tr)
 			wantErr(t, err, types.ErrAccountNotFound)
 		})
 	}
@@ -1472,6 +1566,7 @@ func TestForcedWithdrawNoop(t *testing.T) {
 			fw := c.fw
 			fw.PriorityID = w.prio
 			fw.Amount = u256(99) // apply fills it in
+			w.fit(&fw)
 			before := w.snap()
 			r, err := w.batch.Add(&fw)
 			if err != nil {
@@ -1499,8 +1594,13 @@ func TestForcedWithdrawNoop(t *testing.T) {
 			if err != nil || len(ops) != 1 || !reflect.DeepEqual(ops[0], &types.ForcedWithdraw{Requester: fw.Requester, Account: fw.Account, Token: fw.Token}) {
 				t.Fatalf("pubdata %+v %v", ops, err)
 			}
+			// the batch's pubdata gains one Priority slot: the 38 bytes, zero-padded to 103
+			slot := w.batch.pubdata[len(w.batch.pubdata)-103:]
+			if len(r.Pubdata) != 38 || !reflect.DeepEqual(slot, append(append([]byte(nil), r.Pubdata...), make([]byte, 103-38)...)) {
+				t.Fatalf("slot %x", slot)
+			}
 			before.NextPriority++
-			before.Txs, before.Wits, before.Pubdata, before.PriorityCount = before.Txs+1, before.Wits+1, before.Pubdata+38, before.PriorityCount+1
+			before.Txs, before.Wits, before.Pubdata, before.PriorityCount = before.Txs+1, before.Wits+1, before.Pubdata+103, before.PriorityCount+1
 			before.same(t, w.snap())
 		})
 	}
@@ -1571,8 +1671,12 @@ func (w *world) buyCredits(user int, credits, price uint64) {
 
 func (w *world) claimRejected(user int) {
 	w.t.Helper()
-	_, err := w.batch.Add(w.sign(user, &types.ClaimRevenue{Account: w.acct[user], Model: m1, Nonce: w.nonce(user)}))
+	tx := w.sign(user, &types.ClaimRevenue{Account: w.acct[user], Model: m1, Nonce: w.nonce(user)})
+	w.fit(tx)
+	before := w.snap()
+	_, err := w.batch.Add(tx)
 	wantErr(w.t, err, types.ErrNothingToClaim)
+	before.same(w.t, w.snap())
 }
 
 func TestRevenueProRata(t *testing.T) {
@@ -1715,7 +1819,9 @@ func TestRevenueRemainder(t *testing.T) {
 	w.revenueIdentity(m1, dist, claimed)
 	for _, u := range []int{uAlice, uBob, uCarol, uDao} {
 		before := w.balance(u, 0)
-		_, err := w.batch.Add(w.sign(u, &types.ClaimRevenue{Account: w.acct[u], Model: m1, Nonce: w.nonce(u)}))
+		tx := w.sign(u, &types.ClaimRevenue{Account: w.acct[u], Model: m1, Nonce: w.nonce(u)})
+		w.fit(tx)
+		_, err := w.batch.Add(tx)
 		if err != nil {
 			wantErr(t, err, types.ErrNothingToClaim)
 			continue
@@ -1751,6 +1857,7 @@ func TestRevenueOverflow(t *testing.T) {
 			w.mustAdd(tx)
 			continue
 		}
+		w.fit(tx)
 		before := w.snap()
 		_, err := w.batch.Add(tx)
 		wantErr(t, err, types.ErrRevenueOverflow)
@@ -1768,49 +1875,92 @@ func TestFeeSettlement(t *testing.T) {
 	w := stdWorld(t)
 	opBefore := map[uint16]uint64{0: w.balance(uOp, 0), 1: w.balance(uOp, 1)}
 	sum := map[uint16]uint64{}
-	add := func(tx types.Tx) {
+	add := func(tx types.Tx) *Receipt {
 		r := w.mustAdd(tx)
 		sum[r.FeeToken] += r.Fee.Uint64()
+		return r
 	}
+	// settle seals the open batch and checks its fee settlement: the last
+	// witness credits account 0 with exactly the batch's fee book, token by
+	// token (the shape), and ends at the batch root
+	settle := func(shape0 string) *SealedBatch {
+		t.Helper()
+		before := map[uint16]uint64{0: w.balance(uOp, 0), 1: w.balance(uOp, 1)}
+		book := map[uint16]uint64{}
+		for _, tok := range w.st().Fees().Tokens() {
+			book[tok] = w.st().Fees().Amount(tok).Uint64()
+		}
+		sb := w.seal()
+		fw := sb.Witnesses[len(sb.Witnesses)-1]
+		if fw.Tx != nil || shape(fw) != shape0 {
+			t.Fatalf("batch %d (%v): fee settlement witness %q, want %q", sb.Header.Number, sb.Header.Family, shape(fw), shape0)
+		}
+		if err := VerifyWitness(w.p, fw); err != nil {
+			t.Fatal(err)
+		}
+		if fw.RootAfter != sb.Header.NewRoot {
+			t.Fatal("fee settlement does not end at the batch root")
+		}
+		for tok := range before {
+			if got := w.balance(uOp, tok); got != before[tok]+book[tok] {
+				t.Fatalf("batch %d: fee account token %d: %d, want %d", sb.Header.Number, tok, got, before[tok]+book[tok])
+			}
+		}
+		if len(w.st().Fees().Tokens()) != 0 {
+			t.Fatal("fee book not reset")
+		}
+		return sb
+	}
+	// one Transfer batch collects fees in two tokens
 	add(w.transfer(uAlice, uBob, types.ETH, 100, 7))
 	add(w.transfer(uAlice, uBob, types.BaseAsset(1), 100, 3))
 	add(w.transfer(uDao, uBob, types.BaseAsset(1), 100, 2000))
-	add(w.transfer(uDao, uAlice, types.ShareAsset(m1), 5, 9))
-	add(w.sign(uCarol, &types.CreateModel{Account: w.acct[uCarol], Model: 2, Supply: 10, MaxSupply: 10, Fee: u256(10), Nonce: w.nonce(uCarol)}))
-	add(&types.Trade{Buy: w.order(uBob, m1, types.Buy, 1, 100, 60, 30), Sell: w.order(uDao, m1, types.Sell, 1, 100, 50, 30),
-		Fill: 100, Price: u256(55), BuyFeeBips: 30, SellFeeBips: 17}) // 5,500: 16 + 9
-	add(w.sign(uBob, &types.BuyCredits{Account: w.acct[uBob], Model: m1, Credits: 1, MaxPrice: u256(100), Fee: u256(1), Nonce: w.nonce(uBob)}))
-	add(w.sign(uDao, &types.ClaimRevenue{Account: w.acct[uDao], Model: m1, Fee: u256(2), Nonce: w.nonce(uDao)}))
 	add(w.transfer(uAlice, uBob, types.ETH, 1, 0))
-	want := map[uint16]uint64{0: 7 + 9 + 10 + 16 + 9 + 1 + 2, 1: 3 + 2000}
-	if !reflect.DeepEqual(sum, map[uint16]uint64{0: want[0], 1: want[1]}) {
-		t.Fatalf("receipts sum %v, want %v", sum, want)
-	}
 	if got := w.st().Fees().Tokens(); !reflect.DeepEqual(got, []uint16{0, 1}) {
 		t.Fatalf("fee tokens %v", got)
 	}
-	sb := w.seal()
+	if got := w.st().Fees().Amount(1); !got.Eq(u256p(2003)) {
+		t.Fatalf("fee book token 1: %s", got.Dec())
+	}
+	settle("B0:0 B0:1 A0")
+	// every other family settles its own fees when its own batch seals
+	for _, tx := range []func() types.Tx{
+		func() types.Tx { return w.transfer(uDao, uAlice, types.ShareAsset(m1), 5, 9) },
+		func() types.Tx {
+			return w.sign(uCarol, &types.CreateModel{Account: w.acct[uCarol], Model: 2, Supply: 10, MaxSupply: 10, Fee: u256(10), Nonce: w.nonce(uCarol)})
+		},
+		func() types.Tx {
+			return &types.Trade{Buy: w.order(uBob, m1, types.Buy, 1, 100, 60, 30), Sell: w.order(uDao, m1, types.Sell, 1, 100, 50, 30),
+				Fill: 100, Price: u256(55), BuyFeeBips: 30, SellFeeBips: 17} // 5,500: 16 + 9
+		},
+		func() types.Tx {
+			return w.sign(uBob, &types.BuyCredits{Account: w.acct[uBob], Model: m1, Credits: 1, MaxPrice: u256(100), Fee: u256(1), Nonce: w.nonce(uBob)})
+		},
+		func() types.Tx {
+			return w.sign(uDao, &types.ClaimRevenue{Account: w.acct[uDao], Model: m1, Fee: u256(2), Nonce: w.nonce(uDao)})
+		},
+	} {
+		r := add(tx())
+		if r.FeeToken != 0 || r.Fee.IsZero() {
+			t.Fatalf("fee %s in token %d", r.Fee.Dec(), r.FeeToken)
+		}
+		if got := w.st().Fees().Tokens(); !reflect.DeepEqual(got, []uint16{0}) || !w.st().Fees().Amount(0).Eq(&r.Fee) {
+			t.Fatalf("fee book %v holds more than this batch's fee", got)
+		}
+		settle("B0:0 A0")
+	}
+	want := map[uint16]uint64{0: 7 + 9 + 10 + 16 + 9 + 1 + 2, 1: 3 + 2000}
+	if !reflect.DeepEqual(sum, want) {
+		t.Fatalf("receipts sum %v, want %v", sum, want)
+	}
 	for tok, fee := range want {
 		if got := w.balance(uOp, tok); got != opBefore[tok]+fee {
 			t.Fatalf("fee account token %d: %d, want %d", tok, got, opBefore[tok]+fee)
 		}
 	}
-	fw := sb.Witnesses[len(sb.Witnesses)-1]
-	if fw.Tx != nil || shape(fw) != "B0:0 B0:1 A0" {
-		t.Fatalf("fee settlement witness %q", shape(fw))
-	}
-	if err := VerifyWitness(w.p, fw); err != nil {
-		t.Fatal(err)
-	}
-	if fw.RootAfter != sb.Header.NewRoot {
-		t.Fatal("fee settlement does not end at the batch root")
-	}
-	if len(w.st().Fees().Tokens()) != 0 {
-		t.Fatal("fee book not reset")
-	}
 	// a batch without fees settles nothing
 	w.mustAdd(w.transfer(uAlice, uBob, types.ETH, 1, 0))
-	sb = w.seal()
+	sb := w.seal()
 	if fw := sb.Witnesses[len(sb.Witnesses)-1]; len(fw.Updates) != 0 || fw.RootBefore != fw.RootAfter {
 		t.Fatal("empty fee settlement changed the state")
 	}
@@ -1820,8 +1970,9 @@ func TestFeeSettlement(t *testing.T) {
 // fees at settlement (§7), so its headroom counts them: a fee is rejected with
 // ErrBalanceOverflow if account 0's balance + the fees the batch already
 // collected in that token + this fee would reach 2^96, and every credit to
-// account 0 (a transfer, a deposit) counts the pending fees the same way. The
-// batch then always seals.
+// account 0 counts the pending fees the same way. The batch then always
+// seals. A deposit is in a Priority batch (§8), which collects no fees: it
+// meets the fees the earlier batches settled.
 func TestFeeAccountHeadroom(t *testing.T) {
 	w := stdWorld(t)
 	near := *new(uint256.Int).Sub(&two96, u256p(10)) // 2^96 − 10
@@ -1850,12 +2001,6 @@ func TestFeeAccountHeadroom(t *testing.T) {
 		{name: "transfer of 3 with fee 2 to the fee account", want: types.ErrBalanceOverflow, tx: tr(uAlice, uOp, 1, 3, 2)},
 		{name: "fee 5 on a transfer to the fee account", want: types.ErrBalanceOverflow, tx: tr(uAlice, uOp, 1, 1, 5)},
 	})
-	t.Run("deposit to the fee account with the pending fees", func(t *testing.T) {
-		parent := w.t
-		w.t = t
-		defer func() { w.t = parent }()
-		w.refusedDeposit(w.depositTx(uOp, 1, 5), types.ErrBalanceOverflow)
-	})
 	// the headroom is per token: a fee in token 0 is fine
 	w.mustAdd(tr(uAlice, uBob, 0, 1, 5)())
 	// 2^96 − 10 + 3, with 5 + 1 pending: 2^96 − 1 at settlement
@@ -1877,35 +2022,78 @@ func TestFeeAccountHeadroom(t *testing.T) {
 		{name: "transfer of 1 to the full fee account", want: types.ErrBalanceOverflow, tx: tr(uAlice, uOp, 1, 1, 0)},
 	})
 	w.mustAdd(tr(uAlice, uBob, 1, 1, 0)())
+	// a deposit to the fee account meets the settled fees: refused in a
+	// Priority batch, whose fee book stays empty
+	t.Run("deposit to the fee account after the settled fees", func(t *testing.T) {
+		parent := w.t
+		w.t = t
+		defer func() { w.t = parent }()
+		w.refusedDeposit(w.depositTx(uOp, 1, 1), types.ErrBalanceOverflow)
+		if w.batch.header.Family != types.FamilyPriority || len(w.st().Fees().Tokens()) != 0 {
+			t.Fatalf("a %v batch with fee book %v", w.batch.header.Family, w.st().Fees().Tokens())
+		}
+	})
+	w.seal()
+	opBal(&max96)
+	w.mustAdd(tr(uAlice, uBob, 1, 1, 0)())
 	w.seal()
 	opBal(&max96)
 }
 
 // TestFeeAccountHeadroomTrade: a trade in which the fee account sells
 // credits it the proceeds; with the batch's pending fees and the trade's own
-// fees they must stay below 2^96.
+// fees they must stay below 2^96. The pending fees come from an earlier trade
+// of the same Trade batch (§8).
 func TestFeeAccountHeadroomTrade(t *testing.T) {
 	w := stdWorld(t)
 	w.depositBig(uOp, 1, *new(uint256.Int).Sub(&two96, u256p(100))) // 2^96 − 100
 	const m2 uint16 = 2
-	w.mustAdd(w.sign(uOp, &types.CreateModel{Account: types.FeeAccount, Model: m2, QuoteToken: 1, Supply: 100, MaxSupply: 100,
+	w.mustAdd(w.sign(uOp, &types.CreateModel{Account: types.FeeAccount, Model: m2, QuoteToken: 1, Supply: 200, MaxSupply: 200,
 		Nonce: w.nonce(uOp)}))
-	w.mustAdd(w.transfer(uAlice, uBob, types.BaseAsset(1), 1, 40)) // book: 40 in token 1
+	w.mustAdd(w.transfer(uOp, uDao, types.ShareAsset(m2), 100, 0))
+	f := func(o *types.Order) { o.Model, o.MaxFeeBips = m2, 255 }
+	// dao sells alice 40 shares at 100 (quote 4,000), 50 bips a side: book 40 in token 1
+	r := w.mustAdd(&types.Trade{Buy: w.orderWith(uAlice, types.Buy, 4, 40, 100, f), Sell: w.orderWith(uDao, types.Sell, 4, 40, 100, f),
+		Fill: 40, Price: u256(100), BuyFeeBips: 50, SellFeeBips: 50})
+	if r.FeeToken != 1 || r.Fee.Uint64() != 40 || !w.st().Fees().Amount(1).Eq(u256p(40)) {
+		t.Fatalf("fee %s in token %d", r.Fee.Dec(), r.FeeToken)
+	}
+	if got := w.balanceU(uOp, 1); !got.Eq(new(uint256.Int).Sub(&two96, u256p(100))) {
+		t.Fatalf("fee account token 1: %s", got.Dec())
+	}
 	trade := func(id uint32, fill, price uint64, buyBips uint8) func() types.Tx {
 		return func() types.Tx {
-			f := func(o *types.Order) { o.Model, o.MaxFeeBips = m2, 255 }
 			b := w.orderWith(uAlice, types.Buy, id, fill, price, f)
 			s := w.orderWith(uOp, types.Sell, id, fill, price, f)
 			return &types.Trade{Buy: b, Sell: s, Fill: fill, Price: u256(price), BuyFeeBips: buyBips}
 		}
 	}
-	w.rejects(t, []rcase{
+	sealed := len(w.sealed)
+	rejects := []rcase{
 		// 2^96 − 100 + 60 + 40 pending = 2^96
 		{name: "fee account sells for 60", want: types.ErrBalanceOverflow, tx: trade(1, 10, 6, 0)},
 		// 2^96 − 100 + 59 + 40 pending fits; the buyer's fee ⌊59·255/10⁴⌋ = 1 tips it over
 		{name: "fee account sells, the trade's own fee tips it over", want: types.ErrBalanceOverflow, tx: trade(2, 59, 1, 255)},
-	})
+	}
+	for _, c := range rejects {
+		t.Run(c.name, func(t *testing.T) {
+			parent := w.t
+			w.t = t
+			defer func() { w.t = parent }()
+			tx := c.tx()
+			before := w.snap()
+			r, err := w.batch.Add(tx)
+			wantErr(t, err, c.want)
+			if r != nil {
+				t.Fatal("receipt for a rejected trade")
+			}
+			before.same(t, w.snap())
+		})
+	}
 	w.mustAdd(trade(3, 59, 1, 0)())
+	if len(w.sealed) != sealed || w.batch.Len() != 2 {
+		t.Fatal("the trades did not share one batch")
+	}
 	w.seal() // 2^96 − 100 + 59 + 40 = 2^96 − 1
 	if got := w.balanceU(uOp, 1); !got.Eq(&max96) {
 		t.Fatalf("fee account token 1: %s", got.Dec())
@@ -2032,23 +2220,33 @@ func TestTransferToWidthBeforeSignature(t *testing.T) {
 // still seal.
 func TestUncheckedWideFields(t *testing.T) {
 	cases := []struct {
-		name string
-		tx   func(w *world) types.Tx
+		name     string
+		innocent func(w *world) types.Tx // a valid transaction of the same family
+		tx       func(w *world) types.Tx
 	}{
 		{"Trade with a buy order priced 2^96", func(w *world) types.Tx {
+			return &types.Trade{Buy: w.orderWith(uBob, types.Buy, 2, 10, 60, nil), Sell: w.orderWith(uDao, types.Sell, 2, 10, 50, nil),
+				Fill: 10, Price: u256(55)}
+		}, func(w *world) types.Tx {
 			b := w.orderWith(uAlice, types.Buy, 1, 100, 0, func(o *types.Order) { o.Price = two96 })
 			return &types.Trade{Buy: b, Sell: w.orderWith(uDao, types.Sell, 1, 100, 50, nil), Fill: 10, Price: u256(55)}
 		}},
 		{"BuyCredits with maxPrice 2^96", func(w *world) types.Tx {
+			return w.sign(uCarol, &types.BuyCredits{Account: w.acct[uCarol], Model: m1, Credits: 1, MaxPrice: u256(100), Nonce: w.nonce(uCarol)})
+		}, func(w *world) types.Tx {
 			return w.sign(uBob, &types.BuyCredits{Account: w.acct[uBob], Model: m1, Credits: 1, MaxPrice: two96, Nonce: w.nonce(uBob)})
 		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			w := stdWorld(t)
-			w.mustAdd(w.transfer(uAlice, uBob, types.ETH, 5, 0)) // an innocent transaction in the same batch
+			w.mustAdd(c.innocent(w)) // an innocent transaction in the same batch
+			tx := c.tx(w)
+			if types.FamilyOf(tx) != w.batch.header.Family {
+				t.Fatalf("%v batch for a %v transaction", w.batch.header.Family, types.FamilyOf(tx))
+			}
 			before := w.snap()
-			_, err := w.batch.Add(c.tx(w))
+			_, err := w.batch.Add(tx)
 			if err != nil {
 				wantErr(t, err, types.ErrAmountTooLarge)
 				before.same(t, w.snap())
@@ -2128,6 +2326,7 @@ func TestBadPublicKey(t *testing.T) {
 			d := &types.Deposit{PriorityID: w.prio, Account: w.accountFor(addr, pk), L1Address: addr, PubKey: pk, Token: 0, Amount: u256(100)}
 			w.refusedDeposit(d, types.ErrBadPublicKey)
 			tx := signAs(t, w.keys[uDave], w.d, &types.Transfer{From: d.Account, To: w.acct[uBob], Asset: types.ETH, Amount: u256(1)})
+			w.fit(tx)
 			before := w.snap()
 			_, err := w.batch.Add(tx)
 			wantErr(t, err, types.ErrAccountNotFound)

@@ -1,10 +1,10 @@
 package state
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -18,33 +18,37 @@ var (
 	ErrTimestamp     = errors.New("state: batch timestamp goes backwards")
 	ErrUnknownBatch  = errors.New("state: no such batch")
 	ErrReadOnlyState = errors.New("state: read-only view")
+	ErrFamily        = errors.New("state: transaction of another batch family")
+	ErrEmptyBatch    = errors.New("state: nothing to seal")
 )
 
-// Header is a sealed batch's public record; its commitment is the proof's
+// Header is a sealed batch's public record; PublicInput is the proof's
 // single public input (docs/protocol.md §8).
 type Header struct {
-	Number        uint64
-	Timestamp     uint64
-	PrevRoot      fr.Element
-	NewRoot       fr.Element
-	FirstPriority uint64 // id of the first priority operation consumed
-	PriorityCount uint32 // priority operations consumed
-	PubdataHash   [32]byte
+	Number            uint64
+	Timestamp         uint64
+	Family            types.Family
+	PrevRoot          fr.Element
+	NewRoot           fr.Element
+	FirstPriority     uint64 // id of the first priority operation consumed
+	PriorityCount     uint32 // priority operations consumed
+	PubdataCommitment fr.Element
 }
 
-const headerSize = 8 + 8 + 32 + 32 + 8 + 4 + 32
+const headerSize = 8 + 8 + 1 + 32 + 32 + 8 + 4 + 32
 
-// Encode is the 124-byte layout hashed by Commitment and stored.
+// Encode is the 125-byte stored layout.
 func (h *Header) Encode() []byte {
 	b := make([]byte, 0, headerSize)
 	b = binary.BigEndian.AppendUint64(b, h.Number)
 	b = binary.BigEndian.AppendUint64(b, h.Timestamp)
-	pr, nr := h.PrevRoot.Bytes(), h.NewRoot.Bytes()
+	b = append(b, byte(h.Family))
+	pr, nr, pc := h.PrevRoot.Bytes(), h.NewRoot.Bytes(), h.PubdataCommitment.Bytes()
 	b = append(b, pr[:]...)
 	b = append(b, nr[:]...)
 	b = binary.BigEndian.AppendUint64(b, h.FirstPriority)
 	b = binary.BigEndian.AppendUint32(b, h.PriorityCount)
-	return append(b, h.PubdataHash[:]...)
+	return append(b, pc[:]...)
 }
 
 // DecodeHeader parses Encode's output.
@@ -52,32 +56,48 @@ func DecodeHeader(b []byte) (*Header, error) {
 	if len(b) != headerSize {
 		return nil, fmt.Errorf("%w: header of %d bytes", types.ErrMalformed, len(b))
 	}
-	h := &Header{Number: binary.BigEndian.Uint64(b[0:8]), Timestamp: binary.BigEndian.Uint64(b[8:16])}
+	h := &Header{Number: binary.BigEndian.Uint64(b[0:8]), Timestamp: binary.BigEndian.Uint64(b[8:16]), Family: types.Family(b[16])}
 	var err error
-	if h.PrevRoot, err = types.ElemFromBytes(b[16:48]); err != nil {
+	if h.PrevRoot, err = types.ElemFromBytes(b[17:49]); err != nil {
 		return nil, err
 	}
-	if h.NewRoot, err = types.ElemFromBytes(b[48:80]); err != nil {
+	if h.NewRoot, err = types.ElemFromBytes(b[49:81]); err != nil {
 		return nil, err
 	}
-	h.FirstPriority = binary.BigEndian.Uint64(b[80:88])
-	h.PriorityCount = binary.BigEndian.Uint32(b[88:92])
-	copy(h.PubdataHash[:], b[92:])
+	h.FirstPriority = binary.BigEndian.Uint64(b[81:89])
+	h.PriorityCount = binary.BigEndian.Uint32(b[89:93])
+	if h.PubdataCommitment, err = types.ElemFromBytes(b[93:]); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
-// Commitment is sha256(Encode()).
-func (h *Header) Commitment() [32]byte { return sha256.Sum256(h.Encode()) }
+// Word is the header's integers packed in one field element:
+// number·2^160 + timestamp·2^96 + firstPriority·2^32 + priorityCount.
+func (h *Header) Word() fr.Element {
+	var w, t fr.Element
+	w.SetUint64(h.Number)
+	for _, x := range []struct {
+		v     uint64
+		shift int
+	}{{h.Timestamp, 64}, {h.FirstPriority, 64}, {uint64(h.PriorityCount), 32}} {
+		for i := 0; i < x.shift; i += 32 {
+			t.SetUint64(1 << 32)
+			w.Mul(&w, &t)
+		}
+		t.SetUint64(x.v)
+		w.Add(&w, &t)
+	}
+	return w
+}
 
-// PublicInput is the commitment with its top three bits cleared: a 253-bit
-// integer, always below the BN254 scalar modulus, so the L1 contract and the
-// circuit agree on it without a reduction.
-func (h *Header) PublicInput() fr.Element {
-	c := h.Commitment()
-	c[0] &= 0x1f
-	var e fr.Element
-	e.SetBytes(c[:])
-	return e
+// PublicInput is the proof's single public input:
+// H(domain, Word, prevRoot, newRoot, pubdataCommitment), a field element,
+// so it is below r by construction. The family is not in it: the contract
+// picks the family's verifying key, and that key's circuit reads the
+// pubdata as that family's slots.
+func (h *Header) PublicInput(d types.Domain) fr.Element {
+	return types.HashChain(d.Element(), h.Word(), h.PrevRoot, h.NewRoot, h.PubdataCommitment)
 }
 
 // SealedBatch is a committed batch with everything the prover and the bridge need.
@@ -247,6 +267,16 @@ func (b *Batch) Add(tx types.Tx) (*Receipt, error) {
 	if len(b.txs) >= b.db.p.BatchCapacity {
 		return nil, ErrBatchFull
 	}
+	if tx == nil || reflect.ValueOf(tx).IsNil() {
+		return nil, fmt.Errorf("%w: nil transaction", types.ErrMalformed)
+	}
+	f := types.FamilyOf(tx)
+	if f == types.FamilyNone {
+		return nil, fmt.Errorf("%w: %s is padding, not a transaction", ErrFamily, tx.Kind())
+	}
+	if b.header.Family != types.FamilyNone && f != b.header.Family {
+		return nil, fmt.Errorf("%w: a %v batch cannot take %v", ErrFamily, b.header.Family, f)
+	}
 	r, err := b.st.Apply(tx)
 	if err != nil {
 		if errors.Is(err, ErrWriteFailed) {
@@ -254,8 +284,10 @@ func (b *Batch) Add(tx types.Tx) (*Receipt, error) {
 		}
 		return nil, err
 	}
+	b.header.Family = f
 	b.txs = append(b.txs, tx)
 	b.pubdata = append(b.pubdata, r.Pubdata...)
+	b.pubdata = append(b.pubdata, make([]byte, f.SlotBytes()-len(r.Pubdata))...)
 	b.wits = append(b.wits, r.Witness)
 	if r.Withdrawal != nil {
 		b.wds = append(b.wds, *r.Withdrawal)
@@ -276,21 +308,26 @@ func (b *Batch) Seal() (*SealedBatch, error) {
 		b.Discard()
 		return nil, ErrBatchBroken
 	}
+	if len(b.txs) == 0 {
+		b.Discard()
+		return nil, ErrEmptyBatch
+	}
 	fw, err := b.st.SettleFees()
 	if err != nil {
 		b.broken = true
 		b.Discard()
 		return nil, err
 	}
-	for i := len(b.txs); i < b.db.p.BatchCapacity; i++ {
-		b.pubdata = append(b.pubdata, byte(types.KindNoop))
-	}
+	b.pubdata = append(b.pubdata, make([]byte, (b.db.p.BatchCapacity-len(b.txs))*b.header.Family.SlotBytes())...)
 	b.wits = append(b.wits, fw)
 	if b.header.NewRoot, err = b.st.Root(); err != nil {
 		b.Discard()
 		return nil, err
 	}
-	b.header.PubdataHash = sha256.Sum256(b.pubdata)
+	if b.header.PubdataCommitment, err = types.PubdataCommitment(b.header.Family, b.pubdata); err != nil {
+		b.Discard()
+		return nil, err
+	}
 	var txs []byte
 	for _, tx := range b.txs {
 		enc, err := types.EncodeTx(tx)

@@ -20,7 +20,7 @@ import (
 // BenchmarkApply measures the native state transition per transaction kind at
 // production depths (accounts 2^24, balances 2^16, models 2^16, orders 2^6).
 func BenchmarkApply(b *testing.B) {
-	for _, k := range types.AllKinds() {
+	for _, k := range workload.BenchKinds() {
 		b.Run(k.String(), workload.ApplyBench(k, 32))
 	}
 }

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -98,11 +99,25 @@ func (w *world) st() *State { return w.batch.State() }
 func (w *world) add(tx types.Tx) (*Receipt, error) {
 	w.t.Helper()
 	r, err := w.batch.Add(tx)
-	if errors.Is(err, ErrBatchFull) || errors.Is(err, types.ErrFeeAssetsFull) {
+	if errors.Is(err, ErrBatchFull) || errors.Is(err, types.ErrFeeAssetsFull) || errors.Is(err, ErrFamily) {
 		w.seal()
 		r, err = w.batch.Add(tx)
 	}
 	return r, err
+}
+
+// fit seals the open batch when it holds transactions of another family
+// than tx (docs/protocol.md §8), so that a direct w.batch.Add(tx) meets the
+// rules of tx's own kind rather than ErrFamily. A nil transaction or a Noop
+// (no family) leaves the batch as it is.
+func (w *world) fit(tx types.Tx) {
+	w.t.Helper()
+	if tx == nil || reflect.ValueOf(tx).IsNil() {
+		return
+	}
+	if f := types.FamilyOf(tx); f != types.FamilyNone && w.batch.Len() > 0 && w.batch.header.Family != f {
+		w.seal()
+	}
 }
 
 func (w *world) mustAdd(tx types.Tx) *Receipt {

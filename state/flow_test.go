@@ -96,9 +96,16 @@ func TestApplyNilAndRebinding(t *testing.T) {
 	w.deposit(0, 0, 0)
 	w.deposit(1, 0, 100)
 	for _, tx := range []types.Tx{(*types.Transfer)(nil), (*types.Deposit)(nil), nil} {
-		if _, err := w.batch.Add(tx); !errors.Is(err, types.ErrMalformed) {
-			t.Fatalf("%T: %v, want ErrMalformed", tx, err)
-		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%T: Batch.Add panics: %v", tx, r)
+				}
+			}()
+			if _, err := w.batch.Add(tx); !errors.Is(err, types.ErrMalformed) {
+				t.Errorf("%T: %v, want ErrMalformed", tx, err)
+			}
+		}()
 	}
 	before, _ := w.st().Root()
 	d := w.depositTx(1, 0, 5)

@@ -2,6 +2,8 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"math/big"
 	"testing"
 
@@ -10,9 +12,11 @@ import (
 	"github.com/modex/modex/types"
 )
 
-// FuzzDecodeHeader: DecodeHeader never panics, accepts exactly 124-byte
-// inputs whose roots are canonical field elements, and what it accepts
-// re-encodes to the identical bytes. Seeds are headers of real batches.
+// FuzzDecodeHeader: DecodeHeader never panics, accepts exactly 125-byte
+// inputs whose roots and pubdata commitment are canonical field elements
+// (anything else fails with ErrMalformed or ErrFieldElement), and what it
+// accepts re-encodes to the identical bytes, field by field at the §8
+// offsets. Seeds are headers of real batches.
 //
 //	go test ./state -run '^$' -fuzz FuzzDecodeHeader -fuzztime 20s
 func FuzzDecodeHeader(f *testing.F) {
@@ -25,42 +29,72 @@ func FuzzDecodeHeader(f *testing.F) {
 	w.seal()
 	for _, sb := range w.sealed {
 		enc := sb.Header.Encode()
-		if len(enc) != 124 {
+		if len(enc) != 125 {
 			f.Fatalf("header of %d bytes", len(enc))
 		}
 		f.Add(enc)
 	}
-	max := &Header{Number: ^uint64(0), Timestamp: ^uint64(0), FirstPriority: ^uint64(0), PriorityCount: ^uint32(0)}
-	max.PrevRoot.SetBigInt(new(big.Int).Sub(fr.Modulus(), big.NewInt(1)))
+	rMinus1 := new(big.Int).Sub(fr.Modulus(), big.NewInt(1))
+	max := &Header{Number: ^uint64(0), Timestamp: ^uint64(0), Family: 0xff, FirstPriority: ^uint64(0), PriorityCount: ^uint32(0)}
+	max.PrevRoot.SetBigInt(rMinus1)
 	max.NewRoot = max.PrevRoot
-	for i := range max.PubdataHash {
-		max.PubdataHash[i] = 0xff
+	max.PubdataCommitment = max.PrevRoot
+	enc := max.Encode()
+	f.Add(enc)
+	// the commitment at r and at 2^256 − 1: not canonical
+	for _, v := range []*big.Int{fr.Modulus(), new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1))} {
+		bad := append([]byte(nil), enc...)
+		v.FillBytes(bad[93:125])
+		if _, err := DecodeHeader(bad); !errors.Is(err, types.ErrFieldElement) {
+			f.Fatalf("commitment %s: %v, want ErrFieldElement", v, err)
+		}
+		f.Add(bad)
 	}
-	f.Add(max.Encode())
+	f.Add(make([]byte, 125))
 	f.Add(make([]byte, 124))
-	f.Add(make([]byte, 123))
+	f.Add(make([]byte, 126))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := DecodeHeader(b)
 		if err != nil {
 			if h != nil {
 				t.Fatal("header and error")
 			}
+			switch {
+			case len(b) != 125:
+				if !errors.Is(err, types.ErrMalformed) {
+					t.Fatalf("%d bytes: %v, want ErrMalformed", len(b), err)
+				}
+			case !errors.Is(err, types.ErrFieldElement):
+				t.Fatalf("125 bytes: %v, want ErrFieldElement", err)
+			}
+			// a 125-byte header fails only for a non-canonical element
+			if len(b) == 125 {
+				r := fr.Modulus()
+				if new(big.Int).SetBytes(b[17:49]).Cmp(r) < 0 && new(big.Int).SetBytes(b[49:81]).Cmp(r) < 0 &&
+					new(big.Int).SetBytes(b[93:125]).Cmp(r) < 0 {
+					t.Fatalf("canonical header rejected: %v", err)
+				}
+			}
 			return
 		}
-		if len(b) != 124 {
+		if len(b) != 125 {
 			t.Fatalf("decoded a %d-byte header", len(b))
 		}
 		if enc := h.Encode(); !bytes.Equal(enc, b) {
 			t.Fatalf("header re-encodes differently\n in %x\nout %x", b, enc)
 		}
-		// the public input is sha256(header) with the top three bits cleared
-		c := h.Commitment()
-		c[0] &= 0x1f
-		pi := h.PublicInput()
-		var want big.Int
-		want.SetBytes(c[:])
-		if belemState(pi).Cmp(&want) != 0 || want.BitLen() > 253 {
-			t.Fatalf("public input %s, want %s", belemState(pi), &want)
+		pr, nr, pc := h.PrevRoot.Bytes(), h.NewRoot.Bytes(), h.PubdataCommitment.Bytes()
+		if binary.BigEndian.Uint64(b[0:8]) != h.Number || binary.BigEndian.Uint64(b[8:16]) != h.Timestamp ||
+			b[16] != byte(h.Family) || !bytes.Equal(b[17:49], pr[:]) || !bytes.Equal(b[49:81], nr[:]) ||
+			binary.BigEndian.Uint64(b[81:89]) != h.FirstPriority || binary.BigEndian.Uint32(b[89:93]) != h.PriorityCount ||
+			!bytes.Equal(b[93:125], pc[:]) {
+			t.Fatalf("fields are not at the §8 offsets: %+v", h)
+		}
+		// the public input is the chain over the domain, the word, the roots
+		// and the commitment, with the word packed by math/big
+		want := types.HashChain(testDomain.Element(), refWord(t, h), h.PrevRoot, h.NewRoot, h.PubdataCommitment)
+		if pi := h.PublicInput(testDomain); pi != want {
+			t.Fatalf("public input %s, want %s", belemState(pi), belemState(want))
 		}
 	})
 }

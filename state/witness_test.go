@@ -91,6 +91,9 @@ func realWitnesses(t *testing.T) (types.Params, map[string]*TxWitness) {
 	out["Transfer/credits"] = w.mustAdd(w.transfer(uBob, uAlice, types.CreditAsset(m1), 2, 1)).Witness
 	out["RedeemCredits"] = w.mustAdd(w.sign(uBob, &types.RedeemCredits{Account: w.acct[uBob], Model: m1, Credits: 1, Request: elem(3),
 		Fee: u256(1), Nonce: w.nonce(uBob)})).Witness
+	// the RedeemCredits batch collected a fee: its settlement credits account 0
+	sb := w.seal()
+	out["fee settlement"] = sb.Witnesses[len(sb.Witnesses)-1]
 	priority := func(name string, tx types.Tx) *Receipt {
 		r := w.mustAdd(tx)
 		w.prio++
@@ -111,8 +114,7 @@ func realWitnesses(t *testing.T) (types.Params, map[string]*TxWitness) {
 	priority("ForcedWithdraw/zero (another owner)", &types.ForcedWithdraw{PriorityID: w.prio, Requester: userAddr(uBob), Account: w.acct[uCarol], Token: 0})
 	priority("ForcedWithdraw/zero (empty balance)", &types.ForcedWithdraw{PriorityID: w.prio, Requester: userAddr(uCarol), Account: w.acct[uCarol], Token: 2})
 	priority("ForcedWithdraw/zero (no account)", &types.ForcedWithdraw{PriorityID: w.prio, Requester: userAddr(uCarol), Account: bad.Account, Token: 1})
-	sb := w.seal()
-	out["fee settlement"] = sb.Witnesses[len(sb.Witnesses)-1]
+	w.seal()
 	for name, wit := range out {
 		if err := VerifyWitness(w.p, wit); err != nil {
 			t.Fatalf("%s: untampered witness fails: %v", name, err)

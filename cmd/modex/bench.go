@@ -7,10 +7,11 @@ import (
 	"github.com/consensys/gnark/logger"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/modex/modex/state/workload"
-	"github.com/modex/modex/types"
 )
 
 type applyResult struct {
@@ -28,7 +29,8 @@ func runBench(args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	users := fs.Int("users", 32, "accounts in the benchmark world")
 	params := fs.String("params", "prod", "tree depths for circuit/prove: prod (2^24 accounts) or test")
-	kind := fs.String("kind", "Trade", "prove: the transaction kind to prove (Trade or Transfer)")
+	family := fs.String("family", "Trade", "prove: the batch family (Trade, Transfer, Priority, Withdraw, …)")
+	sizesFlag := fs.String("sizes", "1,2,4", "prove: batch sizes (capacities), comma-separated")
 	runs := fs.Int("runs", 3, "prove: proofs to time")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -41,7 +43,7 @@ func runBench(args []string) error {
 	switch args[0] {
 	case "apply":
 		var out []applyResult
-		for _, k := range types.AllKinds() {
+		for _, k := range workload.BenchKinds() {
 			r := testing.Benchmark(workload.ApplyBench(k, *users))
 			if r.N == 0 {
 				return fmt.Errorf("bench apply %s: %v", k, workload.LastError())
@@ -77,7 +79,15 @@ func runBench(args []string) error {
 		if args[0] == "circuit" {
 			err = benchCircuit(cp, meta, *asJSON)
 		} else {
-			err = benchProve(cp, *kind, *runs, meta, *asJSON)
+			var sizes []int
+			for _, f := range strings.Split(*sizesFlag, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil || n < 1 {
+					return fmt.Errorf("bench prove: size %q", f)
+				}
+				sizes = append(sizes, n)
+			}
+			err = benchProve(cp, *family, sizes, *runs, meta, *asJSON)
 		}
 		if err != nil {
 			return err

@@ -6,10 +6,9 @@ import (
 	"sort"
 	"time"
 
-	"github.com/consensys/gnark/frontend"
-
 	"github.com/modex/modex/circuits"
 	"github.com/modex/modex/prover"
+	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
 	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
@@ -27,114 +26,159 @@ func benchParams(name string) (types.Params, error) {
 	return types.Params{}, fmt.Errorf("params %q: want prod or test", name)
 }
 
-// benchCircuit reports the R1CS size of every kind gadget.
+// benchCircuit reports the R1CS size of every kind gadget and of every
+// family's batch circuit (per slot, fixed, and at the production capacity).
 func benchCircuit(p types.Params, meta map[string]any, asJSON bool) error {
 	costs, err := circuits.KindCosts(p)
 	if err != nil {
 		return err
 	}
 	meta["kinds"] = costs
-	meta["batch"] = "not built yet: the batch circuit's layout is open (docs/circuit.md)"
 	if !asJSON {
 		for _, c := range costs {
-			fmt.Printf("%-18s %8d constraints\n", c.Kind, c.Constraints)
+			fmt.Printf("%-18s %8d constraints (standalone gadget)\n", c.Kind, c.Constraints)
+		}
+	}
+	bp := p
+	bp.BatchCapacity = types.DefaultParams().BatchCapacity
+	batches, err := circuits.BatchCosts(bp)
+	if err != nil {
+		return err
+	}
+	meta["batches"] = batches
+	if !asJSON {
+		for _, b := range batches {
+			fmt.Printf("batch %-14s %8d per slot + %6d fixed = %9d at capacity %d (%s)\n", b.Family, b.PerSlot, b.Fixed,
+				b.AtCapacity, b.Capacity, b.Members)
 		}
 	}
 	return nil
 }
 
-// proveOne builds a real transaction of the kind at the parameters and its
-// standalone circuit assignment.
-func proveOne(p types.Params, kind string) (shape, assignment frontend.Circuit, err error) {
-	b, err := workload.NewBench(p, store.Options{InMemory: true}, 8)
+// sealedBatch builds a real batch of n transactions of a family at the
+// parameters (capacity n): a benchmark world, the transactions' preparation
+// in batches of their own, then the n transactions in one sealed batch.
+func sealedBatch(p types.Params, family string, n int) (*state.SealedBatch, types.Domain, error) {
+	f, err := types.ParseFamily(family)
 	if err != nil {
-		return nil, nil, err
+		return nil, types.Domain{}, err
+	}
+	var k types.Kind
+	switch f {
+	case types.FamilyAssetTransfer:
+		return nil, types.Domain{}, fmt.Errorf("bench prove: family %v has no generator", f)
+	default:
+		k = f.Kinds()[0]
+	}
+	p.BatchCapacity = n
+	b, err := workload.NewBench(p, store.Options{InMemory: true, NoSync: true}, 8)
+	if err != nil {
+		return nil, types.Domain{}, err
 	}
 	defer b.Close()
-	shapes := circuits.KindCircuits(p)
-	switch kind {
-	case "Trade":
-		st, err := b.Next(types.KindTrade, 0)
+	var txs []types.Tx
+	for i := 0; i < n; i++ {
+		st, err := b.Next(k, i)
 		if err != nil {
-			return nil, nil, err
+			return nil, types.Domain{}, err
 		}
-		tx := st.Tx.(*types.Trade)
-		r, err := b.Batch.Add(tx)
-		if err != nil {
-			return nil, nil, err
+		for _, tx := range st.Prep {
+			if _, err := b.Add(tx); err != nil {
+				return nil, types.Domain{}, fmt.Errorf("prepare %s: %w", tx.Kind(), err)
+			}
+			if _, ok := tx.(*types.Deposit); ok {
+				b.Prio++
+			}
 		}
-		g, err := circuits.AssignTrade(tx, r.Witness)
-		if err != nil {
-			return nil, nil, err
-		}
-		return shapes["Trade"], circuits.AssignStandalone[circuits.Trade](p, g, r.Witness, r, b.D, b.TS), nil
-	case "Transfer":
-		st, err := b.Next(types.KindTransfer, 0)
-		if err != nil {
-			return nil, nil, err
-		}
-		tx := st.Tx.(*types.Transfer)
-		r, err := b.Batch.Add(tx)
-		if err != nil {
-			return nil, nil, err
-		}
-		g, err := circuits.AssignTransferBase(tx, r.Witness)
-		if err != nil {
-			return nil, nil, err
-		}
-		return shapes["Transfer(base)"], circuits.AssignStandalone[circuits.TransferBase](p, g, r.Witness, r, b.D, b.TS), nil
+		txs = append(txs, st.Tx)
 	}
-	return nil, nil, fmt.Errorf("bench prove: kind %q: want Trade or Transfer", kind)
+	if b.Batch.Len() > 0 {
+		if _, err := b.Seal(); err != nil {
+			return nil, types.Domain{}, err
+		}
+	}
+	for _, tx := range txs {
+		if _, err := b.Batch.Add(tx); err != nil {
+			return nil, types.Domain{}, fmt.Errorf("%s: %w", tx.Kind(), err)
+		}
+		switch tx.(type) {
+		case *types.Deposit, *types.ForcedWithdraw:
+			b.Prio++
+		}
+	}
+	sb, err := b.Seal()
+	return sb, b.D, err
 }
 
 type proveResult struct {
-	Kind          string    `json:"kind"`
+	Family        string    `json:"family"`
+	Size          int       `json:"batch_size"`
 	Constraints   int       `json:"constraints"`
 	CompileS      float64   `json:"compile_s"`
 	SetupS        float64   `json:"setup_s"`
+	WitnessS      float64   `json:"witness_s"`
 	ProveS        []float64 `json:"prove_s"`
 	MedianProveS  float64   `json:"median_prove_s"`
 	ConstraintsPS float64   `json:"constraints_per_s"`
+	TxPerS        float64   `json:"tx_per_s"`
 	PeakRSSMB     float64   `json:"peak_rss_mb"`
 }
 
-// benchProve compiles, runs the (insecure) development setup, and proves a
-// real transaction's circuit `runs` times with the CPU prover.
-func benchProve(p types.Params, kind string, runs int, meta map[string]any, asJSON bool) error {
-	shape, assignment, err := proveOne(p, kind)
-	if err != nil {
-		return err
-	}
-	t0 := time.Now()
-	ccs, err := prover.Compile(shape, "bench/"+kind, "")
-	if err != nil {
-		return err
-	}
-	res := proveResult{Kind: kind, Constraints: ccs.GetNbConstraints(), CompileS: time.Since(t0).Seconds()}
-	t0 = time.Now()
-	keys, err := prover.DevSetup(ccs)
-	if err != nil {
-		return err
-	}
-	res.SetupS = time.Since(t0).Seconds()
-	pr := prover.NewCPU(keys)
-	for i := 0; i < runs; i++ {
-		t0 = time.Now()
-		if _, err := pr.Prove(context.Background(), assignment); err != nil {
+// benchProve, for each batch size: builds a real full batch of the family,
+// compiles its batch circuit, runs the (insecure) development setup, and
+// proves it `runs` times with the CPU prover (each proof verified natively).
+func benchProve(p types.Params, family string, sizes []int, runs int, meta map[string]any, asJSON bool) error {
+	var results []proveResult
+	for _, n := range sizes {
+		sb, d, err := sealedBatch(p, family, n)
+		if err != nil {
 			return err
 		}
-		res.ProveS = append(res.ProveS, time.Since(t0).Seconds())
+		q := p
+		q.BatchCapacity = n
+		t0 := time.Now()
+		assignment, err := circuits.AssignBatch(q, d, sb)
+		if err != nil {
+			return err
+		}
+		res := proveResult{Family: family, Size: n, WitnessS: time.Since(t0).Seconds()}
+		shape, err := circuits.NewBatch(sb.Header.Family, q)
+		if err != nil {
+			return err
+		}
+		t0 = time.Now()
+		ccs, err := prover.Compile(shape, circuits.BatchKey(sb.Header.Family, q), "")
+		if err != nil {
+			return err
+		}
+		res.Constraints, res.CompileS = ccs.GetNbConstraints(), time.Since(t0).Seconds()
+		t0 = time.Now()
+		keys, err := prover.DevSetup(ccs)
+		if err != nil {
+			return err
+		}
+		res.SetupS = time.Since(t0).Seconds()
+		pr := prover.NewCPU(keys)
+		for i := 0; i < runs; i++ {
+			t0 = time.Now()
+			if _, err := pr.Prove(context.Background(), assignment); err != nil {
+				return err
+			}
+			res.ProveS = append(res.ProveS, time.Since(t0).Seconds())
+		}
+		sorted := append([]float64(nil), res.ProveS...)
+		sort.Float64s(sorted)
+		res.MedianProveS = sorted[len(sorted)/2]
+		res.ConstraintsPS = float64(res.Constraints) / res.MedianProveS
+		res.TxPerS = float64(n) / res.MedianProveS
+		res.PeakRSSMB = workload.PeakRSSMB()
+		results = append(results, res)
+		if !asJSON {
+			fmt.Printf("%s batch of %d: %d constraints, compile %.1fs, setup %.1fs, prove %.2fs (median of %d, verified), %.0f constraints/s, %.2f tx/s, peak RSS %.0f MB\n",
+				family, n, res.Constraints, res.CompileS, res.SetupS, res.MedianProveS, runs, res.ConstraintsPS, res.TxPerS, res.PeakRSSMB)
+		}
 	}
-	sorted := append([]float64(nil), res.ProveS...)
-	sort.Float64s(sorted)
-	res.MedianProveS = sorted[len(sorted)/2]
-	res.ConstraintsPS = float64(res.Constraints) / res.MedianProveS
-	res.PeakRSSMB = workload.PeakRSSMB()
-	meta["prove"] = res
-	meta["note"] = "one transaction's standalone circuit (proof verified natively each run); the batch circuit is not built yet"
-	if !asJSON {
-		fmt.Printf("%s: %d constraints, compile %.2fs, setup %.2fs, prove %.2fs (median of %d, verified), %.0f constraints/s, peak RSS %.0f MB\n",
-			kind, res.Constraints, res.CompileS, res.SetupS, res.MedianProveS, runs, res.ConstraintsPS, res.PeakRSSMB)
-	}
+	meta["prove"] = results
+	meta["note"] = "full batches of real transactions in the family's batch circuit; peak RSS is the process's, cumulative over sizes"
 	return nil
 }

@@ -5,13 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/consensys/gnark/constraint"
 
 	"github.com/modex/modex/circuits"
 	"github.com/modex/modex/prover"
+	"github.com/modex/modex/types"
 )
 
 const ceremonyUsage = `modex ceremony — Groth16 multi-party setup (gnark mpcsetup), one step per participant
@@ -26,26 +27,38 @@ const ceremonyUsage = `modex ceremony — Groth16 multi-party setup (gnark mpcse
   seal              --circuit NAME [--params] --srs SRS --beacon HEX --keys DIR FILE...
 
 The beacon is public randomness fixed after the last contribution (e.g. a future L1 block
-hash). NAME is a kind circuit of 'modex bench circuit' until the batch circuit exists.
+hash). NAME is a batch family (Trade, Transfer, Priority, …); --params is prod or test, with an
+optional batch capacity: prod:64 (the default capacity), test:2.
 `
 
-// ceremonyCircuit compiles the named circuit at the named parameters.
+// ceremonyCircuit compiles the named family's batch circuit at the named
+// depths and capacity ("prod:64", "test:2"; the capacity defaults to the
+// production one).
 func ceremonyCircuit(name, params string) (constraint.ConstraintSystem, error) {
-	p, err := benchParams(params)
+	depths, capacity, _ := strings.Cut(params, ":")
+	p, err := benchParams(depths)
 	if err != nil {
 		return nil, err
 	}
-	cs := circuits.KindCircuits(p)
-	c, ok := cs[name]
-	if !ok {
-		var names []string
-		for n := range cs {
-			names = append(names, n)
+	p.BatchCapacity = types.DefaultParams().BatchCapacity
+	if capacity != "" {
+		if p.BatchCapacity, err = strconv.Atoi(capacity); err != nil || p.BatchCapacity < 1 {
+			return nil, fmt.Errorf("params %q: capacity must be a positive integer", params)
 		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("circuit %q: want one of %s", name, strings.Join(names, ", "))
 	}
-	return prover.Compile(c, "kind/"+name+"/"+params, "")
+	f, err := types.ParseFamily(name)
+	if err != nil {
+		var names []string
+		for _, f := range types.AllFamilies() {
+			names = append(names, f.String())
+		}
+		return nil, fmt.Errorf("circuit %q: want a batch family: %s", name, strings.Join(names, ", "))
+	}
+	c, err := circuits.NewBatch(f, p)
+	if err != nil {
+		return nil, err
+	}
+	return prover.Compile(c, circuits.BatchKey(f, p), "")
 }
 
 func runCeremony(args []string) error {
@@ -55,7 +68,7 @@ func runCeremony(args []string) error {
 	}
 	fs := flag.NewFlagSet("ceremony "+args[0], flag.ContinueOnError)
 	circuit := fs.String("circuit", "", "circuit name")
-	params := fs.String("params", "prod", "prod or test depths")
+	params := fs.String("params", "prod", "depths and capacity: prod, prod:64, test:2")
 	in := fs.String("in", "", "input file")
 	out := fs.String("out", "", "output file")
 	prev := fs.String("prev", "", "previous contribution")
@@ -155,7 +168,7 @@ func runCeremony(args []string) error {
 func runSetup(args []string) error {
 	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
 	circuit := fs.String("circuit", "", "circuit name")
-	params := fs.String("params", "prod", "prod or test depths")
+	params := fs.String("params", "prod", "depths and capacity: prod, prod:64, test:2")
 	keys := fs.String("keys", "", "directory for the keys")
 	dev := fs.Bool("dev", false, "required: acknowledges the setup is insecure (development only)")
 	if err := fs.Parse(args); err != nil {

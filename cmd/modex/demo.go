@@ -44,6 +44,9 @@ func runDemo(args []string) error {
 	if err != nil {
 		return err
 	}
+	// a batch holds one family of transactions: Add seals the open batch when
+	// the next transaction is of another family, so every seal is printed here
+	w.OnSeal = func(sb *state.SealedBatch) { printBatch(w, sb) }
 	const op, dao, alice, bob, carol = 0, 1, 2, 3, 4
 	names := []string{"operator", "dao", "alice", "bob", "carol"}
 	step := func(who int, tx types.Tx) (*state.Receipt, error) {
@@ -69,7 +72,7 @@ func runDemo(args []string) error {
 	}
 	u := func(v uint64) uint256.Int { return *uint256.NewInt(v) }
 
-	fmt.Println("batch 1: deposits from L1 (priority queue)")
+	fmt.Println("deposits from L1 (priority queue): one Priority batch")
 	for i, amt := range []uint64{0, 2e18, 5e18, 5e18, 1e18} {
 		if err := w.Deposit(i, 0, amt); err != nil {
 			return err
@@ -80,7 +83,7 @@ func runDemo(args []string) error {
 		return err
 	}
 
-	fmt.Println("batch 2: a model, its market, credits")
+	fmt.Println("a model, its market, credits: a batch per family")
 	if _, err := step(dao, &types.CreateModel{Account: w.Acct[dao], Model: 1, QuoteToken: 0, Supply: 1_000_000, MaxSupply: 2_000_000,
 		CreditPrice: u(1e12), HolderBps: 7000, Weights: types.FromUint64(0xbeef), Metadata: types.FromUint64(0xcafe), Fee: u(1e9)}); err != nil {
 		return err
@@ -113,7 +116,7 @@ func runDemo(args []string) error {
 		return err
 	}
 
-	fmt.Println("batch 3: revenue claims and a withdrawal")
+	fmt.Println("revenue claims and a withdrawal: a batch per family")
 	for _, who := range []int{alice, bob, dao} {
 		before, _ := w.State().Balance(w.Acct[who], 0)
 		if _, err := step(who, &types.ClaimRevenue{Account: w.Acct[who], Model: 1, Fee: u(0)}); err != nil {
@@ -152,17 +155,19 @@ func runDemo(args []string) error {
 	return nil
 }
 
+// sealAndPrint seals the open batch; w.OnSeal prints it.
 func sealAndPrint(w *workload.World) error {
-	sb, err := w.Seal()
-	if err != nil {
-		return err
-	}
+	_, err := w.Seal()
+	return err
+}
+
+func printBatch(w *workload.World, sb *state.SealedBatch) {
 	h := sb.Header
-	pi := h.PublicInput()
-	fmt.Printf("  sealed batch %d: %d txs, %d pubdata bytes (with Noop padding), priority ops: first %d, count %d\n",
-		h.Number, len(sb.Txs), len(sb.Pubdata), h.FirstPriority, h.PriorityCount)
-	fmt.Printf("    root %s -> %s, public input %s\n\n", short(h.PrevRoot.Bytes()), short(h.NewRoot.Bytes()), short(pi.Bytes()))
-	return nil
+	pi := h.PublicInput(w.D)
+	fmt.Printf("  sealed %s batch %d: %d txs, %d pubdata bytes (%d slots of %d, zero-padded), priority ops: first %d, count %d\n",
+		h.Family, h.Number, len(sb.Txs), len(sb.Pubdata), w.P.BatchCapacity, h.Family.SlotBytes(), h.FirstPriority, h.PriorityCount)
+	fmt.Printf("    root %s -> %s, pubdata commitment %s, public input %s\n\n", short(h.PrevRoot.Bytes()), short(h.NewRoot.Bytes()),
+		short(h.PubdataCommitment.Bytes()), short(pi.Bytes()))
 }
 
 func short(b [32]byte) string { return fmt.Sprintf("0x%x…", b[:6]) }

@@ -15,10 +15,10 @@ usage:
   modex bench apply [--json]         apply throughput per transaction kind at production depths
   modex bench seal [--json]          durable batch seal (256 transfers) on disk
   modex bench circuit [--json] [--params prod|test]
-                                     constraints of every kind gadget
-  modex bench prove [--json] [--params prod|test] [--kind Trade|Transfer] [--runs N]
-                                     dev setup + CPU proving of one transaction's circuit
-  modex setup --dev --circuit NAME --keys DIR [--params]   insecure development keys
+                                     constraints of every kind gadget and batch circuit
+  modex bench prove [--json] [--params prod|test] [--family Trade] [--sizes 1,2,4] [--runs N]
+                                     dev setup + CPU proving of full batches of real transactions
+  modex setup --dev --circuit FAMILY --keys DIR [--params prod:64|test:2]   insecure development keys
   modex ceremony STEP ...            multi-party Groth16 setup (modex ceremony for the steps)
   modex export-verifier --keys DIR --out FILE.sol          Solidity verifier of saved keys
 `

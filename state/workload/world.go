@@ -34,6 +34,10 @@ type World struct {
 	TS      uint64
 	Headers []state.Header // of every batch sealed (witnesses are not kept: they are large)
 
+	// OnSeal, if set, sees every batch Seal seals, including those Add seals
+	// when a transaction of another family arrives.
+	OnSeal func(*state.SealedBatch)
+
 	// the bridge's account assignment: the first deposit of an (L1 address,
 	// key) pair gets the next id
 	bridgeIDs map[pairKey]uint32
@@ -115,11 +119,11 @@ func (w *World) open() error {
 // State is the open batch's state.
 func (w *World) State() *state.State { return w.Batch.State() }
 
-// Add applies tx in the open batch, sealing first when the batch is full or
-// out of fee tokens.
+// Add applies tx in the open batch, sealing first when the batch is full, out
+// of fee tokens, or of another family than tx (docs/protocol.md §8).
 func (w *World) Add(tx types.Tx) (*state.Receipt, error) {
 	r, err := w.Batch.Add(tx)
-	if errors.Is(err, state.ErrBatchFull) || errors.Is(err, types.ErrFeeAssetsFull) {
+	if errors.Is(err, state.ErrBatchFull) || errors.Is(err, types.ErrFeeAssetsFull) || errors.Is(err, state.ErrFamily) {
 		if _, err := w.Seal(); err != nil {
 			return nil, err
 		}
@@ -135,6 +139,9 @@ func (w *World) Seal() (*state.SealedBatch, error) {
 		return nil, err
 	}
 	w.Headers = append(w.Headers, sb.Header)
+	if w.OnSeal != nil {
+		w.OnSeal(sb)
+	}
 	w.TS += 12
 	return sb, w.open()
 }

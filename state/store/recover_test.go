@@ -99,3 +99,47 @@ func TestFailedOpenReleasesLock(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAfterKillDuringVlogCreate: the same for a value-log file: a SIGKILL
+// between Badger creating the next *.vlog and writing its header leaves an
+// empty file (seen in the crash test; dgraph-io/badger#2207).
+func TestOpenAfterKillDuringVlogCreate(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(DefaultOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	txn, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Set([]byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	vlogs, err := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	if err != nil || len(vlogs) == 0 {
+		t.Fatalf("no value log in %s (%v)", dir, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "000099.vlog"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(DefaultOptions(dir))
+	if err != nil {
+		t.Fatalf("open after an empty value-log file: %v", err)
+	}
+	defer db.Close()
+	snap, err := db.View(db.Head())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Discard()
+	if v, err := snap.Get([]byte("k")); err != nil || string(v) != "v" || db.Head() != 1 {
+		t.Fatalf("after recovery: head %d, k=%q, err %v", db.Head(), v, err)
+	}
+}

@@ -461,12 +461,13 @@ func isFirstChunk(undoK []byte) bool {
 	return bytes.Equal(undoK[len(undoK)-4:], []byte{0, 0, 0, 0})
 }
 
-// removeEmptyMemtables deletes zero-length memtable WAL files (*.mem). Badger
-// creates a memtable file, then truncates it to size and writes its header; a
-// SIGKILL between the two leaves an empty file on which every later Open fails
-// ("while opening fid: N err: Create a new file"). An empty file cannot hold a
-// write (writes need the sized, header-bootstrapped file), so removing it loses
-// nothing. The crash test found this.
+// removeEmptyMemtables deletes zero-length memtable WAL files (*.mem) and
+// value-log files (*.vlog). Badger creates such a file, then truncates it to
+// size and writes its header; a SIGKILL between the two leaves an empty file
+// on which every later Open fails ("Create a new file"; dgraph-io/badger#2207).
+// An empty file cannot hold a write (writes need the sized,
+// header-bootstrapped file, and no value pointer can point into it), so
+// removing it loses nothing. The crash test found both.
 func removeEmptyMemtables(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -476,7 +477,7 @@ func removeEmptyMemtables(dir string) error {
 		return fmt.Errorf("store: read dir: %w", err)
 	}
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".mem") {
+		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".mem") || strings.HasSuffix(e.Name(), ".vlog")) {
 			continue
 		}
 		info, err := e.Info()
@@ -485,7 +486,7 @@ func removeEmptyMemtables(dir string) error {
 		}
 		if info.Size() == 0 {
 			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-				return fmt.Errorf("store: remove empty memtable %s: %w", e.Name(), err)
+				return fmt.Errorf("store: remove empty %s: %w", e.Name(), err)
 			}
 		}
 	}

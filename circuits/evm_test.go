@@ -91,4 +91,13 @@ func TestBatchProofOnEVM(t *testing.T) {
 	if !reverted || !bytes.HasPrefix(rd, evmtest.Selector("ProofInvalid()")) {
 		t.Fatalf("a changed public input was not refused: reverted %v, %x", reverted, rd)
 	}
+	// the same residue, plus the field modulus
+	bad = &prover.SolidityArgs{Proof: args.Proof, Input: []*big.Int{new(big.Int).Add(args.Input[0], field)}}
+	if data, err = bad.Pack(); err != nil {
+		t.Fatal(err)
+	}
+	reverted, rd = chain.Call(verifier, data)
+	if !reverted || !bytes.HasPrefix(rd, evmtest.Selector("PublicInputNotInField()")) {
+		t.Fatalf("the public input + r was not refused: reverted %v, %x", reverted, rd)
+	}
 }

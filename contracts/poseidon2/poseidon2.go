@@ -50,8 +50,8 @@ library Poseidon2 {
 	full := func(i int) {
 		rk := par.RoundKeys[i]
 		w("            // full round %d\n", i)
-		w("            a := addmod(a, %s, p)\n", rk[0].String())
-		w("            b := addmod(b, %s, p)\n", rk[1].String())
+		w("            a := add(a, %s)\n", rk[0].String())
+		w("            b := add(b, %s)\n", rk[1].String())
 		w("            {\n                let a2 := mulmod(a, a, p)\n                a := mulmod(mulmod(a2, a2, p), a, p)\n")
 		w("                let b2 := mulmod(b, b, p)\n                b := mulmod(mulmod(b2, b2, p), b, p)\n")
 		w("                let t := add(a, b)\n                a := addmod(t, a, p)\n                b := addmod(t, b, p)\n            }\n")
@@ -63,7 +63,7 @@ library Poseidon2 {
 	for i := rf; i < rf+par.NbPartialRounds; i++ {
 		rk := par.RoundKeys[i]
 		w("            // partial round %d\n", i)
-		w("            a := addmod(a, %s, p)\n", rk[0].String())
+		w("            a := add(a, %s)\n", rk[0].String())
 		if len(rk) > 1 && !rk[1].IsZero() {
 			w("            b := addmod(b, %s, p)\n", rk[1].String())
 		}

@@ -8,7 +8,7 @@ PKGS     := ./...
 NPM      ?= npm
 SOLC_DIR := contracts/solc
 
-.PHONY: all build run test test-long bench bench-1m lint fuzz clean solc
+.PHONY: all build run test test-long bench bench-1m lint fuzz clean solc contracts
 
 all: build
 
@@ -52,6 +52,13 @@ solc: $(SOLC_DIR)/node_modules/.package-lock.json
 $(SOLC_DIR)/node_modules/.package-lock.json: $(SOLC_DIR)/package.json $(SOLC_DIR)/package-lock.json
 	$(NPM) ci --prefix $(SOLC_DIR) --no-audit --no-fund
 	@touch $@
+
+# Compiles contracts/src/**/*.sol into contracts/artifacts/<Contract>.json and
+# writes their abigen v2 bindings, contracts/bindings/bindings.go. Both are
+# committed; contracts/gen's test fails when they are stale.
+contracts: solc
+	node $(SOLC_DIR)/build.js contracts/artifacts
+	$(GO) run ./contracts/gen
 
 # Runs every fuzz target for FUZZTIME each.
 fuzz:

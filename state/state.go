@@ -62,6 +62,12 @@ type State struct {
 	fees             *FeeBook
 	timestamp        uint64 // batch timestamp, for order expiry
 
+	// replay is set only by DB.Replay, on the State of the batch it opens
+	// and never exposes: operations rebuilt from L1 pubdata carry no
+	// signatures (a proof stood for them), so signer and checkOrder skip
+	// signature verification, and nothing else. Every other rule applies.
+	replay bool
+
 	wit    *TxWitness            // recording target of the transaction being applied
 	subOld map[subKey]fr.Element // subtree roots before the transaction's first write
 }

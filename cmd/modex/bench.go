@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modex/modex/bridge"
 	"github.com/modex/modex/state/workload"
 )
 
@@ -23,7 +25,7 @@ type applyResult struct {
 
 func runBench(args []string) error {
 	if len(args) < 1 {
-		return fmt.Errorf("bench: want a target (apply, seal, circuit, prove)")
+		return fmt.Errorf("bench: want a target (apply, seal, circuit, prove, gas)")
 	}
 	fs := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -32,6 +34,9 @@ func runBench(args []string) error {
 	family := fs.String("family", "Trade", "prove: the batch family (Trade, Transfer, Priority, Withdraw, …)")
 	sizesFlag := fs.String("sizes", "1,2,4", "prove: batch sizes (capacities), comma-separated")
 	runs := fs.Int("runs", 3, "prove: proofs to time")
+	capsFlag := fs.String("capacities", "8,32,64", "gas: batch capacities, comma-separated")
+	seed := fs.Uint64("seed", 1, "gas: seed of the random operation fields")
+	fork := fs.String("fork", "osaka", "gas: EVM rules, osaka (mainnet today) or dev (go-ethereum's dev chain, with the next fork)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -79,18 +84,28 @@ func runBench(args []string) error {
 		if args[0] == "circuit" {
 			err = benchCircuit(cp, meta, *asJSON)
 		} else {
-			var sizes []int
-			for _, f := range strings.Split(*sizesFlag, ",") {
-				n, err := strconv.Atoi(strings.TrimSpace(f))
-				if err != nil || n < 1 {
-					return fmt.Errorf("bench prove: size %q", f)
-				}
-				sizes = append(sizes, n)
+			sizes, err := intList(*sizesFlag)
+			if err != nil {
+				return fmt.Errorf("bench prove: %w", err)
 			}
 			err = benchProve(cp, *family, sizes, *runs, meta, *asJSON)
 		}
 		if err != nil {
 			return err
+		}
+	case "gas":
+		caps, err := intList(*capsFlag)
+		if err != nil {
+			return fmt.Errorf("bench gas: %w", err)
+		}
+		rep, err := bridge.BenchGas(context.Background(), caps, *seed, *fork)
+		if err != nil {
+			return err
+		}
+		meta["params"] = "production depths 24/16; capacities as listed"
+		meta["gas"] = rep
+		if !*asJSON {
+			printGas(rep)
 		}
 	default:
 		return fmt.Errorf("bench: unknown target %q", args[0])
@@ -101,4 +116,29 @@ func runBench(args []string) error {
 		return enc.Encode(meta)
 	}
 	return nil
+}
+
+// intList parses "8,32,64".
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("size %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func printGas(r *bridge.GasReport) {
+	fmt.Printf("verifyProof alone: %d gas\n\n", r.VerifyGas)
+	fmt.Printf("%-16s %-18s %8s %10s %9s %9s\n", "family", "kind", "capacity", "gas", "gas/tx", "calldata")
+	for _, b := range r.Batches {
+		fmt.Printf("%-16s %-18s %8d %10d %9d %9d\n", b.Family, b.Kind, b.Capacity, b.Gas, b.GasPerTx, b.CalldataBytes)
+	}
+	fmt.Println()
+	for _, o := range r.Operations {
+		fmt.Printf("%-30s %8d  %s\n", o.Name, o.Gas, o.Note)
+	}
 }

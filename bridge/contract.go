@@ -49,9 +49,16 @@ type DeployConfig struct {
 	Governor         common.Address
 	OperatorKey      types.PubKey // L2 key of account 0, the fee account
 	PriorityDeadline uint64       // blocks
+	PriorityFee      *big.Int     // wei per priority request, paid to the operator (nil: 0)
+	MaxBatchLag      uint64       // seconds a batch timestamp may trail L1 time (0: DefaultMaxBatchLag)
 	GenesisRoot      fr.Element
 	Verifiers        map[types.Family]common.Address
 }
+
+// DefaultMaxBatchLag is how far (seconds) a batch's timestamp may trail the L1
+// block that verifies it: above the worst proving delay, far below order
+// lifetimes that matter (zkSync Lite used the same bound).
+const DefaultMaxBatchLag = 24 * 60 * 60
 
 // Contract is a deployed bridge.
 type Contract struct {
@@ -89,7 +96,15 @@ func DeployTx(opts *bind.TransactOpts, l1 L1, cfg DeployConfig) (common.Address,
 		BalanceDepth:     uint8(cfg.Params.BalanceDepth),
 		Capacity:         uint32(cfg.Params.BatchCapacity),
 		PriorityDeadline: cfg.PriorityDeadline,
+		PriorityFee:      new(big.Int),
+		MaxBatchLag:      cfg.MaxBatchLag,
 		GenesisRoot:      elemBig(cfg.GenesisRoot),
+	}
+	if cfg.PriorityFee != nil {
+		c.PriorityFee.Set(cfg.PriorityFee)
+	}
+	if c.MaxBatchLag == 0 {
+		c.MaxBatchLag = DefaultMaxBatchLag
 	}
 	for f, a := range cfg.Verifiers {
 		if f < 1 || int(f) > len(c.Verifiers) {

@@ -109,6 +109,7 @@ type envOpts struct {
 	families []types.Family // verifiers to deploy (Priority is always deployed)
 	deadline uint64         // priority deadline in blocks (default 50)
 	users    int            // default 3
+	fee      *big.Int       // priority fee (default 0)
 }
 
 var seedCounter uint64
@@ -176,7 +177,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	db.Close()
 	addr, tx, err := DeployTx(e.opts(e.op), e.l1, DeployConfig{
 		Params: e.p, Operator: e.op.addr, Governor: e.gov.addr, OperatorKey: e.op.pk,
-		PriorityDeadline: o.deadline, GenesisRoot: genesis, Verifiers: verifiers,
+		PriorityDeadline: o.deadline, GenesisRoot: genesis, Verifiers: verifiers, PriorityFee: o.fee,
 	})
 	if err != nil {
 		t.Fatal(err)

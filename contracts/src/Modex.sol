@@ -67,6 +67,7 @@ contract Modex {
     error AlreadyRefunded(uint64 id);
     error BadRequest(uint64 id);
     error ZeroAddress();
+    error PriorityFeeTooLow(uint256 paid, uint256 fee);
 
     // ------------------------------------------------------------------ events
 
@@ -95,6 +96,8 @@ contract Modex {
         uint8 balanceDepth;
         uint32 capacity; // slots per batch (types.Params.BatchCapacity)
         uint64 priorityDeadline; // blocks a priority request may wait before exodus can open
+        uint256 priorityFee; // wei per priority request, paid to the operator (§11.2)
+        uint64 maxBatchLag; // seconds a batch timestamp may trail the L1 block time (§11.3)
         uint256 genesisRoot;
         address[10] verifiers; // by family id - 1
     }
@@ -136,6 +139,8 @@ contract Modex {
     uint8 public immutable balanceDepth;
     uint32 public immutable capacity;
     uint64 public immutable priorityDeadline;
+    uint256 public immutable priorityFee;
+    uint64 public immutable maxBatchLag;
     uint256 public immutable domain; // C(chainId, address(this)), §1
     address public immutable governor;
 
@@ -193,11 +198,13 @@ contract Modex {
         if (c.operator == address(0) || c.governor == address(0)) revert ZeroAddress();
         if (c.genesisRoot >= R || c.operatorPkX >= R || c.operatorPkY >= R) revert NotInField();
         require(c.accountDepth >= 2 && c.accountDepth <= 24 && c.balanceDepth >= 1 && c.balanceDepth <= 16);
-        require(c.capacity > 0 && c.priorityDeadline > 0);
+        require(c.capacity > 0 && c.priorityDeadline > 0 && c.maxBatchLag > 0);
         accountDepth = c.accountDepth;
         balanceDepth = c.balanceDepth;
         capacity = c.capacity;
         priorityDeadline = c.priorityDeadline;
+        priorityFee = c.priorityFee;
+        maxBatchLag = c.maxBatchLag;
         governor = c.governor;
         operator = c.operator;
         verifiers = c.verifiers;
@@ -217,7 +224,7 @@ contract Modex {
         if (tokenIdPlusOne[token] != 0) revert TokenAlreadyRegistered(token);
         if (token.code.length == 0) revert TokenNotRegistered(token); // not a contract
         uint16 id = tokenCount;
-        if (uint256(id) >= (uint256(1) << balanceDepth)) revert TooManyTokens();
+        if (uint256(id) >= (uint256(1) << balanceDepth) || id == type(uint16).max) revert TooManyTokens();
         tokenCount = id + 1;
         tokenAddress[id] = token;
         tokenIdPlusOne[token] = id + 1;
@@ -276,15 +283,27 @@ contract Modex {
 
     // ------------------------------------------------------------------ deposits and requests
 
-    /// @notice Deposits ETH to the L2 account bound to (msg.sender, key).
+    /// @notice Deposits ETH to the L2 account bound to (msg.sender, key): msg.value minus
+    /// the priority fee.
     function depositETH(uint256 pkX, uint256 pkY) external payable notExodus nonReentrant {
-        if (msg.value == 0 || msg.value >= MAX_AMOUNT) revert AmountOutOfRange(msg.value);
-        _deposit(msg.sender, 0, msg.value, pkX, pkY);
+        if (msg.value < priorityFee) revert PriorityFeeTooLow(msg.value, priorityFee);
+        uint256 amount = msg.value - priorityFee;
+        if (amount == 0 || amount >= MAX_AMOUNT) revert AmountOutOfRange(amount);
+        _payPriorityFee();
+        _deposit(msg.sender, 0, amount, pkX, pkY);
     }
 
     /// @notice Deposits a registered ERC-20. The amount credited is what the bridge received
     /// (fee-on-transfer tokens credit less than `amount`).
-    function depositERC20(address token, uint256 amount, uint256 pkX, uint256 pkY) external notExodus nonReentrant {
+    /// msg.value must be the priority fee.
+    function depositERC20(address token, uint256 amount, uint256 pkX, uint256 pkY)
+        external
+        payable
+        notExodus
+        nonReentrant
+    {
+        if (msg.value != priorityFee) revert PriorityFeeTooLow(msg.value, priorityFee);
+        _payPriorityFee();
         uint16 id = tokenIdPlusOne[token];
         if (id == 0) revert TokenNotRegistered(token);
         id -= 1;
@@ -298,7 +317,11 @@ contract Modex {
     /// @notice Asks the operator to withdraw the whole `token` balance of `account` to
     /// msg.sender (paid only if msg.sender is the account's L1 address). If it is not
     /// processed within `priorityDeadline` blocks, anyone can activate exodus.
-    function requestForcedWithdraw(uint32 account, uint16 token) external notExodus {
+    /// msg.value must be the priority fee, which makes flooding the queue (to force exodus)
+    /// cost the flooder what processing it costs the operator.
+    function requestForcedWithdraw(uint32 account, uint16 token) external payable notExodus {
+        if (msg.value != priorityFee) revert PriorityFeeTooLow(msg.value, priorityFee);
+        _payPriorityFee();
         if (uint256(account) >= (uint256(1) << accountDepth)) revert AccountOutOfRange(account);
         if (token >= tokenCount) revert TokenOutOfRange(token);
         _enqueue(abi.encodePacked(OP_FORCED_WITHDRAW, uint24(account), token, msg.sender));
@@ -317,6 +340,10 @@ contract Modex {
             id -= 1;
         }
         _enqueue(abi.encodePacked(OP_DEPOSIT, uint24(id), token, uint96(amount), from, pkX, pkY));
+    }
+
+    function _payPriorityFee() internal {
+        if (priorityFee > 0) _credit(operator, 0, priorityFee);
     }
 
     function _enqueue(bytes memory request) internal {
@@ -340,7 +367,7 @@ contract Modex {
         if (b.pubdata.length != sb * capacity) revert PubdataLength(sb * capacity, b.pubdata.length);
         if (b.prevRoot != stateRoot) revert StaleRoot(stateRoot, b.prevRoot);
         if (b.newRoot >= R) revert NotInField();
-        if (b.timestamp < lastTimestamp || b.timestamp > block.timestamp) {
+        if (b.timestamp < lastTimestamp || b.timestamp > block.timestamp || b.timestamp + maxBatchLag < block.timestamp) {
             revert BadTimestamp(lastTimestamp, b.timestamp, block.timestamp);
         }
 

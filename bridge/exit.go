@@ -14,6 +14,7 @@ import (
 
 	"github.com/modex/modex/contracts/bindings"
 	"github.com/modex/modex/state"
+	"github.com/modex/modex/state/store"
 	"github.com/modex/modex/types"
 )
 
@@ -171,4 +172,35 @@ func (c *Contract) Exit(opts *bind.TransactOpts, e *state.ExitProof) (*ethtypes.
 func (c *Contract) ActivateExodus(opts *bind.TransactOpts) (*ethtypes.Transaction, error) {
 	tx, err := bind.Transact(c.bound, opts, ABI.PackActivateExodus())
 	return tx, Revert(err)
+}
+
+// ExitFromL1 is the whole exit helper: it rebuilds the state from L1 into a
+// fresh in-memory database (params: the rollup's; Params fills in what the
+// contract fixes), proves the balance of (account, token) in the last
+// verified state and sends the exit, which pays the account's L1 address.
+// Exodus must be active (ActivateExodus). It returns the exit transaction.
+func ExitFromL1(ctx context.Context, l1 L1, c *Contract, base types.Params, fromBlock uint64, opts *bind.TransactOpts,
+	account uint32, token uint16, progress func(done, total uint64)) (*ethtypes.Transaction, *state.ExitProof, error) {
+	p, err := c.Params(ctx, base)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := c.Domain(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := state.Open(p, d, store.Options{InMemory: true, KeepBatches: 1, NoSync: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer db.Close()
+	if err := Rebuild(ctx, l1, c, fromBlock, db, progress); err != nil {
+		return nil, nil, err
+	}
+	proof, err := ExitProof(db, account, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	tx, err := c.Exit(opts, proof)
+	return tx, proof, err
 }

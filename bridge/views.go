@@ -82,3 +82,23 @@ func bigElem(b *big.Int) fr.Element {
 	}
 	return e
 }
+
+// Params returns base with the parameters the contract fixes (account and
+// balance depths, batch capacity) read from the contract; the others
+// (model and order depths, fee assets) are not on L1 and come from base.
+func (c *Contract) Params(ctx context.Context, base types.Params) (types.Params, error) {
+	ad, err := view(ctx, c, ABI.PackAccountDepth(), ABI.UnpackAccountDepth)
+	if err != nil {
+		return base, err
+	}
+	bd, err := view(ctx, c, ABI.PackBalanceDepth(), ABI.UnpackBalanceDepth)
+	if err != nil {
+		return base, err
+	}
+	cp, err := view(ctx, c, ABI.PackCapacity(), ABI.UnpackCapacity)
+	if err != nil {
+		return base, err
+	}
+	base.AccountDepth, base.BalanceDepth, base.BatchCapacity = int(ad), int(bd), int(cp)
+	return base, base.Check()
+}

@@ -21,6 +21,12 @@ usage:
   modex setup --dev --circuit FAMILY --keys DIR [--params prod:64|test:2]   insecure development keys
   modex ceremony STEP ...            multi-party Groth16 setup (modex ceremony for the steps)
   modex export-verifier --keys DIR --out FILE.sol          Solidity verifier of saved keys
+  modex bench gas [--json] [--capacities 8,32,64] [--fork osaka|dev]
+                                     L1 gas of every batch kind and user operation (in-process EVM)
+  modex claim --l1-rpc URL --bridge ADDR --key HEX [--owner ADDR] [--token N]
+                                     pay a pending L1 balance (withdrawals, refused deposits)
+  modex exit --l1-rpc URL --bridge ADDR --key HEX --account N [--token N] [--activate] [--params prod|test]
+                                     exodus: rebuild the state from L1 alone and exit a balance
 `
 
 func main() {
@@ -40,6 +46,10 @@ func main() {
 		err = runSetup(os.Args[2:])
 	case "export-verifier":
 		err = runExportVerifier(os.Args[2:])
+	case "exit":
+		err = runExit(os.Args[2:])
+	case "claim":
+		err = runClaim(os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

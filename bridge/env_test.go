@@ -219,13 +219,24 @@ func (e *env) deployCode(from *actor, code, args []byte) common.Address {
 // revert is not sent: the error is the revert as a *ContractError.
 func (e *env) send(from *actor, to *common.Address, value *big.Int, data []byte) (*ethtypes.Receipt, error) {
 	e.t.Helper()
-	nonce, err := e.l1.PendingNonceAt(e.ctx, from.addr)
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	gas, err := e.l1.EstimateGas(e.ctx, ethereum.CallMsg{From: from.addr, To: to, Value: value, Data: data})
 	if err != nil {
 		return nil, Revert(err)
+	}
+	r := e.mine(from, to, value, data, gas+gas/4)
+	if r.Status != ethtypes.ReceiptStatusSuccessful {
+		return r, fmt.Errorf("%w: %s", ErrReverted, r.TxHash)
+	}
+	return r, nil
+}
+
+// mine signs, sends and mines one transaction with a fixed gas limit and
+// returns its receipt, whatever its status.
+func (e *env) mine(from *actor, to *common.Address, value *big.Int, data []byte, gas uint64) *ethtypes.Receipt {
+	e.t.Helper()
+	nonce, err := e.l1.PendingNonceAt(e.ctx, from.addr)
+	if err != nil {
+		e.t.Fatal(err)
 	}
 	head, err := e.l1.HeaderByNumber(e.ctx, nil)
 	if err != nil {
@@ -237,7 +248,7 @@ func (e *env) send(from *actor, to *common.Address, value *big.Int, data []byte)
 		value = new(big.Int)
 	}
 	tx, err := ethtypes.SignNewTx(from.key, ethtypes.LatestSignerForChainID(e.chainID), &ethtypes.DynamicFeeTx{
-		ChainID: e.chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: gas + gas/4, To: to, Value: value, Data: data,
+		ChainID: e.chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: gas, To: to, Value: value, Data: data,
 	})
 	if err != nil {
 		e.t.Fatal(err)
@@ -250,10 +261,7 @@ func (e *env) send(from *actor, to *common.Address, value *big.Int, data []byte)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if r.Status != ethtypes.ReceiptStatusSuccessful {
-		return r, fmt.Errorf("%w: %s", ErrReverted, tx.Hash())
-	}
-	return r, nil
+	return r
 }
 
 // must fails the test on error and returns the receipt.

@@ -39,30 +39,7 @@ func (e *env) xtSendGas(from *actor, to common.Address, value *big.Int, data []b
 	if value == nil {
 		value = new(big.Int)
 	}
-	nonce, err := e.l1.PendingNonceAt(e.ctx, from.addr)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	head, err := e.l1.HeaderByNumber(e.ctx, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	tip := big.NewInt(1_000_000_000)
-	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip)
-	tx, err := ethtypes.SignNewTx(from.key, ethtypes.LatestSignerForChainID(e.chainID), &ethtypes.DynamicFeeTx{
-		ChainID: e.chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: gas, To: &to, Value: value, Data: data,
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.l1.SendTransaction(e.ctx, tx); err != nil {
-		e.t.Fatal(err)
-	}
-	e.sim.Commit()
-	r, err := e.l1.TransactionReceipt(e.ctx, tx.Hash())
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	r := e.mine(from, &to, value, data, gas)
 	if r.Status == ethtypes.ReceiptStatusSuccessful {
 		return r, nil
 	}
@@ -70,7 +47,7 @@ func (e *env) xtSendGas(from *actor, to common.Address, value *big.Int, data []b
 	if _, cerr := e.l1.CallContract(e.ctx, msg, r.BlockNumber); cerr != nil {
 		return r, Revert(cerr)
 	}
-	return r, fmt.Errorf("%w: %s (the replay succeeds)", ErrReverted, tx.Hash())
+	return r, fmt.Errorf("%w: %s (the replay succeeds)", ErrReverted, r.TxHash)
 }
 
 // xtRead calls a view of any contract at the head.

@@ -18,7 +18,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
@@ -37,10 +36,11 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/abi/abigen"
 	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/modex/modex/prover"
 )
 
 const (
-	modulePath = "github.com/modex/modex"
 	// Package is the package name of the generated bindings.
 	Package = "bindings"
 	// OutFile is the generated file, in the output directory.
@@ -81,37 +81,8 @@ func main() {
 }
 
 // moduleRoot walks up from the working directory to the go.mod of the Modex module.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if isModexRoot(filepath.Join(dir, "go.mod")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod of %s above the working directory", modulePath)
-		}
-		dir = parent
-	}
-}
-
-func isModexRoot(gomod string) bool {
-	f, err := os.Open(gomod)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fs := strings.Fields(sc.Text()); len(fs) == 2 && fs[0] == "module" {
-			return strings.Trim(fs[1], `"`) == modulePath
-		}
-	}
-	return false
-}
+// moduleRoot is the Modex module root (prover.ModuleRoot).
+func moduleRoot() (string, error) { return prover.ModuleRoot() }
 
 // generate reads every *.json artifact of artifactsDir and writes the bindings
 // of all of them to outDir/bindings.go; it removes the other generated files

@@ -35,6 +35,26 @@ func subBatch(t *testing.T, e *env) (*state.SealedBatch, *prover.Proof) {
 	return sb, e.prove(sb)
 }
 
+// subStuckFirst is a submitter whose first transaction's fee cap is half the
+// base fee (it stays in the pool unmined); later fees are ample.
+func subStuckFirst(t *testing.T, e *env) *Submitter {
+	t.Helper()
+	head, err := e.l1.HeaderByNumber(e.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	return subNew(t, e, NewMemStore(), func(c *SubmitterConfig) {
+		c.FeeCap = func(ctx context.Context) (*big.Int, *big.Int, error) {
+			calls++
+			if calls == 1 {
+				return big.NewInt(2_000_000), new(big.Int).Div(head.BaseFee, big.NewInt(2)), nil
+			}
+			return big.NewInt(1e9), big.NewInt(100e9), nil
+		}
+	})
+}
+
 func subNew(t *testing.T, e *env, st Store, mut func(*SubmitterConfig)) *Submitter {
 	t.Helper()
 	cfg := SubmitterConfig{
@@ -539,20 +559,7 @@ func TestSubmitterNonceTakenByAnotherHand(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			e := newEnv(t, envOpts{})
 			sb, proof := subBatch(t, e)
-			head, err := e.l1.HeaderByNumber(e.ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			calls := 0
-			s := subNew(t, e, NewMemStore(), func(c *SubmitterConfig) {
-				c.FeeCap = func(ctx context.Context) (*big.Int, *big.Int, error) {
-					calls++
-					if calls == 1 {
-						return big.NewInt(2_000_000), new(big.Int).Div(head.BaseFee, big.NewInt(2)), nil
-					}
-					return big.NewInt(1e9), big.NewInt(100e9), nil
-				}
-			})
+			s := subStuckFirst(t, e)
 			n0, b0 := subNonce(t, e), subHead(t, e)
 			sent := subStep(t, s, sb, proof, Sent)
 			tip, feeCap := big.NewInt(1e9), big.NewInt(100e9)
@@ -617,20 +624,7 @@ func TestSubmitterRebuiltBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	proof := e.prove(sb)
-	head, err := e.l1.HeaderByNumber(e.ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls := 0
-	s := subNew(t, e, NewMemStore(), func(c *SubmitterConfig) {
-		c.FeeCap = func(ctx context.Context) (*big.Int, *big.Int, error) {
-			calls++
-			if calls == 1 {
-				return big.NewInt(2_000_000), new(big.Int).Div(head.BaseFee, big.NewInt(2)), nil
-			}
-			return big.NewInt(1e9), big.NewInt(100e9), nil
-		}
-	})
+	s := subStuckFirst(t, e)
 	n0, b0 := subNonce(t, e), subHead(t, e)
 	sent := subStep(t, s, sb, proof, Sent)
 

@@ -27,6 +27,10 @@ var ErrNotCommitCall = errors.New("bridge: batch transaction is not a direct com
 // contract verified.
 var ErrRebuildMismatch = errors.New("bridge: rebuilt state differs from L1")
 
+// logRange is the number of blocks Batches asks one eth_getLogs for (a
+// variable so that tests can make it small).
+var logRange uint64 = 5000
+
 // L1Batch is a verified batch as L1 records it: the header fields and the
 // pubdata from the commitBatch transaction's calldata.
 type L1Batch struct {
@@ -41,13 +45,24 @@ type L1Batch struct {
 // calldata. It uses only eth_getLogs and eth_getTransactionByHash, so it
 // works against any endpoint that keeps the history.
 func Batches(ctx context.Context, l1 L1, c *Contract, fromBlock uint64) ([]L1Batch, error) {
-	logs, err := l1.FilterLogs(ctx, ethereum.FilterQuery{
-		FromBlock: new(big.Int).SetUint64(fromBlock),
-		Addresses: []common.Address{c.Address},
-		Topics:    [][]common.Hash{{EventID("BatchVerified")}},
-	})
+	head, err := l1.BlockNumber(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// in ranges, as public endpoints cap the blocks of one eth_getLogs
+	var logs []ethtypes.Log
+	for from := fromBlock; from <= head; from += logRange {
+		to := min(from+logRange-1, head)
+		part, err := l1.FilterLogs(ctx, ethereum.FilterQuery{
+			FromBlock: new(big.Int).SetUint64(from),
+			ToBlock:   new(big.Int).SetUint64(to),
+			Addresses: []common.Address{c.Address},
+			Topics:    [][]common.Hash{{EventID("BatchVerified")}},
+		})
+		if err != nil {
+			return nil, err
+		}
+		logs = append(logs, part...)
 	}
 	parsed, err := bindings.ModexMetaData.ParseABI()
 	if err != nil {

@@ -33,6 +33,8 @@ func TestExitFromL1Data(t *testing.T) {
 	}
 	defer db.Close()
 	var seen []uint64
+	defer func(r uint64) { logRange = r }(logRange)
+	logRange = 3 // the history in many eth_getLogs ranges
 	if err := Rebuild(e.ctx, e.l1, e.c, 0, db, func(n, _ uint64) { seen = append(seen, n) }); err != nil {
 		t.Fatal(err)
 	}

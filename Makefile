@@ -8,7 +8,7 @@ PKGS     := ./...
 NPM      ?= npm
 SOLC_DIR := contracts/solc
 
-.PHONY: all build run test test-long bench bench-1m lint fuzz clean solc contracts
+.PHONY: all build run test test-long bench bench-1m lint fuzz clean solc icicle gpu test-icicle gpu-bench contracts
 
 all: build
 
@@ -66,6 +66,31 @@ fuzz:
 	  for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
 	    echo "== $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p; \
 	  done; done
+
+# --- GPU prover (ICICLE) -----------------------------------------------------
+# ICICLE's native libraries, built from the Go module's own sources by
+# scripts/icicle-build.sh: the CPU backend always, the CUDA backend where nvcc
+# exists. Nothing here is needed by `make test` or the untagged binary.
+ICICLE     ?= $(CURDIR)/build/icicle
+ICICLE_ENV := CGO_LDFLAGS="-L$(ICICLE)/lib -Wl,-rpath,$(ICICLE)/lib" ICICLE_BACKEND_INSTALL_DIR=$(ICICLE)/lib/backend
+
+icicle: $(ICICLE)/BUILD_INFO
+
+$(ICICLE)/BUILD_INFO: scripts/icicle-build.sh go.mod
+	ICICLE_PREFIX=$(ICICLE) bash scripts/icicle-build.sh
+
+# bin/modex-gpu: modex built with -tags icicle (`bench prove --backend icicle|both`).
+gpu: icicle
+	$(ICICLE_ENV) $(GO) build -tags icicle -o bin/modex-gpu ./cmd/modex
+
+# The icicle-tagged tests: ICICLE's CPU backend by default (any machine);
+# MODEX_ICICLE_BACKEND=CUDA on a machine with an NVIDIA GPU.
+test-icicle: icicle solc
+	$(ICICLE_ENV) $(GO) test -tags icicle -count=1 -timeout 30m -run ICICLE -v ./prover/
+
+# The GPU figures: CPU prover against ICICLE CUDA on the same batches (needs nvcc and a GPU).
+gpu-bench:
+	bash scripts/gpu-bench.sh
 
 clean:
 	rm -rf bin

@@ -107,13 +107,12 @@ func (p *Proof) UnmarshalBinary(b []byte) error {
 // (Proof.Verify against VerifyingKey) before returning it; a proof that fails
 // is reported as ErrProofRejected and never returned.
 //
-// GPU seam (not built; a later issue): an ICICLE implementation goes in a file
-// with `//go:build icicle`, as `NewGPU(keys *Keys, opts ...) (Prover, error)`,
-// proving through github.com/consensys/gnark/backend/accelerated/icicle/groth16
-// (its Prove takes the same CCS and a device proving key built from Keys.PK).
-// It must keep the invariant above and verify on the CPU: GPU proofs have been
-// seen not to verify when the device ran out of memory. Callers choose the
-// implementation; everything downstream depends only on this interface.
+// The GPU implementation is NewGPU (prover/gpu_icicle.go, built with
+// `-tags icicle`; without the tag NewGPU returns ErrNoICICLE): gnark's ICICLE
+// backend on the same keys, verifying every device proof on the CPU and
+// falling back to the CPU prover when one fails (seen when a GPU ran out of
+// memory). Callers choose the implementation; everything downstream depends
+// only on this interface.
 type Prover interface {
 	// Prove builds the full witness from assignment (a circuit struct with
 	// every field assigned), proves, verifies natively and returns the proof.

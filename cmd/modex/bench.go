@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/prover"
 	"github.com/modex/modex/state/workload"
 )
 
@@ -34,6 +35,11 @@ func runBench(args []string) error {
 	family := fs.String("family", "Trade", "prove: the batch family (Trade, Transfer, Priority, Withdraw, …)")
 	sizesFlag := fs.String("sizes", "1,2,4", "prove: batch sizes (capacities), comma-separated")
 	runs := fs.Int("runs", 3, "prove: proofs to time")
+	backend := fs.String("backend", "cpu", "prove: cpu, icicle (needs a -tags icicle build: make gpu) or both (CPU then ICICLE, same batch and keys)")
+	device := fs.Int("device", 0, "prove: ICICLE device id")
+	icicleBackend := fs.String("icicle-backend", "CUDA", "prove: ICICLE backend, CUDA (an NVIDIA GPU) or CPU (ICICLE's CPU backend)")
+	icicleLibs := fs.String("icicle-libs", "", "prove: ICICLE backend library directory (default: $ICICLE_BACKEND_INSTALL_DIR)")
+	pin := fs.Bool("pin", true, "prove: keep the proving key in device memory between proofs")
 	capsFlag := fs.String("capacities", "8,32,64", "gas: batch capacities, comma-separated")
 	seed := fs.Uint64("seed", 1, "gas: seed of the random operation fields")
 	fork := fs.String("fork", "osaka", "gas: EVM rules, osaka (mainnet today) or dev (go-ethereum's dev chain, with the next fork)")
@@ -84,11 +90,13 @@ func runBench(args []string) error {
 		if args[0] == "circuit" {
 			err = benchCircuit(cp, meta, *asJSON)
 		} else {
-			sizes, err := intList(*sizesFlag)
-			if err != nil {
+			var sizes []int
+			if sizes, err = intList(*sizesFlag); err != nil {
 				return fmt.Errorf("bench prove: %w", err)
 			}
-			err = benchProve(cp, *family, sizes, *runs, meta, *asJSON)
+			po := proveOpts{backend: *backend, gpu: prover.GPUConfig{DeviceID: *device, Backend: *icicleBackend, BackendLibs: *icicleLibs, Pin: *pin}}
+			meta["icicle_built"] = prover.ICICLEAvailable
+			err = benchProve(cp, *family, sizes, *runs, po, meta, *asJSON)
 		}
 		if err != nil {
 			return err

@@ -112,6 +112,7 @@ func sealedBatch(p types.Params, family string, n int) (*state.SealedBatch, type
 
 type proveResult struct {
 	Family        string    `json:"family"`
+	Backend       string    `json:"backend"`
 	Size          int       `json:"batch_size"`
 	Constraints   int       `json:"constraints"`
 	CompileS      float64   `json:"compile_s"`
@@ -122,12 +123,32 @@ type proveResult struct {
 	ConstraintsPS float64   `json:"constraints_per_s"`
 	TxPerS        float64   `json:"tx_per_s"`
 	PeakRSSMB     float64   `json:"peak_rss_mb"`
+	// GPU runs: the device's peak memory in use while proving (nvidia-smi),
+	// the CPU fallbacks, and the speed-up over the CPU prover of the same run.
+	GPUPeakMemMB *float64 `json:"gpu_peak_mem_mb,omitempty"`
+	Fallbacks    *int64   `json:"cpu_fallbacks,omitempty"`
+	SpeedUp      *float64 `json:"speedup_vs_cpu,omitempty"`
+}
+
+// proveOpts selects the provers of `bench prove`.
+type proveOpts struct {
+	backend string // cpu, icicle, or both (CPU then ICICLE on the same batch and keys)
+	gpu     prover.GPUConfig
 }
 
 // benchProve, for each batch size: builds a real full batch of the family,
 // compiles its batch circuit, runs the (insecure) development setup, and
-// proves it `runs` times with the CPU prover (each proof verified natively).
-func benchProve(p types.Params, family string, sizes []int, runs int, meta map[string]any, asJSON bool) error {
+// proves it `runs` times with each chosen prover (each proof verified natively).
+func benchProve(p types.Params, family string, sizes []int, runs int, po proveOpts, meta map[string]any, asJSON bool) error {
+	var backends []string
+	switch po.backend {
+	case "cpu", "icicle":
+		backends = []string{po.backend}
+	case "both":
+		backends = []string{"cpu", "icicle"}
+	default:
+		return fmt.Errorf("bench prove: --backend %q (cpu, icicle or both)", po.backend)
+	}
 	var results []proveResult
 	for _, n := range sizes {
 		sb, d, err := sealedBatch(p, family, n)
@@ -141,7 +162,7 @@ func benchProve(p types.Params, family string, sizes []int, runs int, meta map[s
 		if err != nil {
 			return err
 		}
-		res := proveResult{Family: family, Size: n, WitnessS: time.Since(t0).Seconds()}
+		base := proveResult{Family: family, Size: n, WitnessS: time.Since(t0).Seconds()}
 		shape, err := circuits.NewBatch(sb.Header.Family, q)
 		if err != nil {
 			return err
@@ -151,31 +172,64 @@ func benchProve(p types.Params, family string, sizes []int, runs int, meta map[s
 		if err != nil {
 			return err
 		}
-		res.Constraints, res.CompileS = ccs.GetNbConstraints(), time.Since(t0).Seconds()
+		base.Constraints, base.CompileS = ccs.GetNbConstraints(), time.Since(t0).Seconds()
 		t0 = time.Now()
 		keys, err := prover.DevSetup(ccs)
 		if err != nil {
 			return err
 		}
-		res.SetupS = time.Since(t0).Seconds()
-		pr := prover.NewCPU(keys)
-		for i := 0; i < runs; i++ {
-			t0 = time.Now()
-			if _, err := pr.Prove(context.Background(), assignment); err != nil {
-				return err
+		base.SetupS = time.Since(t0).Seconds()
+		var cpuMedian float64
+		for _, be := range backends {
+			res := base
+			res.Backend = be
+			var pr prover.Prover
+			var mem *gpuMemSampler
+			if be == "cpu" {
+				pr = prover.NewCPU(keys)
+			} else {
+				if pr, err = prover.NewGPU(keys, po.gpu); err != nil {
+					return err
+				}
+				if _, err := pr.Prove(context.Background(), assignment); err != nil { // warm-up: device init, key upload
+					return err
+				}
+				mem = startGPUMemSampler(po.gpu.DeviceID)
 			}
-			res.ProveS = append(res.ProveS, time.Since(t0).Seconds())
-		}
-		sorted := append([]float64(nil), res.ProveS...)
-		sort.Float64s(sorted)
-		res.MedianProveS = sorted[len(sorted)/2]
-		res.ConstraintsPS = float64(res.Constraints) / res.MedianProveS
-		res.TxPerS = float64(n) / res.MedianProveS
-		res.PeakRSSMB = workload.PeakRSSMB()
-		results = append(results, res)
-		if !asJSON {
-			fmt.Printf("%s batch of %d: %d constraints, compile %.1fs, setup %.1fs, prove %.2fs (median of %d, verified), %.0f constraints/s, %.2f tx/s, peak RSS %.0f MB\n",
-				family, n, res.Constraints, res.CompileS, res.SetupS, res.MedianProveS, runs, res.ConstraintsPS, res.TxPerS, res.PeakRSSMB)
+			for i := 0; i < runs; i++ {
+				t0 = time.Now()
+				if _, err := pr.Prove(context.Background(), assignment); err != nil {
+					return err
+				}
+				res.ProveS = append(res.ProveS, time.Since(t0).Seconds())
+			}
+			if mem != nil {
+				res.GPUPeakMemMB = mem.stop()
+			}
+			if st, ok := pr.(interface{ Stats() prover.GPUStats }); ok {
+				f := st.Stats().Fallbacks
+				res.Fallbacks = &f
+			}
+			sorted := append([]float64(nil), res.ProveS...)
+			sort.Float64s(sorted)
+			res.MedianProveS = sorted[len(sorted)/2]
+			res.ConstraintsPS = float64(res.Constraints) / res.MedianProveS
+			res.TxPerS = float64(n) / res.MedianProveS
+			res.PeakRSSMB = workload.PeakRSSMB()
+			if be == "cpu" {
+				cpuMedian = res.MedianProveS
+			} else if cpuMedian > 0 {
+				su := cpuMedian / res.MedianProveS
+				res.SpeedUp = &su
+			}
+			results = append(results, res)
+			if !asJSON {
+				fmt.Printf("%s batch of %d on %s: %d constraints, compile %.1fs, setup %.1fs, prove %.2fs (median of %d, verified), %.0f constraints/s, %.2f tx/s, peak RSS %.0f MB\n",
+					family, n, be, res.Constraints, res.CompileS, res.SetupS, res.MedianProveS, runs, res.ConstraintsPS, res.TxPerS, res.PeakRSSMB)
+				if res.SpeedUp != nil {
+					fmt.Printf("  speed-up over the CPU prover: %.2fx\n", *res.SpeedUp)
+				}
+			}
 		}
 	}
 	meta["prove"] = results

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark/backend/accelerated/icicle"
 	icicle_bn254 "github.com/consensys/gnark/backend/accelerated/icicle/groth16/bn254"
 	"github.com/consensys/gnark/backend/groth16"
@@ -151,13 +150,9 @@ func (g *gpuProver) Prove(ctx context.Context, assignment frontend.Circuit) (*Pr
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	w, err := frontend.NewWitness(assignment, ecc.BN254.ScalarField())
+	w, pub, err := witnesses(assignment)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWitness, err)
-	}
-	pub, err := w.Public()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWitness, err)
+		return nil, err
 	}
 	g.mu.Lock()
 	done := stage("prove-icicle", "constraints", g.keys.CCS.GetNbConstraints())

@@ -151,13 +151,9 @@ func (c *cpuProver) Prove(ctx context.Context, assignment frontend.Circuit) (_ *
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	w, err := frontend.NewWitness(assignment, ecc.BN254.ScalarField())
+	w, pub, err := witnesses(assignment)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWitness, err)
-	}
-	pub, err := w.Public()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWitness, err)
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -177,4 +173,17 @@ func (c *cpuProver) Prove(ctx context.Context, assignment frontend.Circuit) (_ *
 		return nil, err
 	}
 	return p, nil
+}
+
+// witnesses builds the full and the public witness of an assignment.
+func witnesses(assignment frontend.Circuit) (full, public witness.Witness, err error) {
+	full, err = frontend.NewWitness(assignment, ecc.BN254.ScalarField())
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrWitness, err)
+	}
+	public, err = full.Public()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrWitness, err)
+	}
+	return full, public, nil
 }

@@ -369,6 +369,18 @@ func (e *env) seal(txs ...types.Tx) (*state.SealedBatch, error) {
 	return b.Seal()
 }
 
+// sealQueued seals every queued priority request from id `from` on as one
+// native batch (not committed) and returns it with the requests.
+func (e *env) sealQueued(from uint64) (*state.SealedBatch, []types.Tx) {
+	e.t.Helper()
+	reqs := e.requests(from)
+	sb, err := e.seal(reqs...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return sb, reqs
+}
+
 // prove proves a sealed batch with its family's dev keys.
 func (e *env) prove(sb *state.SealedBatch) *prover.Proof {
 	e.t.Helper()

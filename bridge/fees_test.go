@@ -65,17 +65,13 @@ func TestBatchLag(t *testing.T) {
 	}
 	e := newEnv(t, envOpts{})
 	e.depositETH(e.users[0], big.NewInt(1e18))
-	reqs := e.requests(0)
-	sb, err := e.seal(reqs...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb, reqs := e.sealQueued(0)
 	data := e.commitData(sb, e.prove(sb))
 	if err := e.sim.AdjustTime((DefaultMaxBatchLag + 60) * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	e.sim.Commit()
-	_, err = e.call(e.op, nil, data)
+	_, err := e.call(e.op, nil, data)
 	wantRevert(t, err, "BadTimestamp")
 	e.rollback(0)
 	e.commit(reqs...)

@@ -49,11 +49,7 @@ func TestStandInVerifierGas(t *testing.T) {
 	}
 	e := newEnv(t, envOpts{})
 	e.depositETH(e.users[0], big.NewInt(1e18))
-	reqs := e.requests(0)
-	sb, err := e.seal(reqs...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb, _ := e.sealQueued(0)
 	proof := e.prove(sb)
 	args, err := prover.SolidityCalldata(proof)
 	if err != nil {

@@ -35,6 +35,18 @@ func subBatch(t *testing.T, e *env) (*state.SealedBatch, *prover.Proof) {
 	return sb, e.prove(sb)
 }
 
+// subOneCommit checks that the operator sent exactly one transaction since
+// nonce n0 and that the only commitBatch mined since block b0 is want.
+func subOneCommit(t *testing.T, e *env, n0, b0 uint64, want common.Hash) {
+	t.Helper()
+	if n := subNonce(t, e); n != n0+1 {
+		t.Fatalf("operator nonce advanced by %d, want 1", n-n0)
+	}
+	if txs := subCommits(t, e, b0); len(txs) != 1 || txs[0].Hash() != want {
+		t.Fatalf("operator commits %d since block %d, want only %s", len(txs), b0, want)
+	}
+}
+
 // subStuckFirst is a submitter whose first transaction's fee cap is half the
 // base fee (it stays in the pool unmined); later fees are ample.
 func subStuckFirst(t *testing.T, e *env) *Submitter {
@@ -291,12 +303,7 @@ func TestSubmitterCrashBeforeSend(t *testing.T) {
 	subStep(t, s, sb, proof, Pending) // already known: nothing new
 	e.sim.Commit()
 	subLanded(t, e, sb, subStep(t, s, sb, proof, Landed), signed)
-	if n := subNonce(t, e); n != n0+1 {
-		t.Fatalf("operator nonce advanced by %d, want 1", n-n0)
-	}
-	if txs := subCommits(t, e, b0); len(txs) != 1 || txs[0].Hash() != signed {
-		t.Fatalf("operator commits %d, want 1 (%s)", len(txs), signed)
-	}
+	subOneCommit(t, e, n0, b0, signed)
 }
 
 func TestSubmitterStuckBump(t *testing.T) {
@@ -366,12 +373,7 @@ func TestSubmitterStuckBump(t *testing.T) {
 	if _, err := e.l1.TransactionReceipt(e.ctx, sent.Tx); !errors.Is(err, ethereum.NotFound) {
 		t.Fatalf("the replaced tx has a receipt: %v", err)
 	}
-	if n := subNonce(t, e); n != n0+1 {
-		t.Fatalf("operator nonce advanced by %d, want 1", n-n0)
-	}
-	if txs := subCommits(t, e, b0); len(txs) != 1 || txs[0].Hash() != rep.Tx {
-		t.Fatalf("operator commits %d, want only the replacement", len(txs))
-	}
+	subOneCommit(t, e, n0, b0, rep.Tx)
 }
 
 // A fee cap that a replacement would exceed leaves the stuck tx as it is.
@@ -646,12 +648,7 @@ func TestSubmitterRebuiltBatch(t *testing.T) {
 	if _, err := s.Step(e.ctx, &sb.Header, sb.Pubdata, proof); !errors.Is(err, ErrForeignBatch) {
 		t.Fatalf("the old version: %v, want ErrForeignBatch", err)
 	}
-	if n := subNonce(t, e); n != n0+1 {
-		t.Fatalf("operator nonce advanced by %d, want 1", n-n0)
-	}
-	if txs := subCommits(t, e, b0); len(txs) != 1 || txs[0].Hash() != rep.Tx {
-		t.Fatalf("operator commits %d, want 1", len(txs))
-	}
+	subOneCommit(t, e, n0, b0, rep.Tx)
 }
 
 // Submit on a chain that mines by itself.

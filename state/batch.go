@@ -304,28 +304,8 @@ func (b *Batch) Add(tx types.Tx) (*Receipt, error) {
 // transaction (durable when it returns nil). A batch too large for one
 // transaction fails with store.ErrBatchTooLarge and nothing is written.
 func (b *Batch) Seal() (*SealedBatch, error) {
-	if b.broken {
-		b.Discard()
-		return nil, ErrBatchBroken
-	}
-	if len(b.txs) == 0 {
-		b.Discard()
-		return nil, ErrEmptyBatch
-	}
-	fw, err := b.st.SettleFees()
+	sb, err := b.finish()
 	if err != nil {
-		b.broken = true
-		b.Discard()
-		return nil, err
-	}
-	b.pubdata = append(b.pubdata, make([]byte, (b.db.p.BatchCapacity-len(b.txs))*b.header.Family.SlotBytes())...)
-	b.wits = append(b.wits, fw)
-	if b.header.NewRoot, err = b.st.Root(); err != nil {
-		b.Discard()
-		return nil, err
-	}
-	if b.header.PubdataCommitment, err = types.PubdataCommitment(b.header.Family, b.pubdata); err != nil {
-		b.Discard()
 		return nil, err
 	}
 	var txs []byte
@@ -353,11 +333,45 @@ func (b *Batch) Seal() (*SealedBatch, error) {
 		b.Discard()
 		return nil, err
 	}
+	return sb, nil
+}
+
+// finish credits the batch's fees, pads it with Noops to capacity and
+// computes its header; it writes nothing outside the batch's state.
+func (b *Batch) finish() (*SealedBatch, error) {
+	if b.broken {
+		b.Discard()
+		return nil, ErrBatchBroken
+	}
+	if len(b.txs) == 0 {
+		b.Discard()
+		return nil, ErrEmptyBatch
+	}
+	fw, err := b.st.SettleFees()
+	if err != nil {
+		b.broken = true
+		b.Discard()
+		return nil, err
+	}
+	b.pubdata = append(b.pubdata, make([]byte, (b.db.p.BatchCapacity-len(b.txs))*b.header.Family.SlotBytes())...)
+	b.wits = append(b.wits, fw)
+	if b.header.NewRoot, err = b.st.Root(); err != nil {
+		b.Discard()
+		return nil, err
+	}
+	if b.header.PubdataCommitment, err = types.PubdataCommitment(b.header.Family, b.pubdata); err != nil {
+		b.Discard()
+		return nil, err
+	}
 	return &SealedBatch{Header: b.header, Pubdata: b.pubdata, Txs: b.txs, Witnesses: b.wits, Withdrawals: b.wds}, nil
 }
 
 // Discard drops the batch.
-func (b *Batch) Discard() { b.txn.Discard() }
+func (b *Batch) Discard() {
+	if b.txn != nil {
+		b.txn.Discard()
+	}
+}
 
 // Txs returns a sealed batch's transactions as stored.
 func (db *DB) Txs(n uint64) ([]types.Tx, error) {

@@ -50,6 +50,8 @@ var (
 	ErrDuplicate = errors.New("book: (account, order id) already resting")
 	ErrBookFull  = errors.New("book: order book is full")
 	ErrNotFound  = errors.New("book: no such resting order")
+	// ErrRemaining: SubmitRemaining with 0 or more than the order's amount.
+	ErrRemaining = errors.New("book: remaining shares are 0 or above the order amount")
 )
 
 // Reason says why an order left the book without being filled.
@@ -291,11 +293,22 @@ func (b *Book) Place(o types.Order, seq uint64, now uint32) ([]types.Trade, erro
 // Fees: the taker's bips are min(TakerFeeBips, its MaxFeeBips), the maker's
 // min(MakerFeeBips, its MaxFeeBips).
 func (b *Book) Submit(o types.Order, seq uint64, now uint32) (Result, error) {
+	return b.SubmitRemaining(o, o.Amount, seq, now)
+}
+
+// SubmitRemaining is Submit for an order of which only remaining shares (at
+// most o.Amount, more than 0) are left: the rest were filled earlier (the
+// order slot's filled amount, when a sequencer rebuilds its books after a
+// restart).
+func (b *Book) SubmitRemaining(o types.Order, remaining uint64, seq uint64, now uint32) (Result, error) {
 	var res Result
 	if err := b.validate(&o, now); err != nil {
 		return res, err
 	}
-	rem := o.Amount
+	if remaining == 0 || remaining > o.Amount {
+		return res, fmt.Errorf("%w: remaining %d of %d", ErrRemaining, remaining, o.Amount)
+	}
+	rem := remaining
 	opp := &b.sides[1-o.Side]
 	makerSide := 1 - o.Side
 	takerFee := min(b.opts.TakerFeeBips, o.MaxFeeBips)

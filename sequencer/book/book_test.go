@@ -699,3 +699,26 @@ func BenchmarkPlace(b *testing.B) {
 	b.ReportMetric(float64(trades)/float64(b.N), "trades/op")
 	b.ReportMetric(float64(bk.Len()), "resting")
 }
+
+// TestSubmitRemaining: a partly filled order rests and matches only its
+// remaining shares; a remaining outside (0, amount] is refused.
+func TestSubmitRemaining(t *testing.T) {
+	b := New(1, Options{})
+	sell := types.Order{Account: 1, Model: 1, Side: types.Sell, OrderID: 1, Amount: 100, ValidUntil: 1000}
+	sell.Price.SetUint64(10)
+	if _, err := b.SubmitRemaining(sell, 0, 1, 0); !errors.Is(err, ErrRemaining) {
+		t.Fatalf("remaining 0: %v", err)
+	}
+	if _, err := b.SubmitRemaining(sell, 101, 1, 0); !errors.Is(err, ErrRemaining) {
+		t.Fatalf("remaining 101: %v", err)
+	}
+	if r, err := b.SubmitRemaining(sell, 40, 1, 0); err != nil || r.Rested != 40 {
+		t.Fatalf("rest 40: %+v %v", r, err)
+	}
+	buy := types.Order{Account: 2, Model: 1, Side: types.Buy, OrderID: 1, Amount: 100, ValidUntil: 1000}
+	buy.Price.SetUint64(10)
+	r, err := b.Submit(buy, 2, 0)
+	if err != nil || len(r.Trades) != 1 || r.Trades[0].Fill != 40 || r.Rested != 60 {
+		t.Fatalf("match: %+v %v", r, err)
+	}
+}

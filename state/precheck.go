@@ -118,3 +118,9 @@ func checkAmount(v *uint256.Int, bits uint, what string) error {
 	}
 	return nil
 }
+
+// Precheck runs the stateless checks of a transaction (field widths, non-zero
+// and packable amounts, ids inside the trees) without reading state or
+// checking a signature: what the sequencer refuses before it pools a
+// transaction. Apply runs the same checks again.
+func Precheck(p types.Params, tx types.Tx) error { return precheck(p, tx) }

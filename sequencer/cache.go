@@ -1,0 +1,63 @@
+package sequencer
+
+import (
+	"sync"
+
+	"github.com/modex/modex/state"
+	"github.com/modex/modex/types"
+)
+
+// accountCache is the pool's concurrent view of the soft state's accounts
+// (key and next nonce): the loop writes every account it changes; others
+// are read from the last sealed batch.
+type accountCache struct {
+	db *state.DB
+	mu sync.RWMutex
+	m  map[uint32]cachedAccount
+}
+
+type cachedAccount struct {
+	pk    types.PubKey
+	nonce uint32
+}
+
+// Account implements mempool.Accounts.
+func (c *accountCache) Account(id uint32) (types.PubKey, uint32, error) {
+	c.mu.RLock()
+	a, ok := c.m[id]
+	c.mu.RUnlock()
+	if ok {
+		return a.pk, a.nonce, nil
+	}
+	st, release, err := c.db.View(c.db.Head())
+	if err != nil {
+		return types.PubKey{}, 0, err
+	}
+	defer release()
+	acc, err := st.Account(id)
+	if err != nil {
+		return types.PubKey{}, 0, err
+	}
+	if acc.PubKey.IsZero() {
+		return types.PubKey{}, 0, types.ErrAccountNotFound
+	}
+	return acc.PubKey, acc.Nonce, nil
+}
+
+// set copies an account from the open batch's state (loop only).
+func (c *accountCache) set(st *state.State, id uint32) {
+	acc, err := st.Account(id)
+	if err != nil || acc.PubKey.IsZero() {
+		return
+	}
+	c.mu.Lock()
+	c.m[id] = cachedAccount{pk: acc.PubKey, nonce: acc.Nonce}
+	c.mu.Unlock()
+}
+
+// clear forgets everything (the open batch was discarded).
+func (c *accountCache) clear() {
+	c.mu.Lock()
+	c.m = map[uint32]cachedAccount{}
+	c.mu.Unlock()
+}

@@ -1,0 +1,747 @@
+package sequencer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/modex/modex/rpc"
+	"github.com/modex/modex/sequencer/book"
+	"github.com/modex/modex/sequencer/mempool"
+	"github.com/modex/modex/state"
+	"github.com/modex/modex/state/store"
+	"github.com/modex/modex/types"
+)
+
+// The sequencer's own refusals are the API's (rpc/errors.go), so that each
+// has one code.
+var (
+	ErrStopped     = rpc.ErrSequencingStopped
+	ErrClosed      = rpc.ErrShuttingDown
+	ErrRawTooLarge = rpc.ErrRawTooLarge
+	ErrNotSigned   = mempool.ErrNotPoolTx
+)
+
+// MaxRawSize bounds a submitted transaction or order encoding.
+const MaxRawSize = 4096
+
+// Config configures a Sequencer.
+type Config struct {
+	Params types.Params
+	Domain types.Domain
+	// BatchTimeout: an open batch is sealed this long after its first
+	// transaction even if it is not full (default 1 s).
+	BatchTimeout time.Duration
+	MakerFeeBips uint8
+	TakerFeeBips uint8
+	MaxOrders    int // resting orders per market (default 100,000)
+	// Pool bounds the pool (its Dir and DB are set by the sequencer).
+	Pool mempool.Options
+	// Clock gives batch timestamps and the order books' time, in unix
+	// seconds. The node passes the L1 head's timestamp, which a batch may
+	// not exceed (protocol §11.3). Default: wall clock.
+	Clock func() uint64
+	// OnSeal, if set, is called (in the sequencer's goroutine) after each
+	// sealed batch; the pipeline takes it from there.
+	OnSeal func(sb *state.SealedBatch)
+	// Tokens is how many base tokens are registered on L1 (account queries
+	// list their balances; default: ETH only).
+	Tokens func() int
+	Logger *slog.Logger
+	// Metrics, if set, receives pool, batch and trade figures.
+	Metrics *rpc.Metrics
+}
+
+func (c *Config) defaults() {
+	if c.BatchTimeout <= 0 {
+		c.BatchTimeout = time.Second
+	}
+	if c.MaxOrders <= 0 {
+		c.MaxOrders = 100_000
+	}
+	if c.Clock == nil {
+		c.Clock = func() uint64 { return uint64(time.Now().Unix()) }
+	}
+	if c.Tokens == nil {
+		c.Tokens = func() int { return 1 }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// PriorityRequest is an L1 request the watcher confirmed.
+type PriorityRequest struct {
+	ID   uint64      `json:"id"`
+	Raw  []byte      `json:"raw"` // types.EncodeTx of the Deposit or ForcedWithdraw
+	L1Tx common.Hash `json:"l1Tx"`
+}
+
+// Sequencer orders transactions into batches (docs/node.md §1). One
+// goroutine, the loop, owns the open batch and the books; the exported
+// methods are safe for concurrent use.
+type Sequencer struct {
+	cfg  Config
+	db   *state.DB
+	j    *store.Plain
+	pool *mempool.Pool
+	log  *slog.Logger
+
+	cache accountCache
+
+	cmds chan func()
+	wake chan struct{}
+	quit chan struct{}
+	done chan struct{}
+	once sync.Once
+
+	// owned by the loop
+	open      *state.Batch
+	openSince time.Time
+	openTxs   map[common.Hash]int // hash → index in the open batch
+	openList  []openTx
+	books     map[uint16]*book.Book
+	prio      []PriorityRequest // confirmed, not yet sealed (id order)
+	prioNext  uint64            // next id AddPriority expects
+	orderSeq  uint64
+	orderKeys map[orderKey]uint64 // resting order → journal seq
+	tradeSeq  map[uint16]uint64
+	models    map[uint16]bool
+	pl        placement // what the order being placed did
+
+	stopped  atomic.Bool
+	proven   atomic.Uint64
+	verified atomic.Uint64
+	sealed   atomic.Uint64
+
+	feeds feeds
+}
+
+type orderKey struct {
+	account uint32
+	model   uint16
+	id      uint32
+}
+
+// openTx is a transaction applied in the open batch.
+type openTx struct {
+	hash   common.Hash
+	tx     types.Tx
+	rcpt   *state.Receipt
+	trade  *rpc.TradeInfo
+	pooled bool
+}
+
+// Open starts a sequencer over the state and its journal. It reloads the
+// pool, the confirmed priority requests and the open orders (rebuilding the
+// books), and drops the records of the batch a crash left unsealed.
+func Open(cfg Config, db *state.DB, j *store.Plain) (*Sequencer, error) {
+	cfg.defaults()
+	s := &Sequencer{
+		cfg: cfg, db: db, j: j, log: cfg.Logger,
+		cmds: make(chan func(), 1024), wake: make(chan struct{}, 1),
+		quit: make(chan struct{}), done: make(chan struct{}),
+		books: map[uint16]*book.Book{}, orderKeys: map[orderKey]uint64{},
+		tradeSeq: map[uint16]uint64{}, models: map[uint16]bool{},
+	}
+	s.cache = accountCache{db: db, m: map[uint32]cachedAccount{}}
+	s.sealed.Store(db.Head())
+	popts := cfg.Pool
+	popts.Dir = ""
+	popts.DB = j.DB
+	pool, err := mempool.Open(cfg.Domain, &s.cache, popts)
+	if err != nil {
+		return nil, fmt.Errorf("sequencer: pool: %w", err)
+	}
+	s.pool = pool
+	if err := s.recover(); err != nil {
+		_ = pool.Close()
+		return nil, err
+	}
+	go s.loop()
+	return s, nil
+}
+
+// Close stops the loop (the open batch is discarded: its transactions are
+// still in the pool and its orders in the journal, so the next Open applies
+// them again) and closes the pool. The journal and state stay open.
+func (s *Sequencer) Close() error {
+	s.once.Do(func() { close(s.quit) })
+	<-s.done
+	return s.pool.Close()
+}
+
+// do runs f in the loop and waits for it.
+func (s *Sequencer) do(ctx context.Context, f func()) error {
+	ch := make(chan struct{})
+	select {
+	case s.cmds <- func() { f(); close(ch) }:
+	case <-s.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-s.done:
+		return ErrClosed
+	}
+}
+
+func (s *Sequencer) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Sequencer) loop() {
+	defer close(s.done)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.quit:
+			if s.open != nil {
+				s.open.Discard()
+				s.open = nil
+			}
+			return
+		case f := <-s.cmds:
+			f()
+		case <-s.wake:
+		case <-tick.C:
+			s.expire()
+		}
+		s.step()
+	}
+}
+
+// step applies what is executable and seals when it is time.
+func (s *Sequencer) step() {
+	if s.stopped.Load() {
+		return
+	}
+	for i := 0; i < 8; i++ { // bounded: commands get their turn
+		if !s.fill() {
+			break
+		}
+	}
+	if s.open != nil && s.open.Len() > 0 && time.Since(s.openSince) >= s.cfg.BatchTimeout {
+		s.seal()
+	}
+}
+
+// ensure makes sure an open batch of family f with room exists: it seals an
+// open batch of another family or a full one. It reports false when no batch
+// can be opened (a store error, logged).
+func (s *Sequencer) ensure(f types.Family) bool {
+	if s.open != nil && s.open.Len() > 0 {
+		if s.openFamily() != f || s.open.Len() >= s.cfg.Params.BatchCapacity {
+			s.seal()
+		}
+	}
+	if s.open == nil {
+		if err := s.begin(); err != nil {
+			s.log.Error("sequencer: cannot open a batch", "err", err)
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Sequencer) openFamily() types.Family {
+	if s.open == nil || len(s.openList) == 0 {
+		return types.FamilyNone
+	}
+	return types.FamilyOf(s.openList[0].tx)
+}
+
+func (s *Sequencer) begin() error {
+	ts := s.cfg.Clock()
+	if h := s.db.Head(); h > 0 {
+		hd, err := s.db.Header(h)
+		if err != nil {
+			return err
+		}
+		ts = max(ts, hd.Timestamp)
+	}
+	b, err := s.db.NewBatch(ts)
+	if err != nil {
+		return err
+	}
+	s.open, s.openTxs, s.openList = b, map[common.Hash]int{}, nil
+	return nil
+}
+
+// fill applies the next run of executable work to the open batch and
+// reports whether it applied anything.
+func (s *Sequencer) fill() bool {
+	if len(s.prio) > 0 && (s.open == nil || s.open.Len() == 0 || s.openFamily() == types.FamilyPriority) {
+		return s.fillPriority()
+	}
+	if len(s.prio) > 0 {
+		return false // the open batch seals on its timeout, then the queue goes first
+	}
+	txs := s.pool.Executable(4 * s.cfg.Params.BatchCapacity)
+	if len(txs) == 0 {
+		return false
+	}
+	fam := s.openFamily()
+	if fam == types.FamilyNone {
+		fam = types.FamilyOf(txs[0])
+	}
+	applied := false
+	blocked := map[uint32]bool{}
+	for _, tx := range txs {
+		acct := tx.Signer()
+		if blocked[acct] {
+			continue
+		}
+		if types.FamilyOf(tx) != fam {
+			blocked[acct] = true // its later nonces wait behind it
+			continue
+		}
+		if s.open != nil && s.open.Len() >= s.cfg.Params.BatchCapacity {
+			s.seal()
+		}
+		if !s.ensure(fam) {
+			return applied
+		}
+		ok, retry := s.apply(tx)
+		if retry { // the batch's fee assets are full: seal, then try again
+			s.seal()
+			if !s.ensure(fam) {
+				return applied
+			}
+			ok, _ = s.apply(tx)
+		}
+		if !ok {
+			blocked[acct] = true
+			continue
+		}
+		applied = true
+	}
+	return applied
+}
+
+// apply adds one pool transaction to the open batch. A state refusal drops
+// it from the pool and records it as failed. retry: the batch cannot take
+// another fee asset (seal and apply again).
+func (s *Sequencer) apply(tx types.SignedTx) (ok, retry bool) {
+	h, err := mempool.Hash(tx)
+	if err != nil {
+		s.log.Error("sequencer: hash", "err", err)
+		return false, false
+	}
+	hash := common.Hash(h)
+	r, err := s.open.Add(tx)
+	switch {
+	case err == nil:
+	case errors.Is(err, types.ErrFeeAssetsFull) && s.open.Len() > 0:
+		return false, true
+	case errors.Is(err, state.ErrWriteFailed), errors.Is(err, state.ErrBatchBroken):
+		s.log.Error("sequencer: batch broken, discarding it", "batch", s.open.Number(), "err", err)
+		s.reset()
+		return false, false
+	default:
+		s.fail(hash, tx, err)
+		return false, false
+	}
+	if len(s.openList) == 0 {
+		s.openSince = time.Now()
+	}
+	s.openTxs[hash] = len(s.openList)
+	s.openList = append(s.openList, openTx{hash: hash, tx: tx, rcpt: r, pooled: true})
+	s.cache.set(s.open.State(), tx.Signer())
+	s.afterApply(hash, tx)
+	return true, false
+}
+
+// fail records a pool transaction the state refused and drops it.
+func (s *Sequencer) fail(hash common.Hash, tx types.SignedTx, cause error) {
+	info := rpc.Info(cause)
+	enc, _ := types.EncodeTx(tx)
+	rec := record{Kind: tx.Kind().String(), Account: tx.Signer(), Nonce: tx.GetNonce(), Error: info, Raw: enc}
+	if err := s.j.Update(func(txn *badger.Txn) error { return putJSON(txn, key(pfxRecord, hash), rec) }); err != nil {
+		s.log.Error("sequencer: record failed tx", "err", err)
+	}
+	if err := s.pool.Remove(hash); err != nil {
+		s.log.Error("sequencer: pool remove", "err", err)
+	}
+	if m := s.cfg.Metrics; m != nil {
+		m.TxsRejected.WithLabelValues(info.Reason).Inc()
+	}
+	s.log.Info("tx failed", "hash", hash, "kind", rec.Kind, "account", rec.Account, "reason", info.Reason)
+	s.feeds.tx(&rpc.TxInfo{Hash: hash, Kind: rec.Kind, Account: rec.Account, Nonce: rec.Nonce, Status: rpc.TxFailed, Error: info})
+}
+
+// reset discards the open batch; its pool transactions apply again, its
+// trades are matched again from the journaled orders on the next restart.
+func (s *Sequencer) reset() {
+	if s.open != nil {
+		s.open.Discard()
+	}
+	s.open, s.openTxs, s.openList = nil, nil, nil
+	s.cache.clear()
+}
+
+func (s *Sequencer) fillPriority() bool {
+	if !s.ensure(types.FamilyPriority) {
+		return false
+	}
+	applied := false
+	for len(s.prio) > 0 {
+		if s.open.Len() >= s.cfg.Params.BatchCapacity {
+			s.seal()
+			if !s.ensure(types.FamilyPriority) {
+				return applied
+			}
+		}
+		req := s.prio[0]
+		tx, err := types.DecodeTx(req.Raw)
+		if err != nil {
+			s.log.Error("sequencer: undecodable priority request", "id", req.ID, "err", err)
+			return applied
+		}
+		r, err := s.open.Add(tx)
+		if err != nil {
+			// A priority operation is never refused by Apply (a deposit that
+			// cannot be credited is marked refused); this is a broken store.
+			s.log.Error("sequencer: priority request not applied", "id", req.ID, "err", err)
+			s.reset()
+			return applied
+		}
+		hash := common.BytesToHash(req.L1Tx[:])
+		if len(s.openList) == 0 {
+			s.openSince = time.Now()
+		}
+		s.openList = append(s.openList, openTx{hash: hash, tx: tx, rcpt: r})
+		var acct uint32
+		switch t := tx.(type) {
+		case *types.Deposit:
+			acct = t.Account
+		case *types.ForcedWithdraw:
+			acct = t.Account
+		}
+		s.cache.set(s.open.State(), acct)
+		s.afterApplyAccounts(hash, acct)
+		s.prio = s.prio[1:]
+		applied = true
+	}
+	return applied
+}
+
+// seal seals the open batch, records its transactions and hands it on.
+func (s *Sequencer) seal() {
+	if s.open == nil {
+		return
+	}
+	if s.open.Len() == 0 {
+		return
+	}
+	start := time.Now()
+	sb, err := s.open.Seal()
+	list := s.openList
+	s.open, s.openTxs, s.openList = nil, nil, nil
+	if err != nil {
+		s.log.Error("sequencer: seal failed; its transactions apply again", "err", err)
+		s.cache.clear()
+		return
+	}
+	n := sb.Header.Number
+	s.sealed.Store(n)
+	var hashes [][32]byte
+	err = s.j.Update(func(txn *badger.Txn) error {
+		for i, o := range list {
+			enc, err := types.EncodeTx(o.tx)
+			if err != nil {
+				return err
+			}
+			rec := record{Kind: o.tx.Kind().String(), Batch: n, Raw: enc}
+			if st, ok := o.tx.(types.SignedTx); ok {
+				rec.Account, rec.Nonce = st.Signer(), st.GetNonce()
+			}
+			for _, a := range touched(o.tx) {
+				if err := txn.Set(key(pfxHistory, a, n, uint32(i)), o.hash[:]); err != nil {
+					return err
+				}
+			}
+			switch t := o.tx.(type) {
+			case *types.Deposit:
+				rec.Account = t.Account
+				if err := txn.Set(key(pfxAddress, t.L1Address, t.Account), nil); err != nil {
+					return err
+				}
+				if err := sealPriority(txn, t.PriorityID, n, o.hash, enc); err != nil {
+					return err
+				}
+			case *types.ForcedWithdraw:
+				rec.Account = t.Account
+				if err := sealPriority(txn, t.PriorityID, n, o.hash, enc); err != nil {
+					return err
+				}
+			case *types.RedeemCredits:
+				if err := putJSON(txn, key(pfxRedeem, t.Model, n, uint32(i)), redemption(t, o.hash, n)); err != nil {
+					return err
+				}
+			}
+			if err := putJSON(txn, key(pfxRecord, o.hash), rec); err != nil {
+				return err
+			}
+			if o.pooled {
+				hashes = append(hashes, o.hash)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// The batch is sealed; only the API's records are missing. The pool
+		// still holds the transactions until Revalidate drops them as stale.
+		s.log.Error("sequencer: journal records of batch", "batch", n, "err", err)
+	}
+	if err := s.pool.Remove(hashes...); err != nil {
+		s.log.Error("sequencer: pool remove", "err", err)
+	}
+	s.log.Info("batch sealed", "batch", n, "family", sb.Header.Family, "txs", len(list),
+		"root", sb.Header.NewRoot.Text(16), "took", time.Since(start))
+	if m := s.cfg.Metrics; m != nil {
+		m.BatchSealSeconds.Observe(time.Since(start).Seconds())
+		m.BatchSealed.Set(float64(n))
+		m.PoolTxs.Set(float64(s.pool.Len()))
+	}
+	s.publishSealed(sb, list)
+	if s.cfg.OnSeal != nil {
+		s.cfg.OnSeal(sb)
+	}
+}
+
+// touched lists the accounts a transaction changes (for their histories).
+func touched(tx types.Tx) []uint32 {
+	switch t := tx.(type) {
+	case *types.Deposit:
+		return []uint32{t.Account}
+	case *types.ForcedWithdraw:
+		return []uint32{t.Account}
+	case *types.Transfer:
+		return []uint32{t.From, t.To}
+	case *types.Trade:
+		return []uint32{t.Buy.Account, t.Sell.Account}
+	case types.SignedTx:
+		return []uint32{t.Signer()}
+	}
+	return nil
+}
+
+// Sealed is the last sealed batch.
+func (s *Sequencer) Sealed() uint64 { return s.sealed.Load() }
+
+// SetProven and SetVerified move the pipeline heads the API reports.
+func (s *Sequencer) SetProven(n uint64)   { s.proven.Store(max(s.proven.Load(), n)) }
+func (s *Sequencer) SetVerified(n uint64) { s.verified.Store(max(s.verified.Load(), n)) }
+
+// Proven and Verified are the pipeline heads.
+func (s *Sequencer) Proven() uint64   { return s.proven.Load() }
+func (s *Sequencer) Verified() uint64 { return s.verified.Load() }
+
+// Start and Stop switch sequencing (the operator's admin API). Stopped, the
+// sequencer still accepts and journals transactions and orders' signatures,
+// but applies nothing and seals nothing.
+func (s *Sequencer) Start() { s.stopped.Store(false); s.poke() }
+func (s *Sequencer) Stop()  { s.stopped.Store(true) }
+
+// Stopped reports whether sequencing is stopped.
+func (s *Sequencer) Stopped() bool { return s.stopped.Load() }
+
+// Flush seals the open batch now (tests, shutdown).
+func (s *Sequencer) Flush(ctx context.Context) error {
+	return s.do(ctx, func() {
+		s.step()
+		s.seal()
+	})
+}
+
+// SubmitTx decodes, checks and pools a signed transaction: when it returns
+// nil the transaction is durable (soft-confirmed).
+func (s *Sequencer) SubmitTx(ctx context.Context, raw []byte) (common.Hash, error) {
+	if len(raw) > MaxRawSize {
+		return common.Hash{}, fmt.Errorf("%w: %d bytes", ErrRawTooLarge, len(raw))
+	}
+	tx, err := types.DecodeTx(raw)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	st, ok := tx.(types.SignedTx)
+	if !ok {
+		return common.Hash{}, fmt.Errorf("%w: %s", ErrNotSigned, tx.Kind())
+	}
+	return s.Submit(ctx, st)
+}
+
+// Submit pools a signed transaction (see SubmitTx).
+func (s *Sequencer) Submit(ctx context.Context, tx types.SignedTx) (common.Hash, error) {
+	if err := state.Precheck(s.cfg.Params, tx); err != nil {
+		s.reject(err)
+		return common.Hash{}, err
+	}
+	h, err := s.pool.Add(tx)
+	if err != nil {
+		s.reject(err)
+		return common.Hash{}, err
+	}
+	if m := s.cfg.Metrics; m != nil {
+		m.TxsAccepted.Inc()
+	}
+	hash := common.Hash(h)
+	s.feeds.tx(&rpc.TxInfo{Hash: hash, Kind: tx.Kind().String(), Account: tx.Signer(), Nonce: tx.GetNonce(), Status: rpc.TxPending})
+	s.poke()
+	return hash, nil
+}
+
+func (s *Sequencer) reject(err error) {
+	if m := s.cfg.Metrics; m != nil {
+		m.Rejected(err)
+	}
+}
+
+// AddPriority queues confirmed L1 requests. They are journaled (synced)
+// before it returns; ids must continue the queue (earlier ids are ignored:
+// the watcher may deliver them again after a restart).
+func (s *Sequencer) AddPriority(ctx context.Context, reqs []PriorityRequest) error {
+	if len(reqs) == 0 {
+		return nil
+	}
+	err := s.j.Update(func(txn *badger.Txn) error {
+		for _, r := range reqs {
+			if err := putJSON(txn, key(pfxPriority, r.ID), r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, func() {
+		for _, r := range reqs {
+			if r.ID < s.prioNext {
+				continue
+			}
+			if r.ID != s.prioNext {
+				s.log.Error("sequencer: priority request out of order", "id", r.ID, "want", s.prioNext)
+				return
+			}
+			s.prio = append(s.prio, r)
+			s.prioNext++
+		}
+	})
+}
+
+// PriorityNext is the next priority id the sequencer expects.
+func (s *Sequencer) PriorityNext(ctx context.Context) (uint64, error) {
+	var n uint64
+	err := s.do(ctx, func() { n = s.prioNext })
+	return n, err
+}
+
+// recover reloads the journal after Open.
+func (s *Sequencer) recover() error {
+	head := s.db.Head()
+	st, release, err := s.db.View(head)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if s.prioNext, err = st.NextPriority(); err != nil {
+		return err
+	}
+	if _, err := s.pool.Revalidate(); err != nil {
+		return err
+	}
+	var orders []journaledOrder
+	err = s.j.Update(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		// priority requests not yet sealed
+		for it.Seek(pfxPriority); it.ValidForPrefix(pfxPriority); it.Next() {
+			var r PriorityRequest
+			if err := it.Item().Value(func(b []byte) error { return jsonUnmarshal(b, &r) }); err != nil {
+				return err
+			}
+			if r.ID < s.prioNext {
+				continue
+			}
+			if r.ID != s.prioNext+uint64(len(s.prio)) {
+				return fmt.Errorf("sequencer: journaled priority request %d out of order", r.ID)
+			}
+			s.prio = append(s.prio, r)
+		}
+		s.prioNext += uint64(len(s.prio))
+		// trades and redemptions recorded for a batch the crash left unsealed
+		var stale [][]byte
+		for it.Seek(pfxTrade); it.ValidForPrefix(pfxTrade); it.Next() {
+			var t rpc.TradeInfo
+			if err := it.Item().Value(func(b []byte) error { return jsonUnmarshal(b, &t) }); err != nil {
+				return err
+			}
+			if t.Batch > head {
+				stale = append(stale, it.Item().KeyCopy(nil))
+				continue
+			}
+			s.tradeSeq[t.Model] = max(s.tradeSeq[t.Model], t.Seq)
+		}
+		for it.Seek(pfxOrder); it.ValidForPrefix(pfxOrder); it.Next() {
+			var o journaledOrder
+			if err := it.Item().Value(func(b []byte) error { return jsonUnmarshal(b, &o) }); err != nil {
+				return err
+			}
+			o.seq = seqOf(it.Item().Key())
+			orders = append(orders, o)
+		}
+		for _, k := range stale {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		it2, err := txn.Get(keyOrderSeq)
+		if err == nil {
+			_ = it2.Value(func(b []byte) error { s.orderSeq = beUint64(b); return nil })
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// models and tokens that exist
+	for m := uint16(0); uint64(m) < 1<<uint(s.cfg.Params.ModelDepth); m++ {
+		md, err := st.Model(m)
+		if errors.Is(err, types.ErrModelNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if md.Exists() {
+			s.models[m] = true
+		}
+	}
+	return s.restoreOrders(orders)
+}
+
+// sealPriority moves a priority request from the queue to its sealed record.
+func sealPriority(txn *badger.Txn, id, batch uint64, l1Tx common.Hash, raw []byte) error {
+	if err := txn.Delete(key(pfxPriority, id)); err != nil {
+		return err
+	}
+	return putJSON(txn, key(pfxPrioDone, id), priorityRecord{Batch: batch, L1Tx: l1Tx, Raw: raw})
+}

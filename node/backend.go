@@ -1,0 +1,184 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/event"
+	"github.com/holiman/uint256"
+
+	"github.com/modex/modex/rpc"
+	"github.com/modex/modex/types"
+)
+
+var _ rpc.Backend = (*Node)(nil)
+
+func (n *Node) SubmitTx(ctx context.Context, raw []byte) (common.Hash, error) {
+	if err := n.halted(); err != nil {
+		return common.Hash{}, err
+	}
+	return n.seq.SubmitTx(ctx, raw)
+}
+
+func (n *Node) halted() error {
+	if err := n.pipe.Halted(); err != nil {
+		return fmt.Errorf("%w: %v", rpc.ErrPipelineHalted, err)
+	}
+	return nil
+}
+
+func (n *Node) Tx(ctx context.Context, h common.Hash) (*rpc.TxInfo, error) { return n.seq.Tx(ctx, h) }
+
+func (n *Node) History(ctx context.Context, account uint32, cursor string, limit int) (*rpc.Page[rpc.TxInfo], error) {
+	return n.seq.History(ctx, account, cursor, limit)
+}
+
+func (n *Node) Account(ctx context.Context, id uint32) (*rpc.AccountInfo, error) {
+	return n.seq.Account(ctx, id)
+}
+
+func (n *Node) AccountByAddress(ctx context.Context, a common.Address) ([]uint32, error) {
+	return n.seq.AccountByAddress(ctx, a)
+}
+
+func (n *Node) PlaceOrder(ctx context.Context, raw []byte) (*rpc.OrderResult, error) {
+	if err := n.halted(); err != nil {
+		return nil, err
+	}
+	return n.seq.PlaceOrder(ctx, raw)
+}
+
+func (n *Node) Markets(ctx context.Context) ([]rpc.Market, error) { return n.seq.Markets(ctx) }
+
+func (n *Node) Book(ctx context.Context, model uint16, depth int) (*rpc.BookSnapshot, error) {
+	return n.seq.Book(ctx, model, depth)
+}
+
+func (n *Node) Trades(ctx context.Context, model uint16, cursor string, limit int) (*rpc.Page[rpc.TradeInfo], error) {
+	return n.seq.Trades(ctx, model, cursor, limit)
+}
+
+func (n *Node) Models(ctx context.Context) ([]rpc.ModelInfo, error) { return n.seq.Models(ctx) }
+
+func (n *Node) Model(ctx context.Context, id uint16) (*rpc.ModelInfo, error) {
+	return n.seq.Model(ctx, id)
+}
+
+// Assets lists the base tokens registered on the bridge.
+func (n *Node) Assets(ctx context.Context) ([]rpc.Asset, error) {
+	out := []rpc.Asset{{ID: 0, Symbol: "ETH"}}
+	for id := 1; id < int(n.tokens.Load()); id++ {
+		addr, err := n.c.TokenAddress(ctx, uint16(id))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rpc.Asset{ID: uint16(id), Address: addr, Symbol: fmt.Sprintf("token:%d", id)})
+	}
+	return out, nil
+}
+
+// FeeQuote is the fee the sequencer asks for a kind. This sequencer asks
+// none (it accepts any fee the signer sets, including 0); the quote says so.
+func (n *Node) FeeQuote(ctx context.Context, kind string) (*rpc.FeeQuote, error) {
+	for _, k := range types.AllKinds() {
+		if strings.EqualFold(k.String(), kind) {
+			return &rpc.FeeQuote{Kind: k.String(), Fee: uint256.Int{}}, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", rpc.ErrUnknownKind, kind)
+}
+
+// Batch is a sealed batch with its pipeline stage.
+func (n *Node) Batch(ctx context.Context, num uint64) (*rpc.BatchInfo, error) {
+	if num == 0 || num > n.db.Head() {
+		return nil, fmt.Errorf("%w: %d", rpc.ErrBatchNotFound, num)
+	}
+	h, err := n.db.Header(num)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d: %v", rpc.ErrBatchNotFound, num, err)
+	}
+	txs, err := n.db.Txs(num)
+	if err != nil {
+		return nil, err
+	}
+	st, l1Tx, ms := n.pipe.StageOf(num)
+	return &rpc.BatchInfo{Number: h.Number, Family: h.Family.String(), Status: st, Timestamp: h.Timestamp, Txs: len(txs),
+		PrevRoot: "0x" + h.PrevRoot.Text(16), NewRoot: "0x" + h.NewRoot.Text(16), FirstPriority: h.FirstPriority,
+		PriorityCount: h.PriorityCount, Commitment: "0x" + h.PubdataCommitment.Text(16), L1Tx: l1Tx, ProveMillis: ms}, nil
+}
+
+func (n *Node) SyncStatus(ctx context.Context) (*rpc.SyncStatus, error) {
+	proven, sent, verified := n.pipe.Heads()
+	next, err := n.seq.PriorityNext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &rpc.SyncStatus{Sealed: n.seq.Sealed(), Proven: proven, Submitted: sent, Verified: verified,
+		L1Head: n.l1Head.Load(), PriorityIn: next, Sequencing: !n.seq.Stopped()}
+	if err := n.pipe.Halted(); err != nil {
+		st.Halted = err.Error()
+	}
+	if h := n.db.Head(); h > 0 {
+		if hd, err := n.db.Header(h); err == nil {
+			st.PriorityDone = hd.FirstPriority + uint64(hd.PriorityCount)
+		}
+	}
+	return st, nil
+}
+
+func (n *Node) Contracts(ctx context.Context) (*rpc.Contracts, error) {
+	return &rpc.Contracts{ChainID: n.d.ChainID, Bridge: n.d.Bridge}, nil
+}
+
+func (n *Node) Priority(ctx context.Context, id uint64) (*rpc.PriorityInfo, error) {
+	return n.seq.Priority(ctx, id)
+}
+
+func (n *Node) Withdrawal(ctx context.Context, h common.Hash) (*rpc.WithdrawalInfo, error) {
+	return n.seq.Withdrawal(ctx, h)
+}
+
+func (n *Node) StartSequencing(ctx context.Context) error {
+	n.seq.Start()
+	n.log.Info("sequencing started by the operator")
+	return nil
+}
+
+func (n *Node) StopSequencing(ctx context.Context) error {
+	n.seq.Stop()
+	n.log.Warn("sequencing stopped by the operator")
+	return nil
+}
+
+func (n *Node) Health() rpc.Health {
+	_, _, verified := n.pipe.Heads()
+	h := rpc.Health{OK: true, Version: Version, Sealed: n.seq.Sealed(), Verified: verified}
+	if err := n.pipe.Halted(); err != nil {
+		h.OK, h.Halted = false, err.Error()
+	}
+	return h
+}
+
+func (n *Node) SubscribeBatches(ch chan<- *rpc.BatchInfo) event.Subscription {
+	return n.seq.SubscribeBatches(ch)
+}
+
+func (n *Node) SubscribeTxs(ch chan<- *rpc.TxInfo) event.Subscription { return n.seq.SubscribeTxs(ch) }
+
+func (n *Node) SubscribeAccounts(ch chan<- *rpc.AccountUpdate) event.Subscription {
+	return n.seq.SubscribeAccounts(ch)
+}
+
+func (n *Node) SubscribeBook(model uint16, ch chan<- *rpc.BookDelta) (*rpc.BookSnapshot, event.Subscription, error) {
+	return n.seq.SubscribeBook(model, ch)
+}
+
+func (n *Node) SubscribeTrades(ch chan<- *rpc.TradeInfo) event.Subscription {
+	return n.seq.SubscribeTrades(ch)
+}
+
+func (n *Node) SubscribeRedemptions(ch chan<- *rpc.Redemption) event.Subscription {
+	return n.seq.SubscribeRedemptions(ch)
+}

@@ -1,0 +1,413 @@
+package devchain
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
+	"github.com/ethereum/go-ethereum/common"
+	ethtypes "github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/circuits"
+	"github.com/modex/modex/prover"
+	"github.com/modex/modex/state"
+	"github.com/modex/modex/types"
+)
+
+// DeployConfig configures a rollup deployment.
+type DeployConfig struct {
+	Params types.Params
+	// Families to deploy verifiers for (nil: types.AllFamilies()).
+	Families []types.Family
+	// KeyDir caches each family's constraint system, dev keys and verifier
+	// bytecode in <KeyDir>/<circuits.BatchKey(f, Params)>/ ("": no cache).
+	KeyDir string
+	// Operator deploys everything and operates the bridge.
+	Operator *ecdsa.PrivateKey
+	// Governor governs the bridge (nil: the operator).
+	Governor *ecdsa.PrivateKey
+	// OperatorL2 is the L2 key of account 0, the fee account.
+	OperatorL2 types.PubKey
+	// PriorityDeadline in L1 blocks (0: DefaultPriorityDeadline).
+	PriorityDeadline uint64
+	// PriorityFee in wei per priority request (nil: 0).
+	PriorityFee *big.Int
+	// Progress receives progress lines with elapsed times (nil: none).
+	Progress func(msg string)
+	// Parallel is how many families are compiled and set up at once
+	// (0: DefaultParallel).
+	Parallel int
+}
+
+// DefaultPriorityDeadline is the priority deadline (L1 blocks) when
+// DeployConfig.PriorityDeadline is 0.
+const DefaultPriorityDeadline = 100
+
+// DefaultParallel is the default number of families compiled and set up at
+// once: gnark's setup already uses every core, so running families side by
+// side gains little; on a 2-core machine one at a time was as fast (see
+// the package tests' timings).
+var DefaultParallel = 1
+
+// VerifierFile is the cached verifier bytecode's file name inside a family's
+// key directory; %s is the hex SHA-256 prefix of the raw verifying key it was
+// compiled from, so new keys never pick up a stale verifier.
+const VerifierFile = "verifier-%s.bin"
+
+// Rollup is a deployed rollup.
+type Rollup struct {
+	Contract    *bridge.Contract
+	Domain      types.Domain
+	Keys        map[types.Family]*prover.Keys
+	Verifiers   map[types.Family]common.Address
+	Params      types.Params
+	DeployBlock uint64 // the block that holds the bridge's deployment
+}
+
+// familyArtifacts is one family's keys and verifier bytecode.
+type familyArtifacts struct {
+	keys *prover.Keys
+	code []byte
+}
+
+// DeployRollup prepares every family's keys and verifier (from KeyDir when
+// cached, else compile + INSECURE dev setup + solc, then cached) and deploys
+// the verifiers and the bridge with the empty state's genesis root, from the
+// operator's account. It waits until the deployments are mined, so l1 must
+// mine: a devchain Chain's miner does, as does any real node.
+func DeployRollup(ctx context.Context, l1 bridge.L1, cfg DeployConfig) (*Rollup, error) {
+	if cfg.Operator == nil {
+		return nil, errors.New("devchain: deploy: no operator key")
+	}
+	if err := cfg.Params.Check(); err != nil {
+		return nil, fmt.Errorf("devchain: deploy: %w", err)
+	}
+	if cfg.Governor == nil {
+		cfg.Governor = cfg.Operator
+	}
+	if cfg.PriorityDeadline == 0 {
+		cfg.PriorityDeadline = DefaultPriorityDeadline
+	}
+	if cfg.Families == nil {
+		cfg.Families = types.AllFamilies()
+	}
+	var fams []types.Family
+	for _, f := range cfg.Families {
+		if !slices.Contains(fams, f) {
+			fams = append(fams, f)
+		}
+	}
+	cfg.Families = fams
+	if len(cfg.Families) == 0 {
+		return nil, errors.New("devchain: deploy: no families")
+	}
+	progress := cfg.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	start := time.Now()
+
+	arts, err := prepareAll(ctx, cfg, progress)
+	if err != nil {
+		return nil, err
+	}
+
+	chainID, err := l1.ChainID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("devchain: deploy: chain ID: %w", err)
+	}
+	opAddr := crypto.PubkeyToAddress(cfg.Operator.PublicKey)
+	nonce, err := l1.PendingNonceAt(ctx, opAddr)
+	if err != nil {
+		return nil, fmt.Errorf("devchain: deploy: nonce: %w", err)
+	}
+	opts := func() *bind.TransactOpts {
+		o := bind.NewKeyedTransactor(cfg.Operator, chainID)
+		o.Context = ctx
+		o.Nonce = new(big.Int).SetUint64(nonce)
+		nonce++
+		return o
+	}
+
+	// The verifiers go out back to back (explicit nonces), then are awaited
+	// together: one or two blocks on a chain that mines pending transactions.
+	t0 := time.Now()
+	verifiers := map[types.Family]common.Address{}
+	var txs []*ethtypes.Transaction
+	for _, f := range cfg.Families {
+		addr, tx, err := bind.DeployContract(opts(), arts[f].code, l1, nil)
+		if err != nil {
+			return nil, fmt.Errorf("devchain: deploy %v verifier: %w", f, bridge.Revert(err))
+		}
+		verifiers[f] = addr
+		txs = append(txs, tx)
+	}
+	for i, tx := range txs {
+		if _, err := waitSuccess(ctx, l1, tx); err != nil {
+			return nil, fmt.Errorf("devchain: deploy %v verifier: %w", cfg.Families[i], err)
+		}
+	}
+	progress(fmt.Sprintf("deployed %d verifiers: %s", len(txs), since(t0)))
+
+	t0 = time.Now()
+	addr, tx, err := bridge.DeployTx(opts(), l1, bridge.DeployConfig{
+		Params:           cfg.Params,
+		Operator:         opAddr,
+		Governor:         crypto.PubkeyToAddress(cfg.Governor.PublicKey),
+		OperatorKey:      cfg.OperatorL2,
+		PriorityDeadline: cfg.PriorityDeadline,
+		PriorityFee:      cfg.PriorityFee,
+		GenesisRoot:      state.EmptyRoot(cfg.Params),
+		Verifiers:        verifiers,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("devchain: %w", err)
+	}
+	r, err := waitSuccess(ctx, l1, tx)
+	if err != nil {
+		return nil, fmt.Errorf("devchain: deploy bridge: %w", err)
+	}
+	progress(fmt.Sprintf("deployed bridge at %s (block %d): %s; deploy total %s", addr, r.BlockNumber, since(t0), since(start)))
+
+	keys := map[types.Family]*prover.Keys{}
+	for f, a := range arts {
+		keys[f] = a.keys
+	}
+	return &Rollup{
+		Contract:    bridge.NewContract(l1, addr),
+		Domain:      types.Domain{ChainID: chainID.Uint64(), Bridge: addr},
+		Keys:        keys,
+		Verifiers:   verifiers,
+		Params:      cfg.Params,
+		DeployBlock: r.BlockNumber.Uint64(),
+	}, nil
+}
+
+// prepareAll prepares every family: up to GOMAXPROCS families at a time
+// load their cache or run solc, and cfg.Parallel of them at a time compile
+// and run the dev setup (the heavy, multi-core part).
+func prepareAll(ctx context.Context, cfg DeployConfig, progress func(string)) (map[types.Family]*familyArtifacts, error) {
+	heavy := cfg.Parallel
+	if heavy <= 0 {
+		heavy = DefaultParallel
+	}
+	width := max(1, min(runtime.GOMAXPROCS(0), len(cfg.Families)))
+	heavy = max(1, min(heavy, width))
+	var (
+		mu    sync.Mutex
+		errs  []error
+		arts  = make(map[types.Family]*familyArtifacts, len(cfg.Families))
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, width)
+		p     = &preparer{params: cfg.Params, keyDir: cfg.KeyDir, setup: make(chan struct{}, heavy)}
+		pmu   sync.Mutex
+	)
+	p.progress = func(msg string) { // Progress is called from one goroutine at a time
+		pmu.Lock()
+		defer pmu.Unlock()
+		progress(msg)
+	}
+	for i, f := range cfg.Families { // deduplicated by DeployRollup
+		select { // in order: the first families start first
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if err := ctx.Err(); err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			a, err := p.prepare(ctx, f, fmt.Sprintf("%d of %d", i+1, len(cfg.Families)))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			arts[f] = a
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return arts, nil
+}
+
+type preparer struct {
+	params   types.Params
+	keyDir   string
+	setup    chan struct{} // slots for compile + dev setup
+	progress func(string)
+}
+
+// prepare loads or makes one family's keys and verifier bytecode.
+func (pr *preparer) prepare(ctx context.Context, f types.Family, nth string) (*familyArtifacts, error) {
+	p, keyDir, progress := pr.params, pr.keyDir, pr.progress
+	key := circuits.BatchKey(f, p)
+	var dir string
+	if keyDir != "" {
+		dir = filepath.Join(keyDir, filepath.FromSlash(key))
+	}
+	t0 := time.Now()
+	var keys *prover.Keys
+	cached := false
+	if dir != "" {
+		k, err := prover.LoadKeys(dir)
+		switch {
+		case err == nil:
+			keys, cached = k, true
+			progress(fmt.Sprintf("%v keys cached (%s): loaded in %s", f, nth, since(t0)))
+		case errors.Is(err, fs.ErrNotExist):
+		default:
+			progress(fmt.Sprintf("%v: ignoring cached keys in %s: %v", f, dir, err))
+		}
+	}
+	if keys == nil {
+		select {
+		case pr.setup <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		var err error
+		keys, err = pr.setupKeys(f, key, dir, nth)
+		<-pr.setup
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	var vk bytes.Buffer
+	if _, err := keys.VK.WriteRawTo(&vk); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(vk.Bytes())
+	var codePath string
+	if dir != "" {
+		codePath = filepath.Join(dir, fmt.Sprintf(VerifierFile, hex.EncodeToString(sum[:8])))
+		if code, err := os.ReadFile(codePath); err == nil && len(code) > 0 {
+			if cached {
+				progress(fmt.Sprintf("%v verifier cached", f))
+			}
+			return &familyArtifacts{keys: keys, code: code}, nil
+		}
+	}
+	t1 := time.Now()
+	code, err := bridge.VerifierBytecode(keys.VK)
+	if errors.Is(err, prover.ErrSolcNotInstalled) {
+		return nil, fmt.Errorf("devchain: %v verifier: %w (the Solidity compiler is missing: run `make solc` in the module root, which needs Node.js and npm)", f, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("devchain: %v verifier: %w", f, err)
+	}
+	progress(fmt.Sprintf("compiled %v verifier (solc): %s", f, since(t1)))
+	if codePath != "" {
+		if err := writeAtomic(codePath, code); err != nil {
+			return nil, fmt.Errorf("devchain: cache %v verifier: %w", f, err)
+		}
+	}
+	return &familyArtifacts{keys: keys, code: code}, nil
+}
+
+func writeAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// waitSuccess is bridge.WaitSuccess with a faster poll (bind.WaitMined polls
+// once a second; the dev chain mines within PollInterval).
+func waitSuccess(ctx context.Context, l1 bridge.L1, tx *ethtypes.Transaction) (*ethtypes.Receipt, error) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		r, err := l1.TransactionReceipt(ctx, tx.Hash())
+		if err == nil {
+			if r.Status != ethtypes.ReceiptStatusSuccessful {
+				return r, fmt.Errorf("%w: %s (gas %d)", bridge.ErrReverted, tx.Hash(), r.GasUsed)
+			}
+			return r, nil
+		}
+		// ethereum.NotFound: not mined yet; other errors may be transient
+		// (bind.WaitMined also polls on): poll again until ctx ends.
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func since(t time.Time) string {
+	d := time.Since(t)
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// setupKeys compiles the family's circuit, runs the dev setup and caches
+// the keys in dir (unless "").
+func (pr *preparer) setupKeys(f types.Family, key, dir, nth string) (*prover.Keys, error) {
+	progress := pr.progress
+	t0 := time.Now()
+	progress(fmt.Sprintf("compiling %v circuit (%s)…", f, nth))
+	shape, err := circuits.NewBatch(f, pr.params)
+	if err != nil {
+		return nil, err
+	}
+	ccs, err := prover.Compile(shape, key, dir)
+	if err != nil {
+		return nil, err
+	}
+	progress(fmt.Sprintf("compiled %v: %d constraints, %s", f, ccs.GetNbConstraints(), since(t0)))
+	t1 := time.Now()
+	progress(fmt.Sprintf("dev setup %v (INSECURE, devnets only)…", f))
+	keys, err := prover.DevSetup(ccs)
+	if err != nil {
+		return nil, err
+	}
+	progress(fmt.Sprintf("dev setup %v: %s", f, since(t1)))
+	if dir != "" {
+		t2 := time.Now()
+		if err := keys.Save(dir); err != nil {
+			return nil, fmt.Errorf("devchain: cache %v keys: %w", f, err)
+		}
+		progress(fmt.Sprintf("saved %v keys to %s: %s", f, dir, since(t2)))
+	}
+	return keys, nil
+}

@@ -1,0 +1,382 @@
+// Package node wires the rollup's services into one process (docs/node.md):
+// the state store and journal, the sequencer, the proving pipeline, the L1
+// watcher and submitter, and the JSON-RPC/websocket API. It implements the
+// API's Backend. Lifecycle: New(config) → Start → Stop.
+package node
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/prover"
+	"github.com/modex/modex/rpc"
+	"github.com/modex/modex/sequencer"
+	"github.com/modex/modex/state"
+	"github.com/modex/modex/state/store"
+	"github.com/modex/modex/types"
+)
+
+// Version is the node's version string (the health endpoint and metrics).
+var Version = "0.5.0-dev"
+
+// ErrConfig: the configuration is invalid (the message names the field).
+var ErrConfig = errors.New("node: invalid config")
+
+// Config configures a node.
+type Config struct {
+	// DataDir holds the state store (state/) and the journal (journal/).
+	// Empty: everything in memory (tests).
+	DataDir string
+	Params  types.Params
+
+	L1            bridge.L1
+	Bridge        common.Address
+	OperatorKey   *ecdsa.PrivateKey // the operator's L1 key (commits batches)
+	Confirmations uint64            // L1 blocks before a request is taken
+	FromBlock     uint64            // the bridge's deployment block
+	MaxFeeCap     *big.Int          // the most the submitter pays per gas (default 1,000 gwei)
+	L1Poll        time.Duration     // how often L1 is polled (default 1 s)
+
+	// Provers proves each family (prover.NewCPU(keys), NewGPU, or remote).
+	Provers       map[types.Family]prover.Prover
+	ProverWorkers int
+
+	BatchTimeout time.Duration
+	MakerFeeBips uint8
+	TakerFeeBips uint8
+
+	RPC    rpc.Config
+	Logger *slog.Logger
+}
+
+// Check validates the configuration before anything starts.
+func (c *Config) Check() error {
+	switch {
+	case c.L1 == nil:
+		return fmt.Errorf("%w: no L1 client", ErrConfig)
+	case c.Bridge == (common.Address{}):
+		return fmt.Errorf("%w: no bridge address", ErrConfig)
+	case c.OperatorKey == nil:
+		return fmt.Errorf("%w: no operator key", ErrConfig)
+	case len(c.Provers) == 0:
+		return fmt.Errorf("%w: no provers", ErrConfig)
+	case c.ProverWorkers < 0:
+		return fmt.Errorf("%w: prover workers %d", ErrConfig, c.ProverWorkers)
+	case c.BatchTimeout < 0:
+		return fmt.Errorf("%w: batch timeout %s", ErrConfig, c.BatchTimeout)
+	}
+	if err := c.Params.Check(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
+}
+
+// Node is a running rollup node.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	db      *state.DB
+	j       *store.Plain
+	seq     *sequencer.Sequencer
+	pipe    *sequencer.Pipeline
+	watcher *bridge.Watcher
+	sub     *bridge.Submitter
+	c       *bridge.Contract
+	d       types.Domain
+	api     *rpc.Server
+	metrics *rpc.Metrics
+	reg     *prometheus.Registry
+
+	l1Time   atomic.Uint64 // the last L1 head's timestamp
+	l1Head   atomic.Uint64
+	tokens   atomic.Int64
+	assetsMu sync.Mutex
+	assets   []rpc.Asset
+
+	quit chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// New opens the stores and builds the services; nothing runs until Start.
+func New(ctx context.Context, cfg Config) (*Node, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxFeeCap == nil {
+		cfg.MaxFeeCap = big.NewInt(1_000_000_000_000)
+	}
+	if cfg.L1Poll <= 0 {
+		cfg.L1Poll = time.Second
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, quit: make(chan struct{})}
+	n.c = bridge.NewContract(cfg.L1, cfg.Bridge)
+	d, err := n.c.Domain(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("node: bridge at %s: %w", cfg.Bridge, err)
+	}
+	n.d = d
+	if _, err := n.c.Params(ctx, cfg.Params); err != nil {
+		return nil, fmt.Errorf("node: bridge parameters: %w", err)
+	}
+	if err := n.refreshL1(ctx); err != nil {
+		return nil, err
+	}
+
+	sopts := store.Options{InMemory: cfg.DataDir == "", KeepBatches: 1024}
+	var jdir string
+	if cfg.DataDir != "" {
+		sopts = store.DefaultOptions(filepath.Join(cfg.DataDir, "state"))
+		sopts.KeepBatches = 1024
+		jdir = filepath.Join(cfg.DataDir, "journal")
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	if n.db, err = state.Open(cfg.Params, d, sopts); err != nil {
+		return nil, fmt.Errorf("node: state: %w", err)
+	}
+	if n.j, err = store.OpenPlain(jdir, jdir == "", false); err != nil {
+		n.db.Close()
+		return nil, fmt.Errorf("node: journal: %w", err)
+	}
+	if cfg.DataDir == "" {
+		root, err := n.db.Root(0)
+		if err == nil {
+			if l1root, err := n.c.BatchRoot(ctx, 0); err == nil && l1root != root {
+				n.close()
+				return nil, fmt.Errorf("node: genesis root differs from the bridge's (wrong parameters?)")
+			}
+		}
+	}
+	n.reg = prometheus.NewRegistry()
+	n.metrics = rpc.NewMetrics(n.reg, Version)
+	bstore := &journalStore{j: n.j}
+	if n.watcher, err = bridge.NewWatcher(cfg.L1, bridge.WatcherConfig{Contract: cfg.Bridge, Confirmations: cfg.Confirmations, FromBlock: cfg.FromBlock}, bstore); err != nil {
+		n.close()
+		return nil, err
+	}
+	chainID, err := cfg.L1.ChainID(ctx)
+	if err != nil {
+		n.close()
+		return nil, err
+	}
+	if n.sub, err = bridge.NewSubmitter(cfg.L1, n.c, bridge.SubmitterConfig{Key: cfg.OperatorKey, ChainID: chainID, MaxFeeCap: cfg.MaxFeeCap}, bstore); err != nil {
+		n.close()
+		return nil, err
+	}
+	if n.pipe, err = sequencer.NewPipeline(sequencer.PipelineConfig{
+		Params: cfg.Params, Domain: d, Provers: cfg.Provers, Workers: cfg.ProverWorkers,
+		Submitter: n.sub, Logger: cfg.Logger, Metrics: n.metrics, Progress: n.progress,
+	}, n.db, n.j); err != nil {
+		n.close()
+		return nil, err
+	}
+	if n.seq, err = sequencer.Open(sequencer.Config{
+		Params: cfg.Params, Domain: d, BatchTimeout: cfg.BatchTimeout,
+		MakerFeeBips: cfg.MakerFeeBips, TakerFeeBips: cfg.TakerFeeBips,
+		Clock:  n.clock,
+		OnSeal: n.pipe.Sealed,
+		Tokens: func() int { return int(n.tokens.Load()) },
+		Logger: cfg.Logger, Metrics: n.metrics,
+	}, n.db, n.j); err != nil {
+		n.close()
+		return nil, err
+	}
+	proven, _, verified := n.pipe.Heads()
+	n.seq.SetProven(proven)
+	n.seq.SetVerified(verified)
+	rcfg := cfg.RPC
+	rcfg.Version = Version
+	rcfg.Registry = n.reg
+	rcfg.Metrics = n.metrics
+	if rcfg.Logger == nil {
+		rcfg.Logger = cfg.Logger
+	}
+	if n.api, err = rpc.NewServer(n, rcfg); err != nil {
+		n.close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// clock is the batch clock: the L1 head's timestamp (a batch may not be
+// later than the block that commits it), never behind the wall clock by
+// more than the L1's own lag.
+func (n *Node) clock() uint64 {
+	if t := n.l1Time.Load(); t > 0 {
+		return t
+	}
+	return uint64(time.Now().Unix())
+}
+
+func (n *Node) refreshL1(ctx context.Context) error {
+	h, err := n.cfg.L1.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("node: L1 head: %w", err)
+	}
+	n.l1Time.Store(h.Time)
+	n.l1Head.Store(h.Number.Uint64())
+	// registered tokens: ids are dense from 0 (ETH)
+	k := int(n.tokens.Load())
+	if k == 0 {
+		k = 1
+	}
+	for ; k < 1<<n.cfg.Params.BalanceDepth; k++ {
+		addr, err := n.c.TokenAddress(ctx, uint16(k))
+		if err != nil || addr == (common.Address{}) {
+			break
+		}
+	}
+	n.tokens.Store(int64(k))
+	return nil
+}
+
+// Start runs the services and the API.
+func (n *Node) Start(ctx context.Context) error {
+	n.pipe.Start()
+	if err := n.api.Start(ctx); err != nil {
+		return err
+	}
+	n.wg.Add(1)
+	go n.l1Loop()
+	n.log.Info("node started", "rpc", n.api.Addr(), "bridge", n.cfg.Bridge, "sealed", n.seq.Sealed())
+	return nil
+}
+
+// Stop stops the API, the sequencer and the pipeline and closes the stores.
+func (n *Node) Stop(ctx context.Context) error {
+	var err error
+	n.once.Do(func() {
+		close(n.quit)
+		if n.api != nil {
+			err = n.api.Stop(ctx)
+		}
+		n.wg.Wait()
+		n.close()
+	})
+	return err
+}
+
+func (n *Node) close() {
+	if n.seq != nil {
+		_ = n.seq.Close()
+	}
+	if n.pipe != nil {
+		n.pipe.Close()
+	}
+	if n.j != nil {
+		_ = n.j.Close()
+	}
+	if n.db != nil {
+		_ = n.db.Close()
+	}
+}
+
+// l1Loop polls L1: the head (the batch clock, tokens) and the watcher's
+// confirmed priority requests, which go to the sequencer.
+func (n *Node) l1Loop() {
+	defer n.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-n.quit
+		cancel()
+	}()
+	t := time.NewTicker(n.cfg.L1Poll)
+	defer t.Stop()
+	for {
+		if err := n.refreshL1(ctx); err != nil && ctx.Err() == nil {
+			n.log.Warn("L1 poll", "err", err)
+		}
+		reqs, err := n.watcher.Poll(ctx)
+		if len(reqs) > 0 {
+			pr := make([]sequencer.PriorityRequest, 0, len(reqs))
+			for _, r := range reqs {
+				raw, err := types.EncodeTx(r.Tx)
+				if err != nil {
+					n.log.Error("node: priority request", "id", r.ID, "err", err)
+					continue
+				}
+				pr = append(pr, sequencer.PriorityRequest{ID: r.ID, Raw: raw, L1Tx: r.TxHash})
+			}
+			if err := n.seq.AddPriority(ctx, pr); err != nil && ctx.Err() == nil {
+				n.log.Error("node: queue priority requests", "err", err)
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			n.log.Warn("L1 watcher", "err", err)
+		}
+		select {
+		case <-n.quit:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// progress is the pipeline's stage callback.
+func (n *Node) progress(h *state.Header, st rpc.BatchStatus, l1Tx common.Hash, ms int64) {
+	switch st {
+	case rpc.BatchProven:
+		proven, _, _ := n.pipe.Heads()
+		n.seq.SetProven(proven)
+	case rpc.BatchVerified:
+		proven, _, verified := n.pipe.Heads()
+		n.seq.SetProven(proven)
+		n.seq.SetVerified(verified)
+	}
+	n.seq.PublishBatch(h, st, l1Tx, ms)
+}
+
+// Sequencer, Pipeline, Domain, DB and Addr give tests and the devnet access.
+func (n *Node) Sequencer() *sequencer.Sequencer { return n.seq }
+func (n *Node) Pipeline() *sequencer.Pipeline   { return n.pipe }
+func (n *Node) Domain() types.Domain            { return n.d }
+func (n *Node) DB() *state.DB                   { return n.db }
+func (n *Node) Addr() string                    { return n.api.Addr() }
+func (n *Node) Contract() *bridge.Contract      { return n.c }
+
+// journalStore is the bridge's Store in the journal (keys b/...).
+type journalStore struct{ j *store.Plain }
+
+func (s *journalStore) Get(k string) ([]byte, error) {
+	var out []byte
+	err := s.j.View(func(txn *badger.Txn) error {
+		it, err := txn.Get([]byte("b/" + k))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return bridge.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		out, err = it.ValueCopy(nil)
+		return err
+	})
+	return out, err
+}
+
+func (s *journalStore) Put(k string, v []byte) error {
+	return s.j.Update(func(txn *badger.Txn) error { return txn.Set([]byte("b/"+k), v) })
+}
+
+func (s *journalStore) Delete(k string) error {
+	return s.j.Update(func(txn *badger.Txn) error { return txn.Delete([]byte("b/" + k)) })
+}

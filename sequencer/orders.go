@@ -165,8 +165,10 @@ func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, error) {
 		return nil, fmt.Errorf("%w: %d", types.ErrModelNotFound, o.Model)
 	}
 	b := s.book(o.Model)
-	if _, ok := b.Get(o.Account, o.OrderID); ok {
-		return nil, fmt.Errorf("%w: account %d order %d", book.ErrDuplicate, o.Account, o.OrderID)
+	// the book's stateless checks first (a malformed order is reported as
+	// such, not as unaffordable)
+	if err := b.Check(&o, uint32(s.cfg.Clock())); err != nil {
+		return nil, err
 	}
 	var rem uint64
 	err := s.soft(func(st *state.State) error {

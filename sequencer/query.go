@@ -3,6 +3,7 @@ package sequencer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -423,6 +424,9 @@ func modelInfo(id uint16, m *state.Model) rpc.ModelInfo {
 // Withdrawal is an L2 withdrawal's status.
 func (s *Sequencer) Withdrawal(ctx context.Context, hash common.Hash) (*rpc.WithdrawalInfo, error) {
 	info, err := s.Tx(ctx, hash)
+	if errors.Is(err, rpc.ErrTxNotFound) {
+		return nil, fmt.Errorf("%w: %s", rpc.ErrWithdrawalNotFound, hash)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -263,6 +263,9 @@ func (b *Book) validate(o *types.Order, now uint32) error {
 	return nil
 }
 
+// Check runs Submit's validation of o without matching or resting it.
+func (b *Book) Check(o *types.Order, now uint32) error { return b.validate(o, now) }
+
 // Place matches o (the taker) against the book and rests its remainder; it
 // returns the trades in execution order. See Submit.
 func (b *Book) Place(o types.Order, seq uint64, now uint32) ([]types.Trade, error) {

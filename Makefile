@@ -15,9 +15,12 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/modex
 
-# Until the devnet lands, `make run` runs the native state demo (it says so).
-run: build
-	./$(BIN) demo
+# The devnet: an embedded L1, the rollup deployed on it and a node, with
+# funded dev accounts (README "Quick start"). The first start compiles every
+# family's circuit and runs the dev setup (minutes), cached in build/devnet-keys;
+# solc compiles the verifiers.
+run: solc build
+	./$(BIN) devnet
 
 # The suite CI runs: vet, then every test, including the state crash test
 # (>= 50 SIGKILLs), the property test and the fuzz seed corpora. Needs solc

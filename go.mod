@@ -3,6 +3,7 @@ module github.com/modex/modex
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.4.0
 	github.com/consensys/gnark v0.16.3
 	github.com/consensys/gnark-crypto v0.21.0
 	github.com/dgraph-io/badger/v4 v4.9.6

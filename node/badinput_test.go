@@ -39,32 +39,6 @@ import (
 // are reachable, and her nonce is 1, so "nonce too low" is) and rests a sell
 // order (a non-empty book, a duplicate to refuse).
 
-// noProverFilter drops the pipeline's "no prover" retries (the ModelAdmin
-// batch of the setup is never proven here; see TestBadInput).
-type noProverFilter struct{ slog.Handler }
-
-func (h noProverFilter) Handle(ctx context.Context, r slog.Record) error {
-	skip := false
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "err" && strings.Contains(a.Value.String(), "no prover for") {
-			skip = true
-		}
-		return !skip
-	})
-	if skip {
-		return nil
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h noProverFilter) WithAttrs(as []slog.Attr) slog.Handler {
-	return noProverFilter{h.Handler.WithAttrs(as)}
-}
-
-func (h noProverFilter) WithGroup(name string) slog.Handler {
-	return noProverFilter{h.Handler.WithGroup(name)}
-}
-
 // badResp is one JSON-RPC response as the wire carries it.
 type badResp struct {
 	ID     json.RawMessage `json:"id"`
@@ -255,15 +229,14 @@ func TestBadInput(t *testing.T) {
 	const batchTimeout = 300 * time.Millisecond
 	params := types.TestParams()
 	params.BatchCapacity = 2
-	logger := slog.New(noProverFilter{slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})})
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	dn, err := StartDevnet(ctx, DevnetConfig{
 		DataDir: t.TempDir(), KeyDir: os.Getenv("MODEX_TEST_KEYS"), L1Addr: "", RPCAddr: "127.0.0.1:0",
 		Admin: false, Params: params,
-		// Only Priority is proven (the deposits). The setup's CreateModel
-		// batch is sealed but never proven: a ModelAdmin dev setup takes
-		// minutes without the key cache. The pipeline retries it, which
-		// changes nothing this test looks at.
-		Families:     []types.Family{types.FamilyPriority},
+		// The families the setup and the cases need: deposits, transfers
+		// (most transaction cases), the setup's CreateModel and orders.
+		// Withdraw is off, which one case checks (family_disabled).
+		Families:     []types.Family{types.FamilyPriority, types.FamilyTransfer, types.FamilyModelAdmin, types.FamilyTrade},
 		BatchTimeout: batchTimeout, Logger: logger, Progress: func(m string) { t.Log(m) },
 	})
 	if err != nil {
@@ -445,6 +418,7 @@ func TestBadInput(t *testing.T) {
 		{"fee not Fee16-packable", badReq("tx_submit", withFee(2049)), 1003, "not_packable", "packed float"},
 		{"asset id of no kind", badReq("tx_submit", b.signed(alice.l2, alice.nonce, b.transfer(alice.account, bob.account, types.AssetID(3<<16), ten))), 3000, "asset_out_of_range", "asset id outside"},
 		{"withdraw of a non-base token", badReq("tx_submit", withdraw(1<<params.BalanceDepth)), 3001, "asset_not_withdrawable", "only base tokens"},
+		{"a valid withdraw on a rollup without its verifier", badReq("tx_submit", withdraw(0)), 1042, "family_disabled", "not enabled"},
 
 		// tx_submit: account, nonce, signature
 		{"transfer from an account that does not exist", badReq("tx_submit", b.signed(alice.l2, 0, b.transfer(50, bob.account, types.ETH, ten))), 2000, "account_not_found", "account does not exist"},

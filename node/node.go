@@ -157,14 +157,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		n.db.Close()
 		return nil, fmt.Errorf("node: journal: %w", err)
 	}
-	if cfg.DataDir == "" {
-		root, err := n.db.Root(0)
-		if err == nil {
-			if l1root, err := n.c.BatchRoot(ctx, 0); err == nil && l1root != root {
-				n.close()
-				return nil, fmt.Errorf("node: genesis root differs from the bridge's (wrong parameters?)")
-			}
-		}
+	if err := n.checkL1State(ctx); err != nil {
+		n.close()
+		return nil, err
 	}
 	n.reg = prometheus.NewRegistry()
 	n.metrics = rpc.NewMetrics(n.reg, Version)
@@ -192,10 +187,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if n.seq, err = sequencer.Open(sequencer.Config{
 		Params: cfg.Params, Domain: d, BatchTimeout: cfg.BatchTimeout,
 		MakerFeeBips: cfg.MakerFeeBips, TakerFeeBips: cfg.TakerFeeBips,
-		Clock:  n.clock,
-		OnSeal: n.pipe.Sealed,
-		Tokens: func() int { return int(n.tokens.Load()) },
-		Logger: cfg.Logger, Metrics: n.metrics,
+		Clock:    n.clock,
+		OnSeal:   n.pipe.Sealed,
+		Tokens:   func() int { return int(n.tokens.Load()) },
+		Families: families(cfg.Provers),
+		Logger:   cfg.Logger, Metrics: n.metrics,
 	}, n.db, n.j); err != nil {
 		n.close()
 		return nil, err
@@ -379,4 +375,42 @@ func (s *journalStore) Put(k string, v []byte) error {
 
 func (s *journalStore) Delete(k string) error {
 	return s.j.Update(func(txn *badger.Txn) error { return txn.Delete([]byte("b/" + k)) })
+}
+
+// families are the batch families the node has provers for.
+func families(p map[types.Family]prover.Prover) map[types.Family]bool {
+	out := map[types.Family]bool{}
+	for f := range p {
+		out[f] = true
+	}
+	return out
+}
+
+// ErrStateMismatch: the local state does not continue the bridge's (another
+// deployment, other parameters, or a data directory behind L1).
+var ErrStateMismatch = errors.New("node: local state and the bridge disagree")
+
+// checkL1State checks the local state against the bridge before anything
+// starts: L1's last verified batch must be one the node holds, with the
+// same root.
+func (n *Node) checkL1State(ctx context.Context) error {
+	last, err := n.c.LastBatch(ctx)
+	if err != nil {
+		return fmt.Errorf("node: bridge lastBatch: %w", err)
+	}
+	if head := n.db.Head(); last > head {
+		return fmt.Errorf("%w: the bridge has verified batch %d, the data directory ends at %d (rebuild from L1 with modex exit's rebuild, or use the right --datadir)", ErrStateMismatch, last, head)
+	}
+	onL1, err := n.c.StateRoot(ctx)
+	if err != nil {
+		return err
+	}
+	local, err := n.db.Root(last)
+	if err != nil {
+		return fmt.Errorf("node: local root of batch %d: %w", last, err)
+	}
+	if local != onL1 {
+		return fmt.Errorf("%w: batch %d root %s locally, %s on the bridge", ErrStateMismatch, last, local.Text(16), onL1.Text(16))
+	}
+	return nil
 }

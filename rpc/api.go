@@ -62,7 +62,7 @@ type SubmitResult struct {
 // verified on L1).
 type Balance struct {
 	Asset  uint32      `json:"asset"`
-	Name   string      `json:"name"` // "ETH", "token:1", "shares:3", "credits:3"
+	Name   string      `json:"name"` // types.AssetID.String(): "base:0" (ETH), "base:1", "share:3", "credit:3"
 	Soft   uint256.Int `json:"soft"`
 	Proven uint256.Int `json:"proven"`
 }

@@ -31,6 +31,10 @@ var (
 	// ErrTxReplaced: the transaction was replaced in the pool by another one
 	// with the same nonce (it will never be included).
 	ErrTxReplaced = errors.New("transaction replaced by another with the same nonce")
+	// ErrFamilyDisabled: this node has no prover (and the bridge no
+	// verifier) for the transaction's batch family, so it could never be
+	// proven; it is refused instead of wedging the pipeline.
+	ErrFamilyDisabled = errors.New("transaction kind not enabled on this rollup (no verifier for its batch family)")
 
 	// Node state.
 	ErrSequencingStopped = errors.New("sequencing is stopped")
@@ -142,6 +146,7 @@ var errorTable = []ErrorCode{
 	row(1033, "account_pool_full", mempool.ErrAccountFull),
 	row(1040, "tx_not_found", ErrTxNotFound),
 	row(1041, "tx_replaced", ErrTxReplaced),
+	row(1042, "family_disabled", ErrFamilyDisabled),
 
 	// account 2000–2999.
 	row(2000, "account_not_found", types.ErrAccountNotFound),

@@ -193,6 +193,7 @@ func TestSentinelCodes(t *testing.T) {
 		// state/smt
 		{smt.ErrIndexOutOfRange, 7040, "smt_index_out_of_range"},
 		{smt.ErrCorruptNode, 7041, "smt_corrupt_node"},
+		{ErrFamilyDisabled, 1042, "family_disabled"},
 		{mempool.ErrStore, 7050, "pool_store"},
 		{mempool.ErrCorrupt, 7050, "pool_store"},
 		{mempool.ErrLocked, 7050, "pool_store"},

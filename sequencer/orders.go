@@ -145,6 +145,9 @@ func (s *Sequencer) Place(ctx context.Context, o *types.Order) (*rpc.OrderResult
 	if s.stopped.Load() {
 		return nil, ErrStopped
 	}
+	if err := s.enabled(&types.Trade{}); err != nil {
+		return nil, err
+	}
 	pk, _, err := s.cache.Account(o.Account)
 	if err != nil {
 		return nil, err
@@ -291,13 +294,13 @@ func (s *Sequencer) checkMatch(m book.Match) book.Verdict {
 		s.log.Info("order dropped: taker cannot pay", "account", takerOrder.Account, "order", takerOrder.OrderID, "err", err)
 		return book.RejectTaker
 	}
-	r, err := s.open.Add(&t)
+	r, err := s.open.AddVerified(&t) // both orders were verified when placed
 	if errors.Is(err, types.ErrFeeAssetsFull) && s.open.Len() > 0 {
 		s.seal()
 		if !s.ensure(types.FamilyTrade) {
 			return book.RejectTaker
 		}
-		r, err = s.open.Add(&t)
+		r, err = s.open.AddVerified(&t)
 	}
 	if err != nil {
 		if errors.Is(err, state.ErrWriteFailed) {

@@ -3,9 +3,9 @@ package sequencer
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 

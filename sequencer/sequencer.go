@@ -51,6 +51,11 @@ type Config struct {
 	// OnSeal, if set, is called (in the sequencer's goroutine) after each
 	// sealed batch; the pipeline takes it from there.
 	OnSeal func(sb *state.SealedBatch)
+	// Families, if set, are the batch families this rollup can prove (its
+	// bridge has their verifiers); transactions and orders of any other
+	// family are refused with rpc.ErrFamilyDisabled. Priority batches are
+	// always on. Nil: every family.
+	Families map[types.Family]bool
 	// Tokens is how many base tokens are registered on L1 (account queries
 	// list their balances; default: ETH only).
 	Tokens func() int
@@ -343,7 +348,7 @@ func (s *Sequencer) apply(tx types.SignedTx) (ok, retry bool) {
 		return false, false
 	}
 	hash := common.Hash(h)
-	r, err := s.open.Add(tx)
+	r, err := s.open.AddVerified(tx) // the pool verified its signature
 	switch {
 	case err == nil:
 	case errors.Is(err, types.ErrFeeAssetsFull) && s.open.Len() > 0:
@@ -592,6 +597,10 @@ func (s *Sequencer) Submit(ctx context.Context, tx types.SignedTx) (common.Hash,
 		s.reject(err)
 		return common.Hash{}, err
 	}
+	if err := s.enabled(tx); err != nil {
+		s.reject(err)
+		return common.Hash{}, err
+	}
 	h, err := s.pool.Add(tx)
 	if err != nil {
 		s.reject(err)
@@ -604,6 +613,17 @@ func (s *Sequencer) Submit(ctx context.Context, tx types.SignedTx) (common.Hash,
 	s.feeds.tx(&rpc.TxInfo{Hash: hash, Kind: tx.Kind().String(), Account: tx.Signer(), Nonce: tx.GetNonce(), Status: rpc.TxPending})
 	s.poke()
 	return hash, nil
+}
+
+// enabled refuses a transaction of a family this rollup cannot prove.
+func (s *Sequencer) enabled(tx types.Tx) error {
+	if s.cfg.Families == nil || tx == nil {
+		return nil
+	}
+	if f := types.FamilyOf(tx); f != types.FamilyNone && !s.cfg.Families[f] {
+		return fmt.Errorf("%w: %s (%v batches)", rpc.ErrFamilyDisabled, tx.Kind(), f)
+	}
+	return nil
 }
 
 func (s *Sequencer) reject(err error) {

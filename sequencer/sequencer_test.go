@@ -32,6 +32,7 @@ type fixture struct {
 	prio  uint64
 	now   uint64
 	seals []*state.SealedBatch
+	fams  map[types.Family]bool
 }
 
 func newFixture(t *testing.T, users int) *fixture {
@@ -65,7 +66,7 @@ func newFixture(t *testing.T, users int) *fixture {
 
 func (f *fixture) open() {
 	f.t.Helper()
-	s, err := Open(Config{Params: f.p, Domain: testDomain, BatchTimeout: time.Hour, MakerFeeBips: 2, TakerFeeBips: 5,
+	s, err := Open(Config{Params: f.p, Domain: testDomain, BatchTimeout: time.Hour, MakerFeeBips: 2, TakerFeeBips: 5, Families: f.fams,
 		Clock: func() uint64 { return f.now }, OnSeal: func(sb *state.SealedBatch) { f.seals = append(f.seals, sb) }}, f.db, f.j)
 	if err != nil {
 		f.t.Fatal(err)
@@ -357,5 +358,24 @@ func TestPoolSurvivesRestart(t *testing.T) {
 	}
 	if got := f.balance(2, 0); got != 1015 {
 		t.Fatalf("balance %d, want 1015", got)
+	}
+}
+
+// TestFamilyDisabled: a transaction or order of a family the rollup cannot
+// prove is refused up front (it would wedge the pipeline otherwise).
+func TestFamilyDisabled(t *testing.T) {
+	f := newFixture(t, 2)
+	f.fams = map[types.Family]bool{types.FamilyPriority: true, types.FamilyTransfer: true}
+	f.restart()
+	f.deposit(0, 0)
+	f.deposit(1, 1000)
+	f.flush()
+	cm := &types.CreateModel{Account: 1, Model: 1, Supply: 10, MaxSupply: 10}
+	_, err := f.submit(1, cm)
+	wantErr(t, err, rpc.ErrFamilyDisabled)
+	_, err = f.s.Place(f.ctx, f.order(1, 1, types.Sell, 1, 10, 5))
+	wantErr(t, err, rpc.ErrFamilyDisabled)
+	if _, err := f.submit(1, transfer(1, 0, 10, 0)); err != nil {
+		t.Fatalf("an enabled family: %v", err)
 	}
 }

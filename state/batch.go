@@ -299,6 +299,19 @@ func (b *Batch) Add(tx types.Tx) (*Receipt, error) {
 	return r, nil
 }
 
+// AddVerified is Add for a transaction whose signatures (a signed
+// transaction's, or both orders' of a Trade) the caller has already verified
+// under this batch's domain against the signers' keys, which never change
+// once an account exists: the sequencer verifies them when it accepts the
+// transaction or the order, and would otherwise verify each twice on its
+// one-goroutine hot path. Every other rule of Apply runs; the pipeline's
+// re-execution (Reexecute) verifies every signature again.
+func (b *Batch) AddVerified(tx types.Tx) (*Receipt, error) {
+	b.st.replay = true
+	defer func() { b.st.replay = false }()
+	return b.Add(tx)
+}
+
 // Seal credits the batch's fees, pads it with Noops to capacity, writes its
 // header, pubdata and transactions, and commits everything as one store
 // transaction (durable when it returns nil). A batch too large for one

@@ -73,3 +73,29 @@ func TestReexecuteMismatch(t *testing.T) {
 		t.Fatalf("got %v, want ErrReexecMismatch", err)
 	}
 }
+
+// TestAddVerified: AddVerified skips only the signature check: an unsigned
+// transfer applies, a wrong nonce is still refused, and the signatures are
+// checked again when the batch is re-executed.
+func TestAddVerified(t *testing.T) {
+	w := newWorld(t, types.TestParams(), 3)
+	w.deposit(0, 0, 0)
+	w.deposit(1, 0, 1000)
+	w.deposit(2, 0, 1000)
+	w.seal()
+	tr := &types.Transfer{From: w.acct[1], To: w.acct[2], Asset: types.ETH, Amount: u256(10), Nonce: 1}
+	if _, err := w.batch.AddVerified(tr); !errors.Is(err, types.ErrNonce) {
+		t.Fatalf("wrong nonce: %v", err)
+	}
+	tr.Nonce = 0
+	if _, err := w.batch.Add(tr); !errors.Is(err, types.ErrBadSignature) {
+		t.Fatalf("Add of an unsigned transfer: %v", err)
+	}
+	if _, err := w.batch.AddVerified(tr); err != nil {
+		t.Fatalf("AddVerified: %v", err)
+	}
+	sb := w.seal()
+	if _, err := w.db.Reexecute(sb.Header.Number); !errors.Is(err, ErrReexecMismatch) || !errors.Is(err, types.ErrBadSignature) {
+		t.Fatalf("re-execution of the unsigned transfer: %v", err)
+	}
+}

@@ -150,11 +150,11 @@ type account struct {
 
 // Pool is the mempool. Its methods are safe for concurrent use.
 type Pool struct {
-	d    types.Domain
-	acc  Accounts
-	opts Options
-	db   *badger.DB
-	own  bool     // db opened by Open: Close closes it
+	d     types.Domain
+	acc   Accounts
+	opts  Options
+	db    *badger.DB
+	own   bool         // db opened by Open: Close closes it
 	plain *store.Plain // our own database, when we opened it
 
 	inflight sync.WaitGroup // Adds past the closed check; Close waits for them

@@ -120,6 +120,7 @@ type Sequencer struct {
 	tradeSeq  map[uint16]uint64
 	models    map[uint16]bool
 	pl        placement // what the order being placed did
+	waitSince time.Time // when a transaction of another family than the open batch's first waited
 
 	stopped  atomic.Bool
 	proven   atomic.Uint64
@@ -235,13 +236,25 @@ func (s *Sequencer) step() {
 	if s.stopped.Load() {
 		return
 	}
-	for i := 0; i < 8; i++ { // bounded: commands get their turn
+	for i := 0; i < 8 && len(s.cmds) == 0; i++ { // a waiting command (an order, a query) goes first
 		if !s.fill() {
 			break
 		}
 	}
-	if s.open != nil && s.open.Len() > 0 && time.Since(s.openSince) >= s.cfg.BatchTimeout {
+	if s.open == nil || s.open.Len() == 0 {
+		return
+	}
+	// Seal when the batch is old, or when transactions of another family
+	// have waited a whole timeout behind it (a market busy enough to keep
+	// a Trade batch open must not starve transfers); the waiting family
+	// then gets the next batch at once.
+	starved := !s.waitSince.IsZero() && time.Since(s.waitSince) >= s.cfg.BatchTimeout
+	if starved || time.Since(s.openSince) >= s.cfg.BatchTimeout {
 		s.seal()
+		if starved {
+			s.waitSince = time.Time{}
+			s.fill()
+		}
 	}
 }
 
@@ -313,6 +326,9 @@ func (s *Sequencer) fill() bool {
 		}
 		if types.FamilyOf(tx) != fam {
 			blocked[acct] = true // its later nonces wait behind it
+			if s.waitSince.IsZero() {
+				s.waitSince = time.Now()
+			}
 			continue
 		}
 		if s.open != nil && s.open.Len() >= s.cfg.Params.BatchCapacity {
@@ -334,6 +350,9 @@ func (s *Sequencer) fill() bool {
 			continue
 		}
 		applied = true
+	}
+	if applied {
+		s.waitSince = time.Time{} // the pool's oldest family got its turn
 	}
 	return applied
 }
@@ -743,7 +762,8 @@ func (s *Sequencer) recover() error {
 		return err
 	}
 	// models and tokens that exist
-	for m := uint16(0); uint64(m) < 1<<uint(s.cfg.Params.ModelDepth); m++ {
+	for i := uint64(0); i < 1<<uint(s.cfg.Params.ModelDepth); i++ { // uint64: 2^16 models wrap a uint16
+		m := uint16(i)
 		md, err := st.Model(m)
 		if errors.Is(err, types.ErrModelNotFound) {
 			continue

@@ -33,6 +33,7 @@ type fixture struct {
 	now   uint64
 	seals []*state.SealedBatch
 	fams  map[types.Family]bool
+	wait  time.Duration // BatchTimeout (default: an hour, tests flush)
 }
 
 func newFixture(t *testing.T, users int) *fixture {
@@ -66,7 +67,11 @@ func newFixture(t *testing.T, users int) *fixture {
 
 func (f *fixture) open() {
 	f.t.Helper()
-	s, err := Open(Config{Params: f.p, Domain: testDomain, BatchTimeout: time.Hour, MakerFeeBips: 2, TakerFeeBips: 5, Families: f.fams,
+	wait := f.wait
+	if wait == 0 {
+		wait = time.Hour
+	}
+	s, err := Open(Config{Params: f.p, Domain: testDomain, BatchTimeout: wait, MakerFeeBips: 2, TakerFeeBips: 5, Families: f.fams,
 		Clock: func() uint64 { return f.now }, OnSeal: func(sb *state.SealedBatch) { f.seals = append(f.seals, sb) }}, f.db, f.j)
 	if err != nil {
 		f.t.Fatal(err)
@@ -377,5 +382,41 @@ func TestFamilyDisabled(t *testing.T) {
 	wantErr(t, err, rpc.ErrFamilyDisabled)
 	if _, err := f.submit(1, transfer(1, 0, 10, 0)); err != nil {
 		t.Fatalf("an enabled family: %v", err)
+	}
+}
+
+// TestBusyMarketDoesNotStarveTransfers: orders that keep a Trade batch open
+// (each full batch is followed by the next trade's) must not keep a waiting
+// transfer out: after one BatchTimeout the transfer gets a batch.
+func TestBusyMarketDoesNotStarveTransfers(t *testing.T) {
+	f := newFixture(t, 3)
+	f.wait = 100 * time.Millisecond
+	f.restart()
+	f.deposit(0, 0)
+	f.deposit(1, 10_000_000)
+	f.deposit(2, 10_000_000)
+	f.flush()
+	f.createModel(1, 1, 100_000, 0)
+	if _, err := f.s.Place(f.ctx, f.order(1, 1, types.Sell, 1, 100_000, 5)); err != nil {
+		t.Fatal(err)
+	}
+	h, err := f.submit(2, transfer(2, 1, 7, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// account 2 buys one share at a time, as fast as it can, for 1.5 s
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	id := uint32(1)
+	for time.Now().Before(deadline) {
+		if _, err := f.s.Place(f.ctx, f.order(2, 1, types.Buy, id, 1, 5)); err != nil {
+			t.Fatal(err)
+		}
+		id++
+	}
+	if id < 50 {
+		t.Fatalf("only %d orders placed", id)
+	}
+	if st := f.status(h); st != rpc.TxIncluded {
+		t.Fatalf("transfer still %s after %d trades", st, id-1)
 	}
 }

@@ -26,7 +26,11 @@ type applyResult struct {
 
 func runBench(args []string) error {
 	if len(args) < 1 {
-		return fmt.Errorf("bench: want a target (apply, seal, circuit, prove, gas)")
+		return fmt.Errorf("bench: want a target (apply, seal, circuit, prove, gas, sequencer)")
+	}
+	switch args[0] {
+	case "sequencer": // flags of its own: bench_sequencer.go
+		return runBenchSequencer(args[1:])
 	}
 	fs := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")

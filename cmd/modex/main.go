@@ -50,6 +50,8 @@ usage:
   modex setup --dev --circuit FAMILY --keys DIR [--params prod:64|test:2]   insecure development keys
   modex ceremony STEP ...            multi-party Groth16 setup (modex ceremony for the steps)
   modex export-verifier --keys DIR --out FILE.sol          Solidity verifier of saved keys
+  modex bench sequencer [--json] [--duration 10s] [--users 256] [--clients 8] [--mix transfers=70,orders=30] [--sync=true]
+                                     soft-confirmed tps of the sequencer vs the EdDSA verification bound
   modex bench gas [--json] [--capacities 8,32,64] [--fork osaka|dev]
                                      L1 gas of every batch kind and user operation (in-process EVM)
   modex claim [--l1-rpc URL] [--bridge ADDR] --key HEX|FILE [--owner ADDR] [--token N] [--rpc URL]

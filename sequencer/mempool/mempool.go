@@ -32,8 +32,9 @@
 // outside every lock. Adds of one account are serialized by a per-account
 // mutex; the decision and the in-memory indexes take the pool mutex only
 // briefly; the durable Badger write runs under neither the pool mutex nor
-// another account's lock, so concurrent Adds of different accounts share
-// Badger's group commit (one fsync for many writes).
+// another account's lock, so concurrent Adds of different accounts share one
+// group commit (the pool's committer goroutine: one Badger transaction, one
+// fsync, for every write waiting).
 package mempool
 
 import (
@@ -159,6 +160,9 @@ type Pool struct {
 
 	inflight sync.WaitGroup // Adds past the closed check; Close waits for them
 
+	writes    chan *write   // Adds' durable writes, to the committer
+	committed chan struct{} // closed when the committer has stopped
+
 	mu       sync.Mutex
 	accounts map[uint32]*account
 	byHash   map[[32]byte]*entry
@@ -201,7 +205,73 @@ func Open(d types.Domain, acc Accounts, opts Options) (*Pool, error) {
 		p.closeOwn()
 		return nil, err
 	}
+	p.writes = make(chan *write, 1024)
+	p.committed = make(chan struct{})
+	go p.committer()
 	return p, nil
+}
+
+// write is one Add's durable write, handed to the committer.
+type write struct {
+	set  []byte // key of the new transaction
+	val  []byte
+	del  []byte // key of the replaced one, or nil
+	done chan error
+}
+
+// committer group-commits the Adds' writes: everything waiting goes into one
+// Badger transaction, so one fsync (SyncWrites) acknowledges many Adds.
+// Badger syncs once per transaction and does not group concurrent Updates
+// itself (measured: 8 concurrent synced Updates, 387/s; serial, 311/s).
+func (p *Pool) committer() {
+	defer close(p.committed)
+	for first := range p.writes {
+		group := []*write{first}
+	drain:
+		for len(group) < maxGroup {
+			select {
+			case w, ok := <-p.writes:
+				if !ok {
+					break drain
+				}
+				group = append(group, w)
+			default:
+				break drain
+			}
+		}
+		err := p.db.Update(func(txn *badger.Txn) error {
+			for _, w := range group {
+				if err := w.apply(txn); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil && len(group) > 1 {
+			// one write must not fail the others (a group too large for one
+			// transaction, say): commit them one by one
+			for _, w := range group {
+				w.done <- p.db.Update(w.apply)
+			}
+			continue
+		}
+		for _, w := range group {
+			w.done <- err
+		}
+	}
+}
+
+// maxGroup bounds one group commit (Badger's transaction size limit).
+const maxGroup = 512
+
+func (w *write) apply(txn *badger.Txn) error {
+	if err := txn.Set(w.set, w.val); err != nil {
+		return err
+	}
+	if w.del != nil {
+		return txn.Delete(w.del)
+	}
+	return nil
 }
 
 // checkShared refuses a database the pool cannot write durably through
@@ -340,7 +410,9 @@ func (p *Pool) Close() error {
 	}
 	p.closed = true
 	p.mu.Unlock()
-	p.inflight.Wait()
+	p.inflight.Wait() // no Add sends a write after this
+	close(p.writes)
+	<-p.committed
 	return p.closeOwn()
 }
 
@@ -498,18 +570,15 @@ func (p *Pool) Add(tx types.SignedTx) ([32]byte, error) {
 	e.seq = p.seq
 	p.mu.Unlock()
 
-	// Durable write, outside the pool mutex (group-committed across
-	// accounts): Update returns once the write is synced (SyncWrites), and
-	// only then is the transaction pending and acknowledged.
-	werr := p.db.Update(func(txn *badger.Txn) error {
-		if err := txn.Set(txKey(e.seq), enc); err != nil {
-			return err
-		}
-		if old != nil {
-			return txn.Delete(txKey(old.seq))
-		}
-		return nil
-	})
+	// Durable write, outside the pool mutex, group-committed with the other
+	// Adds waiting (committer): it returns once the write is synced
+	// (SyncWrites), and only then is the transaction pending and acknowledged.
+	w := &write{set: txKey(e.seq), val: enc, done: make(chan error, 1)}
+	if old != nil {
+		w.del = txKey(old.seq)
+	}
+	p.writes <- w
+	werr := <-w.done
 
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -192,6 +192,7 @@ func TestSequencerFlow(t *testing.T) {
 	_, err = f.submit(2, transfer(9, 2, 10, 0)) // account 9 does not exist
 	wantErr(t, err, types.ErrAccountNotFound)
 
+	f.s.Stop() // nothing is applied meanwhile: nonce 1 stays pending, so replaceable
 	h1, err := f.submit(1, transfer(1, 2, 100, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -203,6 +204,10 @@ func TestSequencerFlow(t *testing.T) {
 	// a replacement of nonce 1 with the same fee is refused
 	_, err = f.submit(1, transfer(1, 2, 300, 1))
 	wantErr(t, err, mempool.ErrReplacementUnderpriced)
+	if f.status(h1) != rpc.TxPending {
+		t.Fatalf("applied while stopped: %s", f.status(h1))
+	}
+	f.s.Start()
 	f.flush()
 	if f.status(h1) != rpc.TxIncluded || f.status(h2) != rpc.TxIncluded {
 		t.Fatalf("statuses %s %s", f.status(h1), f.status(h2))

@@ -28,7 +28,7 @@ func runBenchSequencer(args []string) error {
 	mix := fs.String("mix", "transfers=70,orders=30", "operation mix (weights)")
 	sync := fs.Bool("sync", true, "synced writes (journal and state store)")
 	verifyFor := fs.Duration("verify-for", seqbenchDefault.VerifyFor, "how long the EdDSA verification bound is measured")
-	modelDepth := fs.Int("model-depth", seqbench.DefaultModelDepth, "model tree depth (production: 16, on which sequencer.Open loops forever: uint16 wrap in recover)")
+	modelDepth := fs.Int("model-depth", seqbench.DefaultModelDepth, "model tree depth (default: production's)")
 	capacity := fs.Int("capacity", types.DefaultParams().BatchCapacity, "batch capacity")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed window to this file")
 	if err := fs.Parse(args); err != nil {

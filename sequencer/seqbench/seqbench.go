@@ -56,14 +56,11 @@ var Target = struct {
 	P99Ms float64 `json:"p99_ms"`
 }{0.75, 10}
 
-// DefaultModelDepth is the benchmark's model tree depth, one below
-// production's 16: at 16, sequencer.Open never returns (recover's loop over
-// the model ids, `for m := uint16(0); uint64(m) < 1<<ModelDepth; m++`,
-// wraps around at 65,535).
-const DefaultModelDepth = 15
+// DefaultModelDepth is the benchmark's model tree depth: production's.
+var DefaultModelDepth = types.DefaultParams().ModelDepth
 
 // DefaultParams are the production parameters (types.DefaultParams: accounts
-// 2^24, balances 2^16, 64 transactions a batch) with DefaultModelDepth.
+// 2^24, balances 2^16, models 2^16, 64 transactions a batch).
 func DefaultParams() types.Params {
 	p := types.DefaultParams()
 	p.ModelDepth = DefaultModelDepth

@@ -114,59 +114,54 @@ func parseCursor(c string, prefix []byte) ([]byte, error) {
 
 // History pages an account's sealed transactions, newest first.
 func (s *Sequencer) History(ctx context.Context, account uint32, cursor string, limit int) (*rpc.Page[rpc.TxInfo], error) {
-	prefix := key(pfxHistory, account)
-	after, err := parseCursor(cursor, prefix)
-	if err != nil {
-		return nil, err
-	}
 	page := &rpc.Page[rpc.TxInfo]{Items: []rpc.TxInfo{}}
-	var last []byte
-	err = s.j.View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Reverse = true
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		if after != nil {
-			it.Seek(after)
-			if it.ValidForPrefix(prefix) && bytes.Equal(it.Item().Key(), after) {
-				it.Next()
-			}
-		} else {
-			it.Seek(append(bytes.Clone(prefix), 0xff))
+	next, err := s.pageDesc(key(pfxHistory, account), cursor, limit, func(txn *badger.Txn, it *badger.Item) (bool, error) {
+		var h common.Hash
+		if err := it.Value(func(b []byte) error { h = common.BytesToHash(b); return nil }); err != nil {
+			return false, err
 		}
-		for ; it.ValidForPrefix(prefix); it.Next() {
-			if len(page.Items) == limit {
-				page.Next = hex.EncodeToString(last)
-				return nil
-			}
-			var h common.Hash
-			if err := it.Item().Value(func(b []byte) error { h = common.BytesToHash(b); return nil }); err != nil {
-				return err
-			}
-			var rec record
-			if ok, err := getJSON(txn, key(pfxRecord, h), &rec); err != nil || !ok {
-				continue
-			}
-			page.Items = append(page.Items, *s.fromRecord(h, &rec))
-			last = it.Item().KeyCopy(nil)
+		var rec record
+		if ok, err := getJSON(txn, key(pfxRecord, h), &rec); err != nil || !ok {
+			return false, err
 		}
-		return nil
+		page.Items = append(page.Items, *s.fromRecord(h, &rec))
+		return true, nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	page.Next = next
 	return page, nil
 }
 
 // Trades pages a market's trades, newest first.
 func (s *Sequencer) Trades(ctx context.Context, model uint16, cursor string, limit int) (*rpc.Page[rpc.TradeInfo], error) {
-	prefix := key(pfxTrade, model)
-	after, err := parseCursor(cursor, prefix)
+	page := &rpc.Page[rpc.TradeInfo]{Items: []rpc.TradeInfo{}}
+	next, err := s.pageDesc(key(pfxTrade, model), cursor, limit, func(_ *badger.Txn, it *badger.Item) (bool, error) {
+		var t rpc.TradeInfo
+		if err := it.Value(func(b []byte) error { return jsonUnmarshal(b, &t) }); err != nil {
+			return false, err
+		}
+		page.Items = append(page.Items, t)
+		return true, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := &rpc.Page[rpc.TradeInfo]{Items: []rpc.TradeInfo{}}
-	var last []byte
+	page.Next = next
+	return page, nil
+}
+
+// pageDesc walks the journal keys under prefix newest first, from after the
+// cursor (the hex of the last key of the previous page), handing each to
+// item until limit of them made an item; it returns the next page's cursor
+// ("" at the end).
+func (s *Sequencer) pageDesc(prefix []byte, cursor string, limit int, item func(*badger.Txn, *badger.Item) (bool, error)) (string, error) {
+	after, err := parseCursor(cursor, prefix)
+	if err != nil {
+		return "", err
+	}
+	var next string
 	err = s.j.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Reverse = true
@@ -180,24 +175,24 @@ func (s *Sequencer) Trades(ctx context.Context, model uint16, cursor string, lim
 		} else {
 			it.Seek(append(bytes.Clone(prefix), 0xff))
 		}
-		for ; it.ValidForPrefix(prefix); it.Next() {
-			if len(out.Items) == limit {
-				out.Next = hex.EncodeToString(last)
+		var last []byte
+		for n := 0; it.ValidForPrefix(prefix); it.Next() {
+			if n == limit {
+				next = hex.EncodeToString(last)
 				return nil
 			}
-			var t rpc.TradeInfo
-			if err := it.Item().Value(func(b []byte) error { return jsonUnmarshal(b, &t) }); err != nil {
+			ok, err := item(txn, it.Item())
+			if err != nil {
 				return err
 			}
-			out.Items = append(out.Items, t)
-			last = it.Item().KeyCopy(nil)
+			if ok {
+				n++
+				last = it.Item().KeyCopy(nil)
+			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return next, err
 }
 
 // Account is an account's soft and proven state and its open orders.

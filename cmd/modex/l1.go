@@ -162,6 +162,9 @@ func runClaim(args []string) error {
 		return err
 	}
 	fmt.Printf("pending balance of %s in token %d: %s\n", who, *token, p)
+	if p.Sign() == 0 {
+		return fmt.Errorf("claim: nothing to claim: %s has no pending balance of token %d on the bridge (a withdrawal becomes pending once its batch is verified: modex withdraw --wait)", who, *token)
+	}
 	tx, err := s.c.Claim(s.opts, who, uint16(*token))
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/modex/modex/state/store"
 )
 
 // ErrNotFound is a key the store does not hold.
@@ -51,25 +53,44 @@ func (s *MemStore) Delete(key string) error {
 	return nil
 }
 
-// BadgerStore is a Store in its own Badger directory, with synced writes.
-type BadgerStore struct{ db *badger.DB }
+// BadgerStore is a Store in a Badger database, under a key prefix: its own
+// directory (OpenBadgerStore), or a database it shares (NewBadgerStore: the
+// node keeps it in its journal, under "b/"). Writes are synced when the
+// database syncs them.
+type BadgerStore struct {
+	db     *badger.DB
+	prefix string
+	own    *store.Plain // the database, when the store opened it
+}
 
-// OpenBadgerStore opens (or creates) the store in dir.
+// OpenBadgerStore opens (or creates) the store in its own directory, with
+// synced writes and the store package's crash precautions.
 func OpenBadgerStore(dir string) (*BadgerStore, error) {
-	opts := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil)
-	db, err := badger.Open(opts)
+	pl, err := store.OpenPlain(dir, false, false)
 	if err != nil {
 		return nil, err
 	}
-	return &BadgerStore{db: db}, nil
+	return &BadgerStore{db: pl.DB, own: pl}, nil
 }
 
-func (s *BadgerStore) Close() error { return s.db.Close() }
+// NewBadgerStore is a store in an open database shared with others; its keys
+// start with prefix. Close does not close the database.
+func NewBadgerStore(db *badger.DB, prefix string) *BadgerStore {
+	return &BadgerStore{db: db, prefix: prefix}
+}
+
+// Close closes the database if the store opened it.
+func (s *BadgerStore) Close() error {
+	if s.own == nil {
+		return nil
+	}
+	return s.own.Close()
+}
 
 func (s *BadgerStore) Get(key string) ([]byte, error) {
 	var out []byte
 	err := s.db.View(func(txn *badger.Txn) error {
-		it, err := txn.Get([]byte(key))
+		it, err := txn.Get([]byte(s.prefix + key))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return ErrNotFound
 		}
@@ -83,9 +104,9 @@ func (s *BadgerStore) Get(key string) ([]byte, error) {
 }
 
 func (s *BadgerStore) Put(key string, value []byte) error {
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(key), value) })
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(s.prefix+key), value) })
 }
 
 func (s *BadgerStore) Delete(key string) error {
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(key)) })
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(s.prefix + key)) })
 }

@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -163,7 +162,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.reg = prometheus.NewRegistry()
 	n.metrics = rpc.NewMetrics(n.reg, Version)
-	bstore := &journalStore{j: n.j}
+	bstore := bridge.NewBadgerStore(n.j.DB, "b/")
 	if n.watcher, err = bridge.NewWatcher(cfg.L1, bridge.WatcherConfig{Contract: cfg.Bridge, Confirmations: cfg.Confirmations, FromBlock: cfg.FromBlock}, bstore); err != nil {
 		n.close()
 		return nil, err
@@ -349,33 +348,6 @@ func (n *Node) Domain() types.Domain            { return n.d }
 func (n *Node) DB() *state.DB                   { return n.db }
 func (n *Node) Addr() string                    { return n.api.Addr() }
 func (n *Node) Contract() *bridge.Contract      { return n.c }
-
-// journalStore is the bridge's Store in the journal (keys b/...).
-type journalStore struct{ j *store.Plain }
-
-func (s *journalStore) Get(k string) ([]byte, error) {
-	var out []byte
-	err := s.j.View(func(txn *badger.Txn) error {
-		it, err := txn.Get([]byte("b/" + k))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return bridge.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		out, err = it.ValueCopy(nil)
-		return err
-	})
-	return out, err
-}
-
-func (s *journalStore) Put(k string, v []byte) error {
-	return s.j.Update(func(txn *badger.Txn) error { return txn.Set([]byte("b/"+k), v) })
-}
-
-func (s *journalStore) Delete(k string) error {
-	return s.j.Update(func(txn *badger.Txn) error { return txn.Delete([]byte("b/" + k)) })
-}
 
 // families are the batch families the node has provers for.
 func families(p map[types.Family]prover.Prover) map[types.Family]bool {

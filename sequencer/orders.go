@@ -2,7 +2,6 @@ package sequencer
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -35,16 +34,6 @@ func beUint64(b []byte) uint64 {
 }
 
 func seqOf(k []byte) uint64 { return beUint64(k[len(k)-8:]) }
-
-// hashTx is a transaction's hash: SHA-256 of its encoding (the pool's hash
-// for signed transactions, and the Trade's hash for matches).
-func hashTx(tx types.Tx) (common.Hash, error) {
-	enc, err := types.EncodeTx(tx)
-	if err != nil {
-		return common.Hash{}, err
-	}
-	return sha256.Sum256(enc), nil
-}
 
 // book returns a model's book, creating it.
 func (s *Sequencer) book(model uint16) *book.Book {
@@ -314,7 +303,7 @@ func (s *Sequencer) checkMatch(m book.Match) book.Verdict {
 		s.log.Info("order dropped: the state refuses its trade", "account", makerOrder.Account, "order", makerOrder.OrderID, "err", err)
 		return book.RejectMaker
 	}
-	hash, err := hashTx(&t)
+	hash, err := types.TxHash(&t)
 	if err != nil {
 		s.log.Error("sequencer: hash trade", "err", err)
 	}

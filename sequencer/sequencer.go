@@ -361,7 +361,7 @@ func (s *Sequencer) fill() bool {
 // it from the pool and records it as failed. retry: the batch cannot take
 // another fee asset (seal and apply again).
 func (s *Sequencer) apply(tx types.SignedTx) (ok, retry bool) {
-	h, err := mempool.Hash(tx)
+	h, err := types.TxHash(tx)
 	if err != nil {
 		s.log.Error("sequencer: hash", "err", err)
 		return false, false

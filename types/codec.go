@@ -1,6 +1,7 @@
 package types
 
 import (
+	"crypto/sha256"
 	"fmt"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -467,3 +468,14 @@ var PubdataSize = func() [kindCount]int {
 	}
 	return s
 }()
+
+// TxHash is a transaction's hash, the one users see: SHA-256 of its wire
+// encoding (EncodeTx). The pool keys pending transactions by it, and a Trade
+// the sequencer makes has one too.
+func TxHash(tx Tx) ([32]byte, error) {
+	b, err := EncodeTx(tx)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return sha256.Sum256(b), nil
+}

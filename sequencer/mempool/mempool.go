@@ -422,11 +422,7 @@ func Hash(tx types.SignedTx) ([32]byte, error) {
 	if isNil(tx) {
 		return [32]byte{}, ErrNotPoolTx
 	}
-	b, err := types.EncodeTx(tx)
-	if err != nil {
-		return [32]byte{}, err
-	}
-	return sha256.Sum256(b), nil
+	return types.TxHash(tx)
 }
 
 // isNil: a nil interface or a typed nil pointer (whose methods would panic).

@@ -23,10 +23,19 @@ func (n *Node) SubmitTx(ctx context.Context, raw []byte) (common.Hash, error) {
 }
 
 func (n *Node) halted() error {
-	if err := n.pipe.Halted(); err != nil {
+	if err := n.haltReason(); err != nil {
 		return fmt.Errorf("%w: %v", rpc.ErrPipelineHalted, err)
 	}
 	return nil
+}
+
+// haltReason is why the sequencer (its journal or tree stage) or the
+// pipeline halted, or nil.
+func (n *Node) haltReason() error {
+	if err := n.seq.Halted(); err != nil {
+		return err
+	}
+	return n.pipe.Halted()
 }
 
 func (n *Node) Tx(ctx context.Context, h common.Hash) (*rpc.TxInfo, error) { return n.seq.Tx(ctx, h) }
@@ -93,6 +102,11 @@ func (n *Node) FeeQuote(ctx context.Context, kind string) (*rpc.FeeQuote, error)
 // Batch is a sealed batch with its pipeline stage.
 func (n *Node) Batch(ctx context.Context, num uint64) (*rpc.BatchInfo, error) {
 	if num == 0 || num > n.db.Head() {
+		if num > 0 && num <= n.seq.Sealed() { // sealed; the tree stage has not committed it yet
+			if info := n.seq.SealedBatch(num); info != nil {
+				return info, nil
+			}
+		}
 		return nil, fmt.Errorf("%w: %d", rpc.ErrBatchNotFound, num)
 	}
 	h, err := n.db.Header(num)
@@ -117,7 +131,7 @@ func (n *Node) SyncStatus(ctx context.Context) (*rpc.SyncStatus, error) {
 	}
 	st := &rpc.SyncStatus{Sealed: n.seq.Sealed(), Proven: proven, Submitted: sent, Verified: verified,
 		L1Head: n.l1Head.Load(), PriorityIn: next, Sequencing: !n.seq.Stopped()}
-	if err := n.pipe.Halted(); err != nil {
+	if err := n.haltReason(); err != nil {
 		st.Halted = err.Error()
 	}
 	if h := n.db.Head(); h > 0 {
@@ -155,7 +169,7 @@ func (n *Node) StopSequencing(ctx context.Context) error {
 func (n *Node) Health() rpc.Health {
 	_, _, verified := n.pipe.Heads()
 	h := rpc.Health{OK: true, Version: Version, Sealed: n.seq.Sealed(), Verified: verified}
-	if err := n.pipe.Halted(); err != nil {
+	if err := n.haltReason(); err != nil {
 		h.OK, h.Halted = false, err.Error()
 	}
 	return h

@@ -219,7 +219,8 @@ type BatchStatus string
 
 const (
 	BatchOpen      BatchStatus = "open"
-	BatchSealed    BatchStatus = "sealed"
+	BatchSealed    BatchStatus = "sealed"    // sequenced and durable; no roots yet
+	BatchCommitted BatchStatus = "committed" // the tree stage hashed it: roots known
 	BatchWitness   BatchStatus = "witness"
 	BatchProven    BatchStatus = "proven"
 	BatchSubmitted BatchStatus = "submitted"
@@ -233,11 +234,11 @@ type BatchInfo struct {
 	Status        BatchStatus   `json:"status"`
 	Timestamp     uint64        `json:"timestamp"`
 	Txs           int           `json:"txs"`
-	PrevRoot      string        `json:"prevRoot"`
-	NewRoot       string        `json:"newRoot"`
+	PrevRoot      string        `json:"prevRoot,omitempty"` // empty while sealed: the tree stage computes the roots
+	NewRoot       string        `json:"newRoot,omitempty"`
 	FirstPriority uint64        `json:"firstPriority"`
 	PriorityCount uint32        `json:"priorityCount"`
-	Commitment    string        `json:"pubdataCommitment"`
+	Commitment    string        `json:"pubdataCommitment,omitempty"`
 	L1Tx          common.Hash   `json:"l1Tx,omitempty"`
 	ProveMillis   int64         `json:"proveMillis,omitempty"`
 	Hashes        []common.Hash `json:"hashes,omitempty"` // its transactions

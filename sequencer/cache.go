@@ -8,8 +8,9 @@ import (
 )
 
 // accountCache is the pool's concurrent view of the soft state's accounts
-// (key and next nonce): the loop writes every account it changes; others
-// are read from the last sealed batch.
+// (key and next nonce): the loop writes every account it changes, in the
+// open batch and in every sealed batch it replays at start; any other
+// account is as the state store's head has it.
 type accountCache struct {
 	db *state.DB
 	mu sync.RWMutex
@@ -55,9 +56,16 @@ func (c *accountCache) set(st *state.State, id uint32) {
 	c.mu.Unlock()
 }
 
-// clear forgets everything (the open batch was discarded).
-func (c *accountCache) clear() {
+// refresh rereads an account from the soft state (loop only): after the
+// open batch was discarded, its accounts go back to what the sealed
+// batches left (an account the batch created is forgotten).
+func (c *accountCache) refresh(st *state.State, id uint32) {
+	acc, err := st.Account(id)
 	c.mu.Lock()
-	c.m = map[uint32]cachedAccount{}
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if err != nil || acc.PubKey.IsZero() {
+		delete(c.m, id)
+		return
+	}
+	c.m[id] = cachedAccount{pk: acc.PubKey, nonce: acc.Nonce}
 }

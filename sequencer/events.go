@@ -156,6 +156,7 @@ func (s *Sequencer) afterApplyAccounts(cause common.Hash, accounts ...uint32) {
 // publishSealed announces a sealed batch and its redemptions.
 func (s *Sequencer) publishSealed(sb *state.SealedBatch, list []openTx) {
 	info := batchInfo(&sb.Header, rpc.BatchSealed)
+	info.PrevRoot, info.NewRoot, info.Commitment = "", "", "" // the tree stage computes them (status witness)
 	info.Txs = len(list)
 	for i, o := range list {
 		info.Hashes = append(info.Hashes, o.hash)

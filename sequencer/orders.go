@@ -49,16 +49,16 @@ func (s *Sequencer) book(model uint16) *book.Book {
 	return b
 }
 
-// soft runs f over the soft state: the open batch's, else the last sealed.
+// soft runs f over the soft state: the open batch's, else that of the
+// batches sealed so far (loop only).
 func (s *Sequencer) soft(f func(st *state.State) error) error {
 	if s.open != nil {
 		return f(s.open.State())
 	}
-	st, release, err := s.db.View(s.db.Head())
+	st, err := state.New(s.cfg.Params, s.cfg.Domain, s.kv)
 	if err != nil {
 		return err
 	}
-	defer release()
 	return f(st)
 }
 
@@ -146,21 +146,38 @@ func (s *Sequencer) Place(ctx context.Context, o *types.Order) (*rpc.OrderResult
 	}
 	var res *rpc.OrderResult
 	var perr error
-	if err := s.do(ctx, func() { res, perr = s.place(*o) }); err != nil {
+	var durable chan error
+	if err := s.do(ctx, func() { res, durable, perr = s.place(*o) }); err != nil {
 		return nil, err
 	}
-	return res, perr
+	if perr != nil {
+		return nil, perr
+	}
+	// the loop goes on matching while the journal write is synced
+	select {
+	case err := <-durable:
+		if err != nil {
+			return nil, err
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return res, nil
 }
 
-func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, error) {
+// place matches an order in the loop. The journal write (the order, its
+// trades, the orders it removed) is queued on the group-committing writer;
+// durable reports when it is synced, and only then is the order
+// acknowledged and its trades announced.
+func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, chan error, error) {
 	if !s.models[o.Model] {
-		return nil, fmt.Errorf("%w: %d", types.ErrModelNotFound, o.Model)
+		return nil, nil, fmt.Errorf("%w: %d", types.ErrModelNotFound, o.Model)
 	}
 	b := s.book(o.Model)
 	// the book's stateless checks first (a malformed order is reported as
 	// such, not as unaffordable)
 	if err := b.Check(&o, uint32(s.cfg.Clock())); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var rem uint64
 	err := s.soft(func(st *state.State) error {
@@ -171,7 +188,7 @@ func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, error) {
 		return afford(st, o.Side, o.Account, o.Model, rem, &o.Price, o.MaxFeeBips)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// An older resting order of the account on the same slot is superseded.
 	slots := uint32(1) << uint(s.cfg.Params.OrderDepth)
@@ -188,7 +205,7 @@ func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, error) {
 	if err != nil {
 		s.orderSeq--
 		s.pl = placement{}
-		return nil, err
+		return nil, nil, err
 	}
 	out := &rpc.OrderResult{Model: o.Model, OrderID: o.OrderID, Rested: res.Rested}
 	for _, r := range res.Removed {
@@ -204,14 +221,12 @@ func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, error) {
 	}
 	enc, err := types.EncodeOrder(&o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pl := s.pl
 	s.pl = placement{}
-	// One synced write: the order (kept until its fills are sealed; a
-	// restart recomputes its remainder from its slot), the trades, and the
-	// orders that left the book unfilled.
-	err = s.j.Update(func(txn *badger.Txn) error {
+	durable := make(chan error, 1)
+	s.jw.write(func(txn *badger.Txn) error {
 		if err := putJSON(txn, key(pfxOrder, seq), journaledOrder{Raw: enc}); err != nil {
 			return err
 		}
@@ -231,23 +246,30 @@ func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, error) {
 			}
 		}
 		return nil
+	}, func(err error) {
+		if err != nil {
+			// The matches are in the soft state but the order is not
+			// durable: nothing more may be sealed (a restart matches the
+			// journaled orders again).
+			s.halt(fmt.Errorf("journal of an order: %w", err))
+			durable <- err
+			return
+		}
+		for _, t := range pl.trades {
+			s.feeds.trade(t)
+		}
+		if m := s.cfg.Metrics; m != nil {
+			m.Trades.Add(float64(len(pl.trades)))
+		}
+		durable <- nil
 	})
-	if err != nil {
-		// The matches are applied in the open batch but the order is not
-		// durable: drop the open batch (its pool transactions apply again).
-		s.log.Error("sequencer: journal order", "err", err)
-		s.reset()
-		return nil, err
-	}
 	for _, t := range pl.trades {
 		out.Trades = append(out.Trades, *t)
-		s.feeds.trade(t)
 	}
 	if m := s.cfg.Metrics; m != nil {
-		m.Trades.Add(float64(len(pl.trades)))
 		m.OpenOrders.Set(float64(len(s.orderKeys)))
 	}
-	return out, nil
+	return out, durable, nil
 }
 
 // forget drops a resting order's journal key mapping and returns its seq.
@@ -357,16 +379,18 @@ func (s *Sequencer) expire() {
 	if len(seqs) == 0 {
 		return
 	}
-	if err := s.j.Update(func(txn *badger.Txn) error {
+	s.jw.write(func(txn *badger.Txn) error {
 		for _, q := range seqs {
 			if err := txn.Delete(key(pfxOrder, q)); err != nil {
 				return err
 			}
 		}
 		return nil
-	}); err != nil {
-		s.log.Error("sequencer: journal expired orders", "err", err)
-	}
+	}, func(err error) {
+		if err != nil { // at worst the restart drops them as expired
+			s.log.Error("sequencer: journal expired orders", "err", err)
+		}
+	})
 }
 
 // restoreOrders replays the journaled orders, in arrival order, into fresh

@@ -241,7 +241,7 @@ func (p *Pipeline) StageOf(n uint64) (rpc.BatchStatus, common.Hash, int64) {
 	case rec != nil && rec.Stage == rpc.BatchWitness:
 		return rpc.BatchWitness, common.Hash{}, 0
 	}
-	return rpc.BatchSealed, common.Hash{}, 0
+	return rpc.BatchCommitted, common.Hash{}, 0 // in the state store, not yet re-executed
 }
 
 func (p *Pipeline) halt(err error) {

@@ -31,7 +31,6 @@ func TestPipelineHaltsOnMismatch(t *testing.T) {
 	if err := rewriteHeader(f.db, &h); err != nil {
 		t.Fatal(err)
 	}
-	f.open()
 	var stages []rpc.BatchStatus
 	p, err := NewPipeline(PipelineConfig{Params: f.p, Domain: testDomain,
 		Progress: func(_ *state.Header, st rpc.BatchStatus, _ common.Hash, _ int64) { stages = append(stages, st) }}, f.db, f.j)

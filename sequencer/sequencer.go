@@ -2,6 +2,7 @@ package sequencer
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,11 @@ type Config struct {
 	// BatchTimeout: an open batch is sealed this long after its first
 	// transaction even if it is not full (default 1 s).
 	BatchTimeout time.Duration
+	// FamilyWait: an open batch is sealed once a transaction of another
+	// family has waited this long behind it (a batch holds one family), so
+	// that a busy market and a stream of transfers take turns (default
+	// 10 ms, at most BatchTimeout).
+	FamilyWait   time.Duration
 	MakerFeeBips uint8
 	TakerFeeBips uint8
 	MaxOrders    int // resting orders per market (default 100,000)
@@ -68,6 +74,10 @@ func (c *Config) defaults() {
 	if c.BatchTimeout <= 0 {
 		c.BatchTimeout = time.Second
 	}
+	if c.FamilyWait <= 0 {
+		c.FamilyWait = 10 * time.Millisecond
+	}
+	c.FamilyWait = min(c.FamilyWait, c.BatchTimeout)
 	if c.MaxOrders <= 0 {
 		c.MaxOrders = 100_000
 	}
@@ -100,6 +110,7 @@ type Sequencer struct {
 	log  *slog.Logger
 
 	cache accountCache
+	jw    *jwriter
 
 	cmds chan func()
 	wake chan struct{}
@@ -107,20 +118,34 @@ type Sequencer struct {
 	done chan struct{}
 	once sync.Once
 
+	// the tree stage (commit.go)
+	cdone       chan struct{}
+	ckick       chan struct{}
+	cmu         sync.Mutex
+	pendingRecs map[uint64]*sealedRecord // sealed, not yet committed
+	committed   atomic.Uint64
+	treePaused  atomic.Bool
+	haltMu      sync.Mutex
+	halted      error
+
 	// owned by the loop
-	open      *state.Batch
-	openSince time.Time
-	openTxs   map[common.Hash]int // hash → index in the open batch
-	openList  []openTx
-	books     map[uint16]*book.Book
-	prio      []PriorityRequest // confirmed, not yet sealed (id order)
-	prioNext  uint64            // next id AddPriority expects
-	orderSeq  uint64
-	orderKeys map[orderKey]uint64 // resting order → journal seq
-	tradeSeq  map[uint16]uint64
-	models    map[uint16]bool
-	pl        placement // what the order being placed did
-	waitSince time.Time // when a transaction of another family than the open batch's first waited
+	failing    sync.Map // hash → true: failed, its record not yet durable
+	kv         *softKV  // the soft state
+	lastSealed uint64   // the last batch the loop sealed
+	lastTs     uint64   // its timestamp
+	open       *state.Batch
+	openSince  time.Time
+	openTxs    map[common.Hash]int // hash → index in the open batch
+	openList   []openTx
+	books      map[uint16]*book.Book
+	prio       []PriorityRequest // confirmed, not yet sealed (id order)
+	prioNext   uint64            // next id AddPriority expects
+	orderSeq   uint64
+	orderKeys  map[orderKey]uint64 // resting order → journal seq
+	tradeSeq   map[uint16]uint64
+	models     map[uint16]bool
+	pl         placement // what the order being placed did
+	waitSince  time.Time // when a transaction of another family than the open batch's first waited
 
 	stopped  atomic.Bool
 	proven   atomic.Uint64
@@ -158,7 +183,8 @@ func Open(cfg Config, db *state.DB, j *store.Plain) (*Sequencer, error) {
 		tradeSeq: map[uint16]uint64{}, models: map[uint16]bool{},
 	}
 	s.cache = accountCache{db: db, m: map[uint32]cachedAccount{}}
-	s.sealed.Store(db.Head())
+	s.cdone, s.ckick, s.pendingRecs = make(chan struct{}), make(chan struct{}, 1), map[uint64]*sealedRecord{}
+	s.committed.Store(db.Head())
 	popts := cfg.Pool
 	popts.Dir = ""
 	popts.DB = j.DB
@@ -167,21 +193,51 @@ func Open(cfg Config, db *state.DB, j *store.Plain) (*Sequencer, error) {
 		return nil, fmt.Errorf("sequencer: pool: %w", err)
 	}
 	s.pool = pool
-	if err := s.recover(); err != nil {
+	if s.kv, err = newSoftKV(db); err != nil {
 		_ = pool.Close()
 		return nil, err
 	}
+	s.jw = newJWriter(j)
+	fail := func(err error) (*Sequencer, error) {
+		s.jw.close()
+		s.kv.close()
+		_ = pool.Close()
+		return nil, err
+	}
+	if err := s.replaySealed(); err != nil {
+		return fail(err)
+	}
+	if err := s.recover(); err != nil {
+		return fail(err)
+	}
 	go s.loop()
+	go s.committer()
+	s.signal()
 	return s, nil
+}
+
+// signal wakes the tree stage.
+func (s *Sequencer) signal() {
+	select {
+	case s.ckick <- struct{}{}:
+	default:
+	}
 }
 
 // Close stops the loop (the open batch is discarded: its transactions are
 // still in the pool and its orders in the journal, so the next Open applies
 // them again) and closes the pool. The journal and state stay open.
 func (s *Sequencer) Close() error {
-	s.once.Do(func() { close(s.quit) })
-	<-s.done
-	return s.pool.Close()
+	var err error
+	s.once.Do(func() {
+		close(s.quit)
+		<-s.done
+		<-s.cdone
+		s.jw.close()
+		s.kv.close()
+		err = s.pool.Close()
+	})
+	return err
 }
 
 // do runs f in the loop and waits for it.
@@ -211,13 +267,15 @@ func (s *Sequencer) poke() {
 
 func (s *Sequencer) loop() {
 	defer close(s.done)
-	tick := time.NewTicker(50 * time.Millisecond)
+	tick := time.NewTicker(min(50*time.Millisecond, max(time.Millisecond, s.cfg.FamilyWait/2)))
 	defer tick.Stop()
+	var lastExpire time.Time
 	for {
 		select {
 		case <-s.quit:
 			if s.open != nil {
 				s.open.Discard()
+				s.kv.discardOpen()
 				s.open = nil
 			}
 			return
@@ -225,7 +283,10 @@ func (s *Sequencer) loop() {
 			f()
 		case <-s.wake:
 		case <-tick.C:
-			s.expire()
+			if time.Since(lastExpire) >= 50*time.Millisecond {
+				lastExpire = time.Now()
+				s.expire()
+			}
 		}
 		s.step()
 	}
@@ -245,10 +306,10 @@ func (s *Sequencer) step() {
 		return
 	}
 	// Seal when the batch is old, or when transactions of another family
-	// have waited a whole timeout behind it (a market busy enough to keep
-	// a Trade batch open must not starve transfers); the waiting family
-	// then gets the next batch at once.
-	starved := !s.waitSince.IsZero() && time.Since(s.waitSince) >= s.cfg.BatchTimeout
+	// have waited FamilyWait behind it (a market busy enough to keep a
+	// Trade batch open must not starve transfers); the waiting family then
+	// gets the next batch at once.
+	starved := !s.waitSince.IsZero() && time.Since(s.waitSince) >= s.cfg.FamilyWait
 	if starved || time.Since(s.openSince) >= s.cfg.BatchTimeout {
 		s.seal()
 		if starved {
@@ -284,15 +345,8 @@ func (s *Sequencer) openFamily() types.Family {
 }
 
 func (s *Sequencer) begin() error {
-	ts := s.cfg.Clock()
-	if h := s.db.Head(); h > 0 {
-		hd, err := s.db.Header(h)
-		if err != nil {
-			return err
-		}
-		ts = max(ts, hd.Timestamp)
-	}
-	b, err := s.db.NewBatch(ts)
+	ts := max(s.cfg.Clock(), s.lastTs)
+	b, err := state.NewSoftBatch(s.cfg.Params, s.cfg.Domain, s.kv, s.lastSealed+1, ts)
 	if err != nil {
 		return err
 	}
@@ -367,6 +421,9 @@ func (s *Sequencer) apply(tx types.SignedTx) (ok, retry bool) {
 		return false, false
 	}
 	hash := common.Hash(h)
+	if _, ok := s.failing.Load(hash); ok {
+		return false, false // failed; leaves the pool once its record is durable
+	}
 	r, err := s.open.AddVerified(tx) // the pool verified its signature
 	switch {
 	case err == nil:
@@ -395,12 +452,16 @@ func (s *Sequencer) fail(hash common.Hash, tx types.SignedTx, cause error) {
 	info := rpc.Info(cause)
 	enc, _ := types.EncodeTx(tx)
 	rec := record{Kind: tx.Kind().String(), Account: tx.Signer(), Nonce: tx.GetNonce(), Error: info, Raw: enc}
-	if err := s.j.Update(func(txn *badger.Txn) error { return putJSON(txn, key(pfxRecord, hash), rec) }); err != nil {
-		s.log.Error("sequencer: record failed tx", "err", err)
-	}
-	if err := s.pool.Remove(hash); err != nil {
-		s.log.Error("sequencer: pool remove", "err", err)
-	}
+	s.failing.Store(hash, true)
+	s.jw.write(func(txn *badger.Txn) error { return putJSON(txn, key(pfxRecord, hash), rec) }, func(err error) {
+		if err != nil {
+			s.log.Error("sequencer: record failed tx", "err", err)
+		}
+		if err := s.pool.Remove(hash); err != nil {
+			s.log.Error("sequencer: pool remove", "err", err)
+		}
+		s.failing.Delete(hash)
+	})
 	if m := s.cfg.Metrics; m != nil {
 		m.TxsRejected.WithLabelValues(info.Reason).Inc()
 	}
@@ -414,8 +475,27 @@ func (s *Sequencer) reset() {
 	if s.open != nil {
 		s.open.Discard()
 	}
+	list := s.openList
+	s.kv.discardOpen()
 	s.open, s.openTxs, s.openList = nil, nil, nil
-	s.cache.clear()
+	// the pool's view of the accounts the batch changed goes back to the
+	// soft state without it
+	_ = s.soft(func(st *state.State) error {
+		for _, o := range list {
+			for _, a := range accountsOf(o.tx) {
+				s.cache.refresh(st, a)
+			}
+		}
+		return nil
+	})
+}
+
+// accountsOf lists the accounts whose key or nonce a transaction may change.
+func accountsOf(tx types.Tx) []uint32 {
+	if st, ok := tx.(types.SignedTx); ok {
+		return append(touched(tx), st.Signer())
+	}
+	return touched(tx)
 }
 
 func (s *Sequencer) fillPriority() bool {
@@ -464,35 +544,45 @@ func (s *Sequencer) fillPriority() bool {
 	return applied
 }
 
-// seal seals the open batch, records its transactions and hands it on.
+// seal seals the open batch: its soft state becomes sealed batch n's, and
+// one group-committed journal write records the batch (S/<n>, which the
+// tree stage applies to the state store) and its transactions' records.
+// Once that write is durable the batch's pool transactions leave the pool
+// and the batch is announced; the loop goes on meanwhile.
 func (s *Sequencer) seal() {
-	if s.open == nil {
-		return
-	}
-	if s.open.Len() == 0 {
+	if s.open == nil || s.open.Len() == 0 {
 		return
 	}
 	start := time.Now()
-	sb, err := s.open.Seal()
+	sb, err := s.open.Finish()
 	list := s.openList
-	s.open, s.openTxs, s.openList = nil, nil, nil
-	if err != nil {
-		s.log.Error("sequencer: seal failed; its transactions apply again", "err", err)
-		s.cache.clear()
-		return
+	if err == nil {
+		var rec *sealedRecord
+		if rec, err = newSealedRecord(sb); err == nil {
+			s.kv.sealOpen(sb.Header.Number)
+			s.open, s.openTxs, s.openList = nil, nil, nil
+			s.lastSealed, s.lastTs = sb.Header.Number, sb.Header.Timestamp
+			s.journalSealed(sb, rec, list, start)
+			return
+		}
 	}
+	s.log.Error("sequencer: seal failed; its transactions apply again", "err", err)
+	s.reset()
+}
+
+// journalSealed writes a sealed batch to the journal (see seal).
+func (s *Sequencer) journalSealed(sb *state.SealedBatch, rec *sealedRecord, list []openTx, start time.Time) {
 	n := sb.Header.Number
-	s.sealed.Store(n)
 	var hashes [][32]byte
-	err = s.j.Update(func(txn *badger.Txn) error {
+	write := func(txn *badger.Txn) error {
+		if err := putJSON(txn, key(pfxSealed, n), rec); err != nil {
+			return err
+		}
 		for i, o := range list {
-			enc, err := types.EncodeTx(o.tx)
-			if err != nil {
-				return err
-			}
-			rec := record{Kind: o.tx.Kind().String(), Batch: n, Raw: enc}
+			enc := rec.Txs[i]
+			r := record{Kind: o.tx.Kind().String(), Batch: n, Raw: enc}
 			if st, ok := o.tx.(types.SignedTx); ok {
-				rec.Account, rec.Nonce = st.Signer(), st.GetNonce()
+				r.Account, r.Nonce = st.Signer(), st.GetNonce()
 			}
 			for _, a := range touched(o.tx) {
 				if err := txn.Set(key(pfxHistory, a, n, uint32(i)), o.hash[:]); err != nil {
@@ -501,7 +591,7 @@ func (s *Sequencer) seal() {
 			}
 			switch t := o.tx.(type) {
 			case *types.Deposit:
-				rec.Account = t.Account
+				r.Account = t.Account
 				if err := txn.Set(key(pfxAddress, t.L1Address, t.Account), nil); err != nil {
 					return err
 				}
@@ -509,7 +599,7 @@ func (s *Sequencer) seal() {
 					return err
 				}
 			case *types.ForcedWithdraw:
-				rec.Account = t.Account
+				r.Account = t.Account
 				if err := sealPriority(txn, t.PriorityID, n, o.hash, enc); err != nil {
 					return err
 				}
@@ -518,34 +608,40 @@ func (s *Sequencer) seal() {
 					return err
 				}
 			}
-			if err := putJSON(txn, key(pfxRecord, o.hash), rec); err != nil {
+			if err := putJSON(txn, key(pfxRecord, o.hash), r); err != nil {
 				return err
-			}
-			if o.pooled {
-				hashes = append(hashes, o.hash)
 			}
 		}
 		return nil
+	}
+	for _, o := range list {
+		if o.pooled {
+			hashes = append(hashes, o.hash)
+		}
+	}
+	s.jw.write(write, func(err error) {
+		if err != nil {
+			// The loop built later batches on this one: nothing more may
+			// be sealed. A restart applies the pool and journal again.
+			s.halt(fmt.Errorf("journal of sealed batch %d: %w", n, err))
+			return
+		}
+		s.sealed.Store(n)
+		if err := s.pool.Remove(hashes...); err != nil {
+			s.log.Error("sequencer: pool remove", "err", err)
+		}
+		s.log.Info("batch sealed", "batch", n, "family", sb.Header.Family, "txs", len(list), "took", time.Since(start))
+		if m := s.cfg.Metrics; m != nil {
+			m.BatchSealSeconds.Observe(time.Since(start).Seconds())
+			m.BatchSealed.Set(float64(n))
+			m.PoolTxs.Set(float64(s.pool.Len()))
+		}
+		s.publishSealed(sb, list)
+		s.cmu.Lock()
+		s.pendingRecs[n] = rec
+		s.cmu.Unlock()
+		s.signal()
 	})
-	if err != nil {
-		// The batch is sealed; only the API's records are missing. The pool
-		// still holds the transactions until Revalidate drops them as stale.
-		s.log.Error("sequencer: journal records of batch", "batch", n, "err", err)
-	}
-	if err := s.pool.Remove(hashes...); err != nil {
-		s.log.Error("sequencer: pool remove", "err", err)
-	}
-	s.log.Info("batch sealed", "batch", n, "family", sb.Header.Family, "txs", len(list),
-		"root", sb.Header.NewRoot.Text(16), "took", time.Since(start))
-	if m := s.cfg.Metrics; m != nil {
-		m.BatchSealSeconds.Observe(time.Since(start).Seconds())
-		m.BatchSealed.Set(float64(n))
-		m.PoolTxs.Set(float64(s.pool.Len()))
-	}
-	s.publishSealed(sb, list)
-	if s.cfg.OnSeal != nil {
-		s.cfg.OnSeal(sb)
-	}
 }
 
 // touched lists the accounts a transaction changes (for their histories).
@@ -585,12 +681,33 @@ func (s *Sequencer) Stop()  { s.stopped.Store(true) }
 // Stopped reports whether sequencing is stopped.
 func (s *Sequencer) Stopped() bool { return s.stopped.Load() }
 
-// Flush seals the open batch now (tests, shutdown).
+// Flush seals the open batch now and waits until every batch sealed so far
+// is durable and committed by the tree stage (tests, shutdown).
 func (s *Sequencer) Flush(ctx context.Context) error {
-	return s.do(ctx, func() {
+	var n uint64
+	if err := s.do(ctx, func() {
 		s.step()
 		s.seal()
-	})
+		n = s.lastSealed
+	}); err != nil {
+		return err
+	}
+	if err := s.Synced(ctx); err != nil {
+		return err
+	}
+	return s.WaitCommitted(ctx, n)
+}
+
+// Synced waits until every journal write queued so far is durable.
+func (s *Sequencer) Synced(ctx context.Context) error {
+	done := make(chan error, 1)
+	s.jw.write(func(*badger.Txn) error { return nil }, func(err error) { done <- err })
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // SubmitTx decodes, checks and pools a signed transaction: when it returns
@@ -693,12 +810,10 @@ func (s *Sequencer) PriorityNext(ctx context.Context) (uint64, error) {
 
 // recover reloads the journal after Open.
 func (s *Sequencer) recover() error {
-	head := s.db.Head()
-	st, release, err := s.db.View(head)
+	st, err := state.New(s.cfg.Params, s.cfg.Domain, s.kv) // the soft state
 	if err != nil {
 		return err
 	}
-	defer release()
 	if s.prioNext, err = st.NextPriority(); err != nil {
 		return err
 	}
@@ -731,7 +846,7 @@ func (s *Sequencer) recover() error {
 			if err := it.Item().Value(func(b []byte) error { return jsonUnmarshal(b, &t) }); err != nil {
 				return err
 			}
-			if t.Batch > head {
+			if t.Batch > s.lastSealed {
 				stale = append(stale, it.Item().KeyCopy(nil))
 				continue
 			}
@@ -776,6 +891,94 @@ func (s *Sequencer) recover() error {
 		}
 	}
 	return s.restoreOrders(orders)
+}
+
+// replaySealed rebuilds the soft state after Open: the batches the loop
+// sealed that the tree stage had not committed are executed again (soft,
+// from their journal records) over the state store's head, and queued for
+// the tree stage; records of batches it committed are dropped.
+func (s *Sequencer) replaySealed() error {
+	head := s.db.Head()
+	s.lastSealed = head
+	if head > 0 {
+		h, err := s.db.Header(head)
+		if err != nil {
+			return err
+		}
+		s.lastTs = h.Timestamp
+	}
+	var recs []*sealedRecord
+	var gone [][]byte
+	err := s.j.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Seek(pfxSealed); it.ValidForPrefix(pfxSealed); it.Next() {
+			if n := seqOf(it.Item().Key()); n <= head {
+				gone = append(gone, it.Item().KeyCopy(nil))
+				continue
+			}
+			rec := new(sealedRecord)
+			if err := it.Item().Value(func(b []byte) error { return jsonUnmarshal(b, rec) }); err != nil {
+				return err
+			}
+			recs = append(recs, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(gone) > 0 {
+		if err := s.j.Update(func(txn *badger.Txn) error {
+			for _, k := range gone {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	for _, rec := range recs {
+		if rec.Number != s.lastSealed+1 {
+			return fmt.Errorf("sequencer: journal holds sealed batch %d after %d", rec.Number, s.lastSealed)
+		}
+		b, err := state.NewSoftBatch(s.cfg.Params, s.cfg.Domain, s.kv, rec.Number, rec.Timestamp)
+		if err != nil {
+			return err
+		}
+		for i, raw := range rec.Txs {
+			tx, err := types.DecodeTx(raw)
+			if err == nil {
+				_, err = addTo(b, tx)
+			}
+			if err != nil {
+				s.kv.discardOpen()
+				return fmt.Errorf("%w: replaying sealed batch %d tx %d: %w", ErrCommitMismatch, rec.Number, i, err)
+			}
+			for _, a := range accountsOf(tx) {
+				s.cache.set(b.State(), a)
+			}
+		}
+		sb, err := b.Finish()
+		if err != nil {
+			s.kv.discardOpen()
+			return err
+		}
+		if sha256.Sum256(sb.Pubdata) != rec.PubdataHash {
+			s.kv.discardOpen()
+			return fmt.Errorf("%w: replaying sealed batch %d: pubdata", ErrCommitMismatch, rec.Number)
+		}
+		s.kv.sealOpen(rec.Number)
+		s.lastSealed, s.lastTs = rec.Number, rec.Timestamp
+		s.pendingRecs[rec.Number] = rec
+	}
+	s.sealed.Store(s.lastSealed)
+	if len(recs) > 0 {
+		s.log.Info("sequencer: sealed batches awaiting the tree stage", "from", recs[0].Number, "to", s.lastSealed)
+	}
+	return nil
 }
 
 // sealPriority moves a priority request from the queue to its sealed record.

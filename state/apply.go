@@ -89,10 +89,12 @@ func (s *State) Apply(tx types.Tx) (*Receipt, error) {
 	if rcpt.Pubdata, err = types.Pubdata(tx); err != nil {
 		return nil, fmt.Errorf("%s: %w", tx.Kind(), err)
 	}
-	if err := s.startWitness(tx); err != nil {
-		return nil, err
+	if !s.flat {
+		if err := s.startWitness(tx); err != nil {
+			return nil, err
+		}
+		defer func() { s.wit = nil }()
 	}
-	defer func() { s.wit = nil }()
 	// From the first write on, any failure leaves the store transaction
 	// half-written: it is ErrWriteFailed (the batch must be discarded), still
 	// wrapping the cause, so store.ErrBatchTooLarge stays visible to errors.Is.
@@ -100,6 +102,9 @@ func (s *State) Apply(tx types.Tx) (*Receipt, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrWriteFailed, tx.Kind(), err)
 	}
 	s.fees.add(rcpt.FeeToken, &rcpt.Fee)
+	if s.flat {
+		return rcpt, nil
+	}
 	if s.wit.RootAfter, err = s.Root(); err != nil {
 		return nil, fmt.Errorf("%w: %s: root: %w", ErrWriteFailed, tx.Kind(), err)
 	}
@@ -915,10 +920,12 @@ func (s *State) writes(steps ...func() error) error {
 // SettleFees credits the batch's collected fees to the fee account, in
 // ascending token order, and empties the book (docs/protocol.md §7).
 func (s *State) SettleFees() (*TxWitness, error) {
-	if err := s.startWitness(nil); err != nil {
-		return nil, err
+	if !s.flat {
+		if err := s.startWitness(nil); err != nil {
+			return nil, err
+		}
+		defer func() { s.wit = nil }()
 	}
-	defer func() { s.wit = nil }()
 	tokens := s.fees.Tokens()
 	var err error
 	if len(tokens) > 0 {
@@ -943,6 +950,9 @@ func (s *State) SettleFees() (*TxWitness, error) {
 		}
 	}
 	s.fees.Reset()
+	if s.flat {
+		return nil, nil
+	}
 	if s.wit.RootAfter, err = s.Root(); err != nil {
 		return nil, err
 	}

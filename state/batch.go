@@ -8,6 +8,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/state/store"
 	"github.com/modex/modex/types"
 )
@@ -20,6 +21,8 @@ var (
 	ErrReadOnlyState = errors.New("state: read-only view")
 	ErrFamily        = errors.New("state: transaction of another batch family")
 	ErrEmptyBatch    = errors.New("state: nothing to seal")
+	ErrFlatState     = errors.New("state: a soft batch's flat state has no tree root")
+	ErrSoftBatch     = errors.New("state: a soft batch is finished, not sealed into the store")
 )
 
 // Header is a sealed batch's public record; PublicInput is the proof's
@@ -213,7 +216,46 @@ type Batch struct {
 	wits    []*TxWitness
 	wds     []Withdrawal
 	broken  bool
+	soft    bool
 }
+
+// NewSoftBatch starts batch number at timestamp over kv in flat mode: the
+// sequencer's soft execution (docs/node.md §1). Every rule of Apply runs
+// and reads and writes go to kv as a tree batch's would, except that no
+// tree is hashed: leaf preimages and tree leaves are written, nothing above
+// them. Finish, not Seal, ends it: the header it returns has no roots and
+// the batch has no witnesses; the same transactions added to the tree batch
+// of the same number (NewBatch) give the same pubdata and then the root.
+func NewSoftBatch(p types.Params, d types.Domain, kv smt.Writer, number, timestamp uint64) (*Batch, error) {
+	st, err := New(p, d, kv)
+	if err != nil {
+		return nil, err
+	}
+	st.flat = true
+	st.SetTimestamp(timestamp)
+	next, err := st.NextPriority()
+	if err != nil {
+		return nil, err
+	}
+	return &Batch{db: &DB{p: p, domain: d}, st: st, soft: true,
+		header: Header{Number: number, Timestamp: timestamp, FirstPriority: next}}, nil
+}
+
+// Finish ends a soft batch: fees credited, pubdata padded, the header
+// without roots and pubdata commitment (zero: the tree batch computes them).
+// Its writes stay in the batch's kv.
+func (b *Batch) Finish() (*SealedBatch, error) {
+	if !b.soft {
+		return nil, fmt.Errorf("%w: Finish is for soft batches; use Seal", ErrSoftBatch)
+	}
+	return b.finish()
+}
+
+// Pubdata is the pubdata of the transactions added so far (unpadded).
+func (b *Batch) Pubdata() []byte { return b.pubdata }
+
+// Family is the family of the transactions added so far (FamilyNone before the first).
+func (b *Batch) Family() types.Family { return b.header.Family }
 
 // NewBatch starts batch Head()+1 at the given timestamp (unix seconds, not
 // before the previous batch's).
@@ -288,7 +330,9 @@ func (b *Batch) Add(tx types.Tx) (*Receipt, error) {
 	b.txs = append(b.txs, tx)
 	b.pubdata = append(b.pubdata, r.Pubdata...)
 	b.pubdata = append(b.pubdata, make([]byte, f.SlotBytes()-len(r.Pubdata))...)
-	b.wits = append(b.wits, r.Witness)
+	if !b.soft {
+		b.wits = append(b.wits, r.Witness)
+	}
 	if r.Withdrawal != nil {
 		b.wds = append(b.wds, *r.Withdrawal)
 	}
@@ -317,6 +361,9 @@ func (b *Batch) AddVerified(tx types.Tx) (*Receipt, error) {
 // transaction (durable when it returns nil). A batch too large for one
 // transaction fails with store.ErrBatchTooLarge and nothing is written.
 func (b *Batch) Seal() (*SealedBatch, error) {
+	if b.soft {
+		return nil, ErrSoftBatch
+	}
 	sb, err := b.finish()
 	if err != nil {
 		return nil, err
@@ -367,10 +414,17 @@ func (b *Batch) finish() (*SealedBatch, error) {
 		return nil, err
 	}
 	b.pubdata = append(b.pubdata, make([]byte, (b.db.p.BatchCapacity-len(b.txs))*b.header.Family.SlotBytes())...)
-	b.wits = append(b.wits, fw)
-	if b.header.NewRoot, err = b.st.Root(); err != nil {
-		b.Discard()
-		return nil, err
+	if !b.soft {
+		b.wits = append(b.wits, fw)
+		if b.header.NewRoot, err = b.st.Root(); err != nil {
+			b.Discard()
+			return nil, err
+		}
+	}
+	if b.soft {
+		// the commitment is the prover's (Poseidon over the padded
+		// pubdata): the tree batch computes it
+		return &SealedBatch{Header: b.header, Pubdata: b.pubdata, Txs: b.txs, Withdrawals: b.wds}, nil
 	}
 	if b.header.PubdataCommitment, err = types.PubdataCommitment(b.header.Family, b.pubdata); err != nil {
 		b.Discard()

@@ -68,6 +68,12 @@ type State struct {
 	// signature verification, and nothing else. Every other rule applies.
 	replay bool
 
+	// flat is set only on the State of a soft batch (NewSoftBatch): writes
+	// go to the leaf preimages and to tree leaves, never up the trees, so
+	// nothing is hashed and there is no root (ErrFlatState); the same
+	// transactions applied by a tree batch then hash it (docs/node.md §1).
+	flat bool
+
 	wit    *TxWitness            // recording target of the transaction being applied
 	subOld map[subKey]fr.Element // subtree roots before the transaction's first write
 }
@@ -110,6 +116,9 @@ func (s *State) orderTree(id uint32, model uint16) *smt.Tree {
 
 // Root is the state root: C(accountRoot, modelRoot).
 func (s *State) Root() (fr.Element, error) {
+	if s.flat {
+		return fr.Element{}, ErrFlatState
+	}
 	a, err := s.accounts.Root(s.kv)
 	if err != nil {
 		return fr.Element{}, err
@@ -234,6 +243,9 @@ func (s *State) setBalance(id uint32, token uint16, v *uint256.Int) error {
 	}
 	leaf := BalanceLeaf(v)
 	t := s.balanceTree(id)
+	if s.flat {
+		return t.SetLeaf(s.kv, uint64(token), leaf)
+	}
 	if err := s.noteSubtree(subKey{TreeBalances, id, 0}, t); err != nil {
 		return err
 	}
@@ -247,10 +259,13 @@ func (s *State) setBalance(id uint32, token uint16, v *uint256.Int) error {
 
 func (s *State) setSlot(id uint32, model uint16, slot uint64, o OrderSlot) error {
 	t := s.orderTree(id, model)
+	leaf := o.Leaf()
+	if s.flat {
+		return t.SetLeaf(s.kv, slot, leaf)
+	}
 	if err := s.noteSubtree(subKey{TreeOrders, id, model}, t); err != nil {
 		return err
 	}
-	leaf := o.Leaf()
 	pr, err := t.Update(s.kv, slot, leaf)
 	if err != nil {
 		return err
@@ -262,6 +277,9 @@ func (s *State) setSlot(id uint32, model uint16, slot uint64, o OrderSlot) error
 // setPosition writes a position; its leaf commits to the current order root,
 // so order slots are written first.
 func (s *State) setPosition(id uint32, model uint16, p *Position) error {
+	if s.flat {
+		return s.kv.Set(positionKey(id, model), p.encode())
+	}
 	old, err := s.Position(id, model)
 	if err != nil {
 		return err
@@ -292,6 +310,9 @@ func (s *State) setPosition(id uint32, model uint16, p *Position) error {
 // setAccount writes an account leaf over its current subtree roots; it is the
 // last write for an account in every transaction.
 func (s *State) setAccount(id uint32, a *Account) error {
+	if s.flat {
+		return s.kv.Set(accountKey(id), a.encode())
+	}
 	var old Account
 	if b, err := s.kv.Get(accountKey(id)); err != nil {
 		return err
@@ -324,6 +345,9 @@ func (s *State) setAccount(id uint32, a *Account) error {
 }
 
 func (s *State) setModel(id uint16, m *Model) error {
+	if s.flat {
+		return s.kv.Set(modelKey(id), m.encode())
+	}
 	old, err := s.Model(id)
 	if err != nil && !m.Exists() {
 		return err
@@ -453,6 +477,10 @@ func (s *State) ProveModel(model uint16) (smt.Proof, error) {
 
 // Roots returns the two halves of the state root: C(account, model) = Root().
 func (s *State) Roots() (account, model fr.Element, err error) {
+	if s.flat {
+		err = ErrFlatState
+		return
+	}
 	if account, err = s.accounts.Root(s.kv); err != nil {
 		return
 	}

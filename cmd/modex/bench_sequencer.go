@@ -13,7 +13,7 @@ import (
 	"github.com/modex/modex/types"
 )
 
-const benchSequencerUsage = `modex bench sequencer [--json] [--duration 10s] [--users 256] [--clients 8] [--mix transfers=70,orders=30] [--sync=true] [--model-depth 15] [--capacity 64] [--cpuprofile FILE]`
+const benchSequencerUsage = `modex bench sequencer [--json] [--duration 10s] [--users 256] [--clients 8] [--mix transfers=70,orders=30] [--sync=true] [--model-depth 15] [--capacity 64] [--pause-tree] [--cpuprofile FILE]`
 
 // runBenchSequencer: sustained soft-confirmed tps of a real sequencer
 // (in-process Submit/Place, journal and state on disk) against the machine's
@@ -31,6 +31,7 @@ func runBenchSequencer(args []string) error {
 	modelDepth := fs.Int("model-depth", seqbench.DefaultModelDepth, "model tree depth (default: production's)")
 	capacity := fs.Int("capacity", types.DefaultParams().BatchCapacity, "batch capacity")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed window to this file")
+	pauseTree := fs.Bool("pause-tree", false, "pause the tree stage (Merkle hashing) during the window: the sequencer alone; the stage's rate is measured catching up after")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func runBenchSequencer(args []string) error {
 	p := seqbench.DefaultParams()
 	p.ModelDepth, p.BatchCapacity = *modelDepth, *capacity
 	cfg := seqbench.Config{Duration: *duration, Users: *users, Clients: *clients, Transfers: tr, Orders: or,
-		NoSync: !*sync, VerifyFor: *verifyFor, Params: p}
+		NoSync: !*sync, VerifyFor: *verifyFor, Params: p, PauseTree: *pauseTree}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

@@ -699,39 +699,57 @@ func (p *Pool) Status(hash [32]byte) (Status, error) {
 // A nonce above a gap waits (nonce 5 is not returned until 4 is pending).
 // max <= 0 means no limit. The transactions stay pending until Remove.
 func (p *Pool) Executable(max int) []types.SignedTx {
-	type chain struct {
-		id uint32
-		es []*entry
+	type run struct {
+		first uint64 // arrival of the run's first transaction
+		es    []*entry
 	}
 	p.mu.Lock()
-	chains := make([]chain, 0, len(p.accounts))
+	ids := make([]uint32, 0, len(p.accounts))
 	for id, a := range p.accounts {
 		if len(a.txs) > 0 {
-			chains = append(chains, chain{id, sortedEntries(a)})
+			ids = append(ids, id)
 		}
 	}
 	p.mu.Unlock()
-
-	runs := chains[:0]
-	for _, c := range chains {
-		_, n, err := p.account(c.id)
-		if err != nil {
-			continue // Revalidate drops the transactions of a missing account
-		}
-		i := 0
-		for i < len(c.es) && c.es[i].tx.GetNonce() < n {
-			i++ // stale: Revalidate drops it
-		}
-		j := i
-		for j < len(c.es) && c.es[j].tx.GetNonce() == n {
-			j++
-			n++
-		}
-		if j > i {
-			runs = append(runs, chain{c.id, c.es[i:j]})
+	// the accounts' current nonces, outside the pool's lock
+	nonces := make([]uint32, len(ids))
+	ok := make([]bool, len(ids))
+	for k, id := range ids {
+		if _, n, err := p.account(id); err == nil { // else Revalidate drops them
+			nonces[k], ok[k] = n, true
 		}
 	}
-	sort.Slice(runs, func(x, y int) bool { return runs[x].es[0].seq < runs[y].es[0].seq })
+	// per account, the run of nonces from the current one: map lookups,
+	// no sort (the pool is looked at on every fill of the loop); with max
+	// set, round-robin takes no more than max/accounts+1 of each
+	per := 0
+	if max > 0 && len(ids) > 0 {
+		per = max/len(ids) + 1
+	}
+	runs := make([]run, 0, len(ids))
+	p.mu.Lock()
+	for k, id := range ids {
+		a := p.accounts[id]
+		if !ok[k] || a == nil {
+			continue
+		}
+		var es []*entry
+		for n := nonces[k]; ; n++ {
+			e := a.txs[n]
+			if e == nil || (per > 0 && len(es) >= per) {
+				break
+			}
+			es = append(es, e)
+			if n == ^uint32(0) {
+				break
+			}
+		}
+		if len(es) > 0 {
+			runs = append(runs, run{es[0].seq, es})
+		}
+	}
+	p.mu.Unlock()
+	sort.Slice(runs, func(x, y int) bool { return runs[x].first < runs[y].first })
 	var out []types.SignedTx
 	for round := 0; ; round++ {
 		any := false

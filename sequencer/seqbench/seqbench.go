@@ -87,6 +87,11 @@ type Config struct {
 	MaxOps int
 	// Dir is where the temporary data directory goes (default os.TempDir()).
 	Dir string
+	// PauseTree pauses the sequencer's tree stage (the Merkle hashing of
+	// sealed batches, docs/node.md §2) during the window: the sequencer is
+	// measured alone, as with the tree stage on other cores; the stage's
+	// own rate is then measured catching up after the window.
+	PauseTree bool
 	// CPUProfile, if set, receives a CPU profile of the timed window.
 	CPUProfile io.Writer
 	// Progress, if set, receives one line per setup phase.
@@ -188,6 +193,11 @@ type Result struct {
 	SealedTxs       map[string]int     `json:"sealed_txs"`       // by family, batches sealed during the window
 	IncludedTPS     float64            `json:"included_tps"`     // transactions in batches sealed during the window, per second
 	TransferBacklog int64              `json:"transfer_backlog"` // accepted transfers not in a batch sealed during the window
+	TreeStage       string             `json:"tree_stage"`       // "running" or "paused" during the window
+	CommittedTPS    float64            `json:"committed_tps"`    // transactions the tree stage committed during the window, per second
+	TreeBacklog     int                `json:"tree_backlog"`     // sealed batches not committed at the window's end
+	TreeCatchupS    float64            `json:"tree_catchup_s"`   // time after the window until the tree stage committed them
+	TreeTPS         float64            `json:"tree_tps"`         // the tree stage alone: transactions committed per second while catching up`
 	Presigned       int                `json:"presigned"`
 	Exhausted       bool               `json:"exhausted"` // a client ran out of pre-signed operations: tps is a lower bound
 	SetupS          float64            `json:"setup_s"`
@@ -509,7 +519,8 @@ func (h *Harness) Window(ctx context.Context, plans [][]Op, d time.Duration, r *
 	sub := h.Seq.SubscribeBatches(batches)
 	defer sub.Unsubscribe()
 	sealed := map[string]int{}
-	nBatches := 0
+	nBatches, committed := 0, 0
+	txsOf := map[uint64]int{}
 	var inWindow atomic.Bool
 	collected := make(chan struct{})
 	go func() {
@@ -518,9 +529,15 @@ func (h *Harness) Window(ctx context.Context, plans [][]Op, d time.Duration, r *
 			if b == nil {
 				return
 			}
-			if b.Status == rpc.BatchSealed && inWindow.Load() {
-				sealed[b.Family] += b.Txs
-				nBatches++
+			if b.Status == rpc.BatchSealed {
+				txsOf[b.Number] = b.Txs
+				if inWindow.Load() {
+					sealed[b.Family] += b.Txs
+					nBatches++
+				}
+			}
+			if b.Status == rpc.BatchCommitted && inWindow.Load() {
+				committed += txsOf[b.Number]
 			}
 		}
 	}()
@@ -580,6 +597,11 @@ func (h *Harness) Window(ctx context.Context, plans [][]Op, d time.Duration, r *
 		}(c)
 	}
 	r.Load[0] = loadAvg()
+	r.TreeStage = "running"
+	if h.Cfg.PauseTree {
+		r.TreeStage = "paused"
+		h.Seq.PauseTree(true)
+	}
 	var prof bool
 	if h.Cfg.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(h.Cfg.CPUProfile); err != nil {
@@ -604,9 +626,32 @@ func (h *Harness) Window(ctx context.Context, plans [][]Op, d time.Duration, r *
 	}
 	r.Load[1] = loadAvg()
 	el := end.Sub(start)
+	// the tree stage catches up (sealing what is still open first)
+	backlogTxs := 0
+	t0 := time.Now()
+	if err := h.Seq.Synced(ctx); err != nil {
+		return err
+	}
+	r.TreeBacklog = h.Seq.TreeBacklog()
+	if h.Cfg.PauseTree {
+		h.Seq.PauseTree(false)
+	}
+	if err := h.Seq.WaitCommitted(ctx, h.Seq.Sealed()); err != nil {
+		return err
+	}
+	r.TreeCatchupS = time.Since(t0).Seconds()
 	sub.Unsubscribe()
 	close(batches)
 	<-collected
+	for n, k := range txsOf {
+		if n > h.Seq.Sealed()-uint64(r.TreeBacklog) { // the backlog: the last batches sealed
+			backlogTxs += k
+		}
+	}
+	if r.TreeCatchupS > 0 {
+		r.TreeTPS = float64(backlogTxs) / r.TreeCatchupS
+	}
+	r.CommittedTPS = float64(committed) / el.Seconds()
 
 	r.DurationS = el.Seconds()
 	r.Rejected = map[string]int{}

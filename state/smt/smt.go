@@ -218,6 +218,18 @@ func (t *Tree) Update(w Writer, index uint64, leaf fr.Element) (Proof, error) {
 	return p, nil
 }
 
+// SetLeaf writes leaf index and nothing above it: the flat state of the
+// sequencer's soft execution (state.NewSoftBatch), whose tree is hashed
+// later by a full Update of the same leaf. The tree's root is then stale
+// until that Update; Root and Prove must not be used over such a Writer.
+func (t *Tree) SetLeaf(w Writer, index uint64, leaf fr.Element) error {
+	if err := t.checkIndex(index); err != nil {
+		return err
+	}
+	var val [fr.Bytes]byte
+	return t.put(w, t.newKey(), &val, 0, index, &leaf)
+}
+
 // Proof is a Merkle inclusion proof of Leaf at Index.
 type Proof struct {
 	Index    uint64

@@ -1,0 +1,327 @@
+package sequencer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/modex/modex/rpc"
+	"github.com/modex/modex/state"
+	"github.com/modex/modex/state/store"
+	"github.com/modex/modex/types"
+)
+
+// ErrCommitMismatch: the tree stage, applying a sealed batch's transactions
+// to the state store, did not reproduce what the soft execution sealed (a
+// transaction refused, other pubdata, another header). Sequencing and the
+// pipeline halt on it; an operator must look.
+var ErrCommitMismatch = errors.New("sequencer: the tree stage disagrees with the sealed batch")
+
+// pfxSealed: S/<n:8> → sealedRecord (JSON), a batch sealed by the loop and
+// not yet committed to the state store by the tree stage.
+var pfxSealed = []byte("S/")
+
+// sealedRecord is a sealed batch as the journal keeps it until the tree
+// stage has committed it: enough to apply it again, and what the tree
+// stage must reproduce.
+type sealedRecord struct {
+	Number        uint64   `json:"number"`
+	Timestamp     uint64   `json:"timestamp"`
+	Family        uint8    `json:"family"`
+	FirstPriority uint64   `json:"firstPriority"`
+	PriorityCount uint32   `json:"priorityCount"`
+	PubdataHash   [32]byte `json:"pubdataHash"` // sha256 of the padded pubdata
+	Txs           [][]byte `json:"txs"`         // types.EncodeTx, in order
+}
+
+func newSealedRecord(sb *state.SealedBatch) (*sealedRecord, error) {
+	h := &sb.Header
+	rec := &sealedRecord{Number: h.Number, Timestamp: h.Timestamp, Family: uint8(h.Family),
+		FirstPriority: h.FirstPriority, PriorityCount: h.PriorityCount, PubdataHash: sha256.Sum256(sb.Pubdata)}
+	for _, tx := range sb.Txs {
+		enc, err := types.EncodeTx(tx)
+		if err != nil {
+			return nil, err
+		}
+		rec.Txs = append(rec.Txs, enc)
+	}
+	return rec, nil
+}
+
+// addTo adds a journaled transaction to a batch: priority operations with
+// Add, signed ones with AddVerified (the pool or order intake verified
+// their signatures; the pipeline's re-execution verifies them again).
+func addTo(b *state.Batch, tx types.Tx) (*state.Receipt, error) {
+	if isPriority(tx) {
+		return b.Add(tx)
+	}
+	return b.AddVerified(tx)
+}
+
+// committer is the tree stage: it applies each sealed batch, in order, to
+// the state store (hashing the trees), checks that it reproduces the sealed
+// batch, commits it and hands it to the pipeline.
+func (s *Sequencer) committer() {
+	defer close(s.cdone)
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-s.ckick:
+		}
+		for {
+			select {
+			case <-s.quit:
+				return
+			default:
+			}
+			if s.treePaused.Load() {
+				break
+			}
+			n := s.db.Head() + 1
+			s.cmu.Lock()
+			rec := s.pendingRecs[n]
+			s.cmu.Unlock()
+			if rec == nil {
+				break
+			}
+			if err := s.commit(rec); err != nil {
+				s.halt(err)
+				return
+			}
+		}
+	}
+}
+
+// commit applies one sealed batch to the state store.
+func (s *Sequencer) commit(rec *sealedRecord) error {
+	start := time.Now()
+	b, err := s.db.NewBatch(rec.Timestamp)
+	if err != nil {
+		return fmt.Errorf("tree stage: batch %d: %w", rec.Number, err)
+	}
+	if b.Number() != rec.Number {
+		b.Discard()
+		return fmt.Errorf("%w: the store's next batch is %d, the sealed one %d", ErrCommitMismatch, b.Number(), rec.Number)
+	}
+	for i, raw := range rec.Txs {
+		tx, err := types.DecodeTx(raw)
+		if err == nil {
+			_, err = addTo(b, tx)
+		}
+		if err != nil {
+			b.Discard()
+			return fmt.Errorf("%w: batch %d tx %d: %w", ErrCommitMismatch, rec.Number, i, err)
+		}
+	}
+	pub := b.Pubdata()
+	if f := b.Family(); f != types.Family(rec.Family) {
+		b.Discard()
+		return fmt.Errorf("%w: batch %d family %v, sealed %v", ErrCommitMismatch, rec.Number, f, types.Family(rec.Family))
+	}
+	padded := append(bytes.Clone(pub), make([]byte, (s.cfg.Params.BatchCapacity-len(rec.Txs))*b.Family().SlotBytes())...)
+	if sha256.Sum256(padded) != rec.PubdataHash {
+		b.Discard()
+		return fmt.Errorf("%w: batch %d pubdata", ErrCommitMismatch, rec.Number)
+	}
+	sb, err := b.Seal()
+	if err != nil {
+		return fmt.Errorf("tree stage: seal batch %d: %w", rec.Number, err)
+	}
+	if sb.Header.FirstPriority != rec.FirstPriority || sb.Header.PriorityCount != rec.PriorityCount ||
+		sb.Header.Timestamp != rec.Timestamp {
+		return fmt.Errorf("%w: batch %d header", ErrCommitMismatch, rec.Number)
+	}
+	n := rec.Number
+	s.cmu.Lock()
+	delete(s.pendingRecs, n)
+	s.cmu.Unlock()
+	s.jw.write(func(txn *badger.Txn) error { return txn.Delete(key(pfxSealed, n)) }, nil)
+	// the loop moves its soft state's base up
+	select {
+	case s.cmds <- func() {
+		if err := s.kv.advance(n); err != nil {
+			s.log.Error("sequencer: soft state base", "batch", n, "err", err)
+		}
+	}:
+	case <-s.quit:
+	}
+	s.committed.Store(n)
+	s.log.Info("batch committed", "batch", n, "root", sb.Header.NewRoot.Text(16), "took", time.Since(start))
+	if m := s.cfg.Metrics; m != nil {
+		m.BatchCommitSeconds.Observe(time.Since(start).Seconds())
+		m.BatchCommitted.Set(float64(n))
+	}
+	s.PublishBatch(&sb.Header, rpc.BatchCommitted, [32]byte{}, 0)
+	if s.cfg.OnSeal != nil {
+		s.cfg.OnSeal(sb)
+	}
+	return nil
+}
+
+// halt stops sequencing for good (until a restart): a journal write failed
+// or the tree stage disagrees with a sealed batch.
+func (s *Sequencer) halt(err error) {
+	s.haltMu.Lock()
+	if s.halted == nil {
+		s.halted = err
+	}
+	s.haltMu.Unlock()
+	s.stopped.Store(true)
+	s.log.Error("sequencer: HALTED", "err", err)
+	if m := s.cfg.Metrics; m != nil {
+		m.PipelineHalted.Set(1)
+	}
+}
+
+// Halted is why sequencing halted, or nil.
+func (s *Sequencer) Halted() error {
+	s.haltMu.Lock()
+	defer s.haltMu.Unlock()
+	return s.halted
+}
+
+// SealedBatch describes a sealed batch the tree stage has not committed
+// yet (no roots), or nil.
+func (s *Sequencer) SealedBatch(n uint64) *rpc.BatchInfo {
+	s.cmu.Lock()
+	rec := s.pendingRecs[n]
+	s.cmu.Unlock()
+	if rec == nil {
+		return nil
+	}
+	return &rpc.BatchInfo{Number: n, Family: types.Family(rec.Family).String(), Status: rpc.BatchSealed,
+		Timestamp: rec.Timestamp, Txs: len(rec.Txs), FirstPriority: rec.FirstPriority, PriorityCount: rec.PriorityCount}
+}
+
+// PauseTree pauses (true) or resumes the tree stage: paused, sealed batches
+// wait in the journal and nothing reaches the pipeline. Benchmarks measure
+// the sequencer alone with it; an operator may use it to give the
+// sequencer the CPU through a burst.
+func (s *Sequencer) PauseTree(paused bool) {
+	s.treePaused.Store(paused)
+	s.signal()
+}
+
+// TreeBacklog is how many sealed batches the tree stage has not committed.
+func (s *Sequencer) TreeBacklog() int {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	return len(s.pendingRecs)
+}
+
+// Committed is the last batch the tree stage committed to the state store.
+func (s *Sequencer) Committed() uint64 { return s.committed.Load() }
+
+// WaitCommitted waits until the tree stage has committed batch n.
+func (s *Sequencer) WaitCommitted(ctx context.Context, n uint64) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for s.committed.Load() < n {
+		if err := s.Halted(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return ErrClosed
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// jwriter group-commits journal writes: one synced Badger transaction for
+// every write waiting, in submission order. Badger syncs once per Update
+// and does not group concurrent ones, so orders and seals, one fsync each,
+// would otherwise hold the loop.
+type jwriter struct {
+	j    *store.Plain
+	reqs chan jreq
+	quit chan struct{}
+	done chan struct{}
+}
+
+type jreq struct {
+	fn   func(*badger.Txn) error
+	done func(error)
+}
+
+func newJWriter(j *store.Plain) *jwriter {
+	w := &jwriter{j: j, reqs: make(chan jreq, 4096), quit: make(chan struct{}), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+// write queues fn; done (if not nil) is called, in the writer's goroutine,
+// once the write is durable or has failed.
+func (w *jwriter) write(fn func(*badger.Txn) error, done func(error)) {
+	w.reqs <- jreq{fn, done}
+}
+
+func (w *jwriter) run() {
+	defer close(w.done)
+	for {
+		var first jreq
+		select {
+		case first = <-w.reqs:
+		case <-w.quit:
+			// drain what was queued before close
+			for {
+				select {
+				case r := <-w.reqs:
+					w.flush([]jreq{r})
+				default:
+					return
+				}
+			}
+		}
+		batch := []jreq{first}
+	more:
+		for len(batch) < 512 {
+			select {
+			case r := <-w.reqs:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		w.flush(batch)
+	}
+}
+
+func (w *jwriter) flush(batch []jreq) {
+	err := w.j.Update(func(txn *badger.Txn) error {
+		for _, r := range batch {
+			if err := r.fn(txn); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(batch) > 1 {
+		// one write's failure (or a transaction too large) must not fail
+		// the others: write them one by one
+		for _, r := range batch {
+			w.flush([]jreq{r})
+		}
+		return
+	}
+	for _, r := range batch {
+		if r.done != nil {
+			r.done(err)
+		}
+	}
+}
+
+// close writes what is queued and stops.
+func (w *jwriter) close() {
+	close(w.quit)
+	<-w.done
+}

@@ -39,16 +39,21 @@ type sealedRecord struct {
 	Txs           [][]byte `json:"txs"`         // types.EncodeTx, in order
 }
 
-func newSealedRecord(sb *state.SealedBatch) (*sealedRecord, error) {
+func newSealedRecord(sb *state.SealedBatch, list []openTx) (*sealedRecord, error) {
 	h := &sb.Header
 	rec := &sealedRecord{Number: h.Number, Timestamp: h.Timestamp, Family: uint8(h.Family),
 		FirstPriority: h.FirstPriority, PriorityCount: h.PriorityCount, PubdataHash: sha256.Sum256(sb.Pubdata)}
-	for _, tx := range sb.Txs {
+	rec.Txs = make([][]byte, len(sb.Txs))
+	for i, tx := range sb.Txs {
+		if i < len(list) && list[i].raw != nil && list[i].tx == tx {
+			rec.Txs[i] = list[i].raw
+			continue
+		}
 		enc, err := types.EncodeTx(tx)
 		if err != nil {
 			return nil, err
 		}
-		rec.Txs = append(rec.Txs, enc)
+		rec.Txs[i] = enc
 	}
 	return rec, nil
 }

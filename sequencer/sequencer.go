@@ -165,6 +165,7 @@ type orderKey struct {
 type openTx struct {
 	hash   common.Hash
 	tx     types.Tx
+	raw    []byte // its encoding when known (pool transactions)
 	rcpt   *state.Receipt
 	trade  *rpc.TradeInfo
 	pooled bool
@@ -363,17 +364,18 @@ func (s *Sequencer) fill() bool {
 	if len(s.prio) > 0 {
 		return false // the open batch seals on its timeout, then the queue goes first
 	}
-	txs := s.pool.Executable(4 * s.cfg.Params.BatchCapacity)
-	if len(txs) == 0 {
+	ready := s.pool.Ready(4 * s.cfg.Params.BatchCapacity)
+	if len(ready) == 0 {
 		return false
 	}
 	fam := s.openFamily()
 	if fam == types.FamilyNone {
-		fam = types.FamilyOf(txs[0])
+		fam = types.FamilyOf(ready[0].Tx)
 	}
 	applied := false
 	blocked := map[uint32]bool{}
-	for _, tx := range txs {
+	for _, rd := range ready {
+		tx := rd.Tx
 		acct := tx.Signer()
 		if blocked[acct] {
 			continue
@@ -391,13 +393,13 @@ func (s *Sequencer) fill() bool {
 		if !s.ensure(fam) {
 			return applied
 		}
-		ok, retry := s.apply(tx)
+		ok, retry := s.apply(rd)
 		if retry { // the batch's fee assets are full: seal, then try again
 			s.seal()
 			if !s.ensure(fam) {
 				return applied
 			}
-			ok, _ = s.apply(tx)
+			ok, _ = s.apply(rd)
 		}
 		if !ok {
 			blocked[acct] = true
@@ -414,13 +416,8 @@ func (s *Sequencer) fill() bool {
 // apply adds one pool transaction to the open batch. A state refusal drops
 // it from the pool and records it as failed. retry: the batch cannot take
 // another fee asset (seal and apply again).
-func (s *Sequencer) apply(tx types.SignedTx) (ok, retry bool) {
-	h, err := types.TxHash(tx)
-	if err != nil {
-		s.log.Error("sequencer: hash", "err", err)
-		return false, false
-	}
-	hash := common.Hash(h)
+func (s *Sequencer) apply(rd mempool.Ready) (ok, retry bool) {
+	tx, hash := rd.Tx, common.Hash(rd.Hash)
 	if _, ok := s.failing.Load(hash); ok {
 		return false, false // failed; leaves the pool once its record is durable
 	}
@@ -441,7 +438,7 @@ func (s *Sequencer) apply(tx types.SignedTx) (ok, retry bool) {
 		s.openSince = time.Now()
 	}
 	s.openTxs[hash] = len(s.openList)
-	s.openList = append(s.openList, openTx{hash: hash, tx: tx, rcpt: r, pooled: true})
+	s.openList = append(s.openList, openTx{hash: hash, tx: tx, raw: rd.Raw, rcpt: r, pooled: true})
 	s.cache.set(s.open.State(), tx.Signer())
 	s.afterApply(hash, tx)
 	return true, false
@@ -453,13 +450,20 @@ func (s *Sequencer) fail(hash common.Hash, tx types.SignedTx, cause error) {
 	enc, _ := types.EncodeTx(tx)
 	rec := record{Kind: tx.Kind().String(), Account: tx.Signer(), Nonce: tx.GetNonce(), Error: info, Raw: enc}
 	s.failing.Store(hash, true)
-	s.jw.write(func(txn *badger.Txn) error { return putJSON(txn, key(pfxRecord, hash), rec) }, func(err error) {
-		if err != nil {
+	poolKeys := s.pool.Keys(hash)
+	s.jw.write(func(txn *badger.Txn) error {
+		for _, k := range poolKeys {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return putJSON(txn, key(pfxRecord, hash), rec)
+	}, func(err error) {
+		if err != nil { // it stays in the pool; a restart applies it again
 			s.log.Error("sequencer: record failed tx", "err", err)
+			return
 		}
-		if err := s.pool.Remove(hash); err != nil {
-			s.log.Error("sequencer: pool remove", "err", err)
-		}
+		s.pool.Forget(hash)
 		s.failing.Delete(hash)
 	})
 	if m := s.cfg.Metrics; m != nil {
@@ -558,7 +562,7 @@ func (s *Sequencer) seal() {
 	list := s.openList
 	if err == nil {
 		var rec *sealedRecord
-		if rec, err = newSealedRecord(sb); err == nil {
+		if rec, err = newSealedRecord(sb, list); err == nil {
 			s.kv.sealOpen(sb.Header.Number)
 			s.open, s.openTxs, s.openList = nil, nil, nil
 			s.lastSealed, s.lastTs = sb.Header.Number, sb.Header.Timestamp
@@ -574,9 +578,21 @@ func (s *Sequencer) seal() {
 func (s *Sequencer) journalSealed(sb *state.SealedBatch, rec *sealedRecord, list []openTx, start time.Time) {
 	n := sb.Header.Number
 	var hashes [][32]byte
+	for _, o := range list {
+		if o.pooled {
+			hashes = append(hashes, o.hash)
+		}
+	}
+	// the pool's copies go in the same write (the pool shares the journal)
+	poolKeys := s.pool.Keys(hashes...)
 	write := func(txn *badger.Txn) error {
 		if err := putJSON(txn, key(pfxSealed, n), rec); err != nil {
 			return err
+		}
+		for _, k := range poolKeys {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
 		}
 		for i, o := range list {
 			enc := rec.Txs[i]
@@ -611,13 +627,16 @@ func (s *Sequencer) journalSealed(sb *state.SealedBatch, rec *sealedRecord, list
 			if err := putJSON(txn, key(pfxRecord, o.hash), r); err != nil {
 				return err
 			}
+			// A trade's record goes with its order's journal write too;
+			// written here as well, a batch that fills in the middle of
+			// an order's matches never holds a trade without its record.
+			if o.trade != nil {
+				if err := putJSON(txn, key(pfxTrade, o.trade.Model, o.trade.Seq), o.trade); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
-	}
-	for _, o := range list {
-		if o.pooled {
-			hashes = append(hashes, o.hash)
-		}
 	}
 	s.jw.write(write, func(err error) {
 		if err != nil {
@@ -627,9 +646,7 @@ func (s *Sequencer) journalSealed(sb *state.SealedBatch, rec *sealedRecord, list
 			return
 		}
 		s.sealed.Store(n)
-		if err := s.pool.Remove(hashes...); err != nil {
-			s.log.Error("sequencer: pool remove", "err", err)
-		}
+		s.pool.Forget(hashes...)
 		s.log.Info("batch sealed", "batch", n, "family", sb.Header.Family, "txs", len(list), "took", time.Since(start))
 		if m := s.cfg.Metrics; m != nil {
 			m.BatchSealSeconds.Observe(time.Since(start).Seconds())

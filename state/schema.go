@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/binary"
+	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -77,7 +78,20 @@ type zeroLeaves struct {
 	orderRoot, balanceRoot, positionRoot     fr.Element
 }
 
+// zerosCache maps types.Params → zeroLeaves (hundreds of hashes each; a
+// State is made for every batch and every soft read).
+var zerosCache sync.Map
+
 func computeZeros(p types.Params) zeroLeaves {
+	if z, ok := zerosCache.Load(p); ok {
+		return z.(zeroLeaves)
+	}
+	z := makeZeros(p)
+	zerosCache.Store(p, z)
+	return z
+}
+
+func makeZeros(p types.Params) zeroLeaves {
 	var z zeroLeaves
 	// order and balance leaves are packed values: zero is 0
 	z.orderRoot = emptyRoot(p.OrderDepth, z.order)

@@ -38,6 +38,7 @@
 package mempool
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
@@ -130,6 +131,7 @@ func (s Status) String() string {
 
 type entry struct {
 	hash  [32]byte
+	raw   []byte // types.EncodeTx(tx)
 	seq   uint64 // arrival order; also the Badger key
 	tx    types.SignedTx
 	fee   uint256.Int
@@ -346,7 +348,7 @@ func (p *Pool) load() error {
 			if !ok {
 				return fmt.Errorf("%w: tx %d: %w", ErrCorrupt, seq, ErrNotPoolTx)
 			}
-			e := &entry{hash: sha256.Sum256(v), seq: seq, tx: st}
+			e := &entry{hash: sha256.Sum256(v), raw: bytes.Clone(v), seq: seq, tx: st}
 			if e.fee, e.token, err = feeOf(st); err != nil {
 				return fmt.Errorf("%w: tx %d: %w", ErrCorrupt, seq, err)
 			}
@@ -520,7 +522,7 @@ func (p *Pool) Add(tx types.SignedTx) ([32]byte, error) {
 	if !ok {
 		return zero, fmt.Errorf("%w: %v", ErrNotPoolTx, dtx.Kind())
 	}
-	e := &entry{hash: hash, tx: own, fee: fee, token: token}
+	e := &entry{hash: hash, raw: enc, tx: own, fee: fee, token: token}
 
 	p.mu.Lock()
 	if p.closed {
@@ -550,6 +552,17 @@ func (p *Pool) Add(tx types.SignedTx) ([32]byte, error) {
 	if _, ok := p.byHash[hash]; ok {
 		p.mu.Unlock()
 		return hash, nil
+	}
+	// The account nonce again, now that the pool cannot change: the one
+	// read before the signature check may predate a transaction of this
+	// account that was applied and left the pool meanwhile (the gap rule
+	// would then count it neither as used nor as pending).
+	if _, n, err := p.account(signer); err == nil {
+		accNonce = n
+	}
+	if nonce < accNonce {
+		p.mu.Unlock()
+		return zero, fmt.Errorf("%w: nonce %d < account nonce %d", ErrNonceTooLow, nonce, accNonce)
 	}
 	old := a.txs[nonce]
 	if old == nil {
@@ -699,6 +712,33 @@ func (p *Pool) Status(hash [32]byte) (Status, error) {
 // A nonce above a gap waits (nonce 5 is not returned until 4 is pending).
 // max <= 0 means no limit. The transactions stay pending until Remove.
 func (p *Pool) Executable(max int) []types.SignedTx {
+	es := p.executable(max)
+	out := make([]types.SignedTx, len(es))
+	for i, e := range es {
+		out[i] = e.tx
+	}
+	return out
+}
+
+// Ready is an executable transaction with its hash and encoding.
+type Ready struct {
+	Tx   types.SignedTx
+	Hash [32]byte
+	Raw  []byte // types.EncodeTx(Tx); do not modify
+}
+
+// Ready is Executable with each transaction's hash and encoding (the
+// sequencer's loop would otherwise encode and hash each again).
+func (p *Pool) Ready(max int) []Ready {
+	es := p.executable(max)
+	out := make([]Ready, len(es))
+	for i, e := range es {
+		out[i] = Ready{e.tx, e.hash, e.raw}
+	}
+	return out
+}
+
+func (p *Pool) executable(max int) []*entry {
 	type run struct {
 		first uint64 // arrival of the run's first transaction
 		es    []*entry
@@ -750,7 +790,7 @@ func (p *Pool) Executable(max int) []types.SignedTx {
 	}
 	p.mu.Unlock()
 	sort.Slice(runs, func(x, y int) bool { return runs[x].first < runs[y].first })
-	var out []types.SignedTx
+	var out []*entry
 	for round := 0; ; round++ {
 		any := false
 		for _, r := range runs {
@@ -760,7 +800,7 @@ func (p *Pool) Executable(max int) []types.SignedTx {
 			if max > 0 && len(out) >= max {
 				return out
 			}
-			out = append(out, r.es[round].tx)
+			out = append(out, r.es[round])
 			any = true
 		}
 		if !any {
@@ -783,6 +823,36 @@ func (p *Pool) Remove(hashes ...[32]byte) error {
 	return p.drop(drop)
 }
 
+// Keys returns the storage keys of the transactions with these hashes
+// (unknown ones are skipped), for a caller sharing the pool's database
+// (Options.DB) that deletes them in its own write, atomically with what
+// made them obsolete, and then calls Forget.
+func (p *Pool) Keys(hashes ...[32]byte) [][]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	keys := make([][]byte, 0, len(hashes))
+	for _, h := range hashes {
+		if e := p.byHash[h]; e != nil {
+			keys = append(keys, txKey(e.seq))
+		}
+	}
+	return keys
+}
+
+// Forget drops transactions from memory whose keys (Keys) the caller has
+// deleted durably.
+func (p *Pool) Forget(hashes ...[32]byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	es := make([]*entry, 0, len(hashes))
+	for _, h := range hashes {
+		if e := p.byHash[h]; e != nil {
+			es = append(es, e)
+		}
+	}
+	p.forget(es)
+}
+
 // drop deletes entries from Badger (synced like Adds), then from memory;
 // p.mu held. Were a delete lost (a crash between two chunks of a large drop),
 // it would only bring back a transaction whose nonce is used, which
@@ -801,6 +871,12 @@ func (p *Pool) drop(es []*entry) error {
 	if err := p.deleteKeys(keys); err != nil {
 		return err
 	}
+	p.forget(es)
+	return nil
+}
+
+// forget drops entries from memory; p.mu held.
+func (p *Pool) forget(es []*entry) {
 	for _, e := range es {
 		id := e.tx.Signer()
 		a := p.accounts[id]
@@ -812,7 +888,6 @@ func (p *Pool) drop(es []*entry) error {
 		p.count--
 		p.gc(id, a)
 	}
-	return nil
 }
 
 // deleteChunk bounds one delete transaction (far below Badger's

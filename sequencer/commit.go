@@ -325,6 +325,9 @@ func (w *jwriter) flush(batch []jreq) {
 	}
 }
 
+// Write is write (mempool.Writer: the pool's Adds share the fsync).
+func (w *jwriter) Write(fn func(*badger.Txn) error, done func(error)) { w.write(fn, done) }
+
 // close writes what is queued and stops.
 func (w *jwriter) close() {
 	close(w.quit)

@@ -186,23 +186,26 @@ func Open(cfg Config, db *state.DB, j *store.Plain) (*Sequencer, error) {
 	s.cache = accountCache{db: db, m: map[uint32]cachedAccount{}}
 	s.cdone, s.ckick, s.pendingRecs = make(chan struct{}), make(chan struct{}, 1), map[uint64]*sealedRecord{}
 	s.committed.Store(db.Head())
+	s.jw = newJWriter(j)
 	popts := cfg.Pool
 	popts.Dir = ""
 	popts.DB = j.DB
+	popts.Writer = s.jw // one fsync for the pool's writes and the journal's
 	pool, err := mempool.Open(cfg.Domain, &s.cache, popts)
 	if err != nil {
+		s.jw.close()
 		return nil, fmt.Errorf("sequencer: pool: %w", err)
 	}
 	s.pool = pool
 	if s.kv, err = newSoftKV(db); err != nil {
 		_ = pool.Close()
+		s.jw.close()
 		return nil, err
 	}
-	s.jw = newJWriter(j)
 	fail := func(err error) (*Sequencer, error) {
+		_ = pool.Close()
 		s.jw.close()
 		s.kv.close()
-		_ = pool.Close()
 		return nil, err
 	}
 	if err := s.replaySealed(); err != nil {
@@ -234,9 +237,9 @@ func (s *Sequencer) Close() error {
 		close(s.quit)
 		<-s.done
 		<-s.cdone
+		err = s.pool.Close() // its last Adds still need the journal writer
 		s.jw.close()
 		s.kv.close()
-		err = s.pool.Close()
 	})
 	return err
 }

@@ -110,6 +110,18 @@ type Options struct {
 	// NoSync: the pool's own database does not fsync each accepted
 	// transaction, and a shared DB may lack SyncWrites (tests, benchmarks).
 	NoSync bool
+	// Writer, with a shared DB, group-commits the pool's writes with the
+	// DB owner's own (one fsync for both: Badger syncs once per
+	// transaction and does not group concurrent ones). Nil: the pool's
+	// own committer. It must keep running until the pool is closed.
+	Writer Writer
+}
+
+// Writer group-commits writes to a shared Badger database: fn is applied in
+// a transaction with other writes, and done receives the commit's result
+// once it is durable or failed.
+type Writer interface {
+	Write(fn func(*badger.Txn) error, done func(error))
 }
 
 // Status of a transaction hash.
@@ -209,7 +221,12 @@ func Open(d types.Domain, acc Accounts, opts Options) (*Pool, error) {
 	}
 	p.writes = make(chan *write, 1024)
 	p.committed = make(chan struct{})
-	go p.committer()
+	if opts.Writer != nil && opts.DB != nil {
+		close(p.committed)
+	} else {
+		p.opts.Writer = nil
+		go p.committer()
+	}
 	return p, nil
 }
 
@@ -413,7 +430,9 @@ func (p *Pool) Close() error {
 	p.closed = true
 	p.mu.Unlock()
 	p.inflight.Wait() // no Add sends a write after this
-	close(p.writes)
+	if p.opts.Writer == nil {
+		close(p.writes)
+	}
 	<-p.committed
 	return p.closeOwn()
 }
@@ -586,7 +605,11 @@ func (p *Pool) Add(tx types.SignedTx) ([32]byte, error) {
 	if old != nil {
 		w.del = txKey(old.seq)
 	}
-	p.writes <- w
+	if p.opts.Writer != nil {
+		p.opts.Writer.Write(w.apply, func(err error) { w.done <- err })
+	} else {
+		p.writes <- w
+	}
 	werr := <-w.done
 
 	p.mu.Lock()

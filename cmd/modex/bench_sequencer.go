@@ -97,7 +97,10 @@ func printSequencerBench(r *seqbench.Result) {
 	}
 	row("rejected (retried if pool full)", rej)
 	row("batches sealed in the window", fmt.Sprintf("%d, txs by family %v; included %.0f tx/s; transfer backlog %d", r.BatchesSealed, r.SealedTxs, r.IncludedTPS, r.TransferBacklog))
-	row("EdDSA verify bound", fmt.Sprintf("%.0f /s on %d cores", r.EdDSAVerifyPerS, r.EdDSAVerifyCores))
+	row("tree stage", fmt.Sprintf("%s in the window: committed %.0f tx/s; %d batches behind at its end, caught up in %.1f s (%.0f tx/s)",
+		r.TreeStage, r.CommittedTPS, r.TreeBacklog, r.TreeCatchupS, r.TreeTPS))
+	row("EdDSA verify bound", fmt.Sprintf("%.0f /s on %d cores (before %.0f, after %.0f)", r.EdDSAVerifyPerS, r.EdDSAVerifyCores,
+		r.EdDSABeforeAfter[0], r.EdDSABeforeAfter[1]))
 	row("tps / bound", fmt.Sprintf("%.1f%% (target ≥ %.0f%% with p99 < %.0f ms): met %v", 100*r.RatioOfBound, 100*seqbench.Target.Ratio, seqbench.Target.P99Ms, r.Met))
 	if r.Transfers > 0 && r.TransferBacklog > r.Transfers/2 {
 		row("note", fmt.Sprintf("acceptance outpaces inclusion: %d of %d accepted transfers are not in a sealed batch (tps is not sustainable)", r.TransferBacklog, r.Transfers))

@@ -13,7 +13,7 @@ import (
 	"github.com/modex/modex/types"
 )
 
-const benchSequencerUsage = `modex bench sequencer [--json] [--duration 10s] [--users 256] [--clients 24] [--mix transfers=70,orders=30] [--sync=true] [--model-depth 15] [--capacity 64] [--pause-tree] [--cpuprofile FILE]`
+const benchSequencerUsage = `modex bench sequencer [--json] [--duration 10s] [--users 256] [--clients 16] [--mix transfers=70,orders=30] [--sync=true] [--model-depth 15] [--capacity 64] [--pause-tree] [--cpuprofile FILE]`
 
 // runBenchSequencer: sustained soft-confirmed tps of a real sequencer
 // (in-process Submit/Place, journal and state on disk) against the machine's
@@ -24,7 +24,7 @@ func runBenchSequencer(args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	duration := fs.Duration("duration", seqbenchDefault.Duration, "the timed window")
 	users := fs.Int("users", 256, "accounts (0: fee account, 1: the model's DAO, the rest trade)")
-	clients := fs.Int("clients", 24, "concurrent client goroutines")
+	clients := fs.Int("clients", 16, "concurrent client goroutines")
 	mix := fs.String("mix", "transfers=70,orders=30", "operation mix (weights)")
 	sync := fs.Bool("sync", true, "synced writes (journal and state store)")
 	verifyFor := fs.Duration("verify-for", seqbenchDefault.VerifyFor, "how long the EdDSA verification bound is measured")

@@ -74,7 +74,7 @@ func DefaultParams() types.Params {
 type Config struct {
 	Duration  time.Duration // the timed window (default 10 s)
 	Users     int           // accounts, including the fee account and the DAO (default 256)
-	Clients   int           // concurrent client goroutines (default 24)
+	Clients   int           // concurrent client goroutines (default 16)
 	Transfers int           // mix weight of ETH transfers (default 70)
 	Orders    int           // mix weight of order placements (default 30)
 	// NoSync turns off the fsync of the journal and the state store
@@ -109,7 +109,7 @@ func (c *Config) defaults() error {
 		c.Users = 256
 	}
 	if c.Clients <= 0 {
-		c.Clients = 24
+		c.Clients = 16
 	}
 	if c.Transfers == 0 && c.Orders == 0 {
 		c.Transfers, c.Orders = 70, 30

@@ -12,7 +12,6 @@ import (
 
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/state"
-	"github.com/modex/modex/state/store"
 	"github.com/modex/modex/types"
 )
 
@@ -146,7 +145,7 @@ func (s *Sequencer) commit(rec *sealedRecord) error {
 	s.cmu.Lock()
 	delete(s.pendingRecs, n)
 	s.cmu.Unlock()
-	s.jw.write(func(txn *badger.Txn) error { return txn.Delete(key(pfxSealed, n)) }, nil)
+	s.jw.Write(func(txn *badger.Txn) error { return txn.Delete(key(pfxSealed, n)) }, nil)
 	// the loop moves its soft state's base up
 	select {
 	case s.cmds <- func() {
@@ -240,96 +239,4 @@ func (s *Sequencer) WaitCommitted(ctx context.Context, n uint64) error {
 		}
 	}
 	return nil
-}
-
-// jwriter group-commits journal writes: one synced Badger transaction for
-// every write waiting, in submission order. Badger syncs once per Update
-// and does not group concurrent ones, so orders and seals, one fsync each,
-// would otherwise hold the loop.
-type jwriter struct {
-	j    *store.Plain
-	reqs chan jreq
-	quit chan struct{}
-	done chan struct{}
-}
-
-type jreq struct {
-	fn   func(*badger.Txn) error
-	done func(error)
-}
-
-func newJWriter(j *store.Plain) *jwriter {
-	w := &jwriter{j: j, reqs: make(chan jreq, 4096), quit: make(chan struct{}), done: make(chan struct{})}
-	go w.run()
-	return w
-}
-
-// write queues fn; done (if not nil) is called, in the writer's goroutine,
-// once the write is durable or has failed.
-func (w *jwriter) write(fn func(*badger.Txn) error, done func(error)) {
-	w.reqs <- jreq{fn, done}
-}
-
-func (w *jwriter) run() {
-	defer close(w.done)
-	for {
-		var first jreq
-		select {
-		case first = <-w.reqs:
-		case <-w.quit:
-			// drain what was queued before close
-			for {
-				select {
-				case r := <-w.reqs:
-					w.flush([]jreq{r})
-				default:
-					return
-				}
-			}
-		}
-		batch := []jreq{first}
-	more:
-		for len(batch) < 512 {
-			select {
-			case r := <-w.reqs:
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		w.flush(batch)
-	}
-}
-
-func (w *jwriter) flush(batch []jreq) {
-	err := w.j.Update(func(txn *badger.Txn) error {
-		for _, r := range batch {
-			if err := r.fn(txn); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil && len(batch) > 1 {
-		// one write's failure (or a transaction too large) must not fail
-		// the others: write them one by one
-		for _, r := range batch {
-			w.flush([]jreq{r})
-		}
-		return
-	}
-	for _, r := range batch {
-		if r.done != nil {
-			r.done(err)
-		}
-	}
-}
-
-// Write is write (mempool.Writer: the pool's Adds share the fsync).
-func (w *jwriter) Write(fn func(*badger.Txn) error, done func(error)) { w.write(fn, done) }
-
-// close writes what is queued and stops.
-func (w *jwriter) close() {
-	close(w.quit)
-	<-w.done
 }

@@ -226,7 +226,7 @@ func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, chan error, error) {
 	pl := s.pl
 	s.pl = placement{}
 	durable := make(chan error, 1)
-	s.jw.write(func(txn *badger.Txn) error {
+	s.jw.Write(func(txn *badger.Txn) error {
 		if err := putJSON(txn, key(pfxOrder, seq), journaledOrder{Raw: enc}); err != nil {
 			return err
 		}
@@ -379,7 +379,7 @@ func (s *Sequencer) expire() {
 	if len(seqs) == 0 {
 		return
 	}
-	s.jw.write(func(txn *badger.Txn) error {
+	s.jw.Write(func(txn *badger.Txn) error {
 		for _, q := range seqs {
 			if err := txn.Delete(key(pfxOrder, q)); err != nil {
 				return err

@@ -110,7 +110,7 @@ type Sequencer struct {
 	log  *slog.Logger
 
 	cache accountCache
-	jw    *jwriter
+	jw    *store.GroupWriter // the journal's writes, group-committed
 
 	cmds chan func()
 	wake chan struct{}
@@ -186,25 +186,25 @@ func Open(cfg Config, db *state.DB, j *store.Plain) (*Sequencer, error) {
 	s.cache = accountCache{db: db, m: map[uint32]cachedAccount{}}
 	s.cdone, s.ckick, s.pendingRecs = make(chan struct{}), make(chan struct{}, 1), map[uint64]*sealedRecord{}
 	s.committed.Store(db.Head())
-	s.jw = newJWriter(j)
+	s.jw = store.NewGroupWriter(j.DB)
 	popts := cfg.Pool
 	popts.Dir = ""
 	popts.DB = j.DB
 	popts.Writer = s.jw // one fsync for the pool's writes and the journal's
 	pool, err := mempool.Open(cfg.Domain, &s.cache, popts)
 	if err != nil {
-		s.jw.close()
+		s.jw.Close()
 		return nil, fmt.Errorf("sequencer: pool: %w", err)
 	}
 	s.pool = pool
 	if s.kv, err = newSoftKV(db); err != nil {
 		_ = pool.Close()
-		s.jw.close()
+		s.jw.Close()
 		return nil, err
 	}
 	fail := func(err error) (*Sequencer, error) {
 		_ = pool.Close()
-		s.jw.close()
+		s.jw.Close()
 		s.kv.close()
 		return nil, err
 	}
@@ -238,7 +238,7 @@ func (s *Sequencer) Close() error {
 		<-s.done
 		<-s.cdone
 		err = s.pool.Close() // its last Adds still need the journal writer
-		s.jw.close()
+		s.jw.Close()
 		s.kv.close()
 	})
 	return err
@@ -454,7 +454,7 @@ func (s *Sequencer) fail(hash common.Hash, tx types.SignedTx, cause error) {
 	rec := record{Kind: tx.Kind().String(), Account: tx.Signer(), Nonce: tx.GetNonce(), Error: info, Raw: enc}
 	s.failing.Store(hash, true)
 	poolKeys := s.pool.Keys(hash)
-	s.jw.write(func(txn *badger.Txn) error {
+	s.jw.Write(func(txn *badger.Txn) error {
 		for _, k := range poolKeys {
 			if err := txn.Delete(k); err != nil {
 				return err
@@ -641,7 +641,7 @@ func (s *Sequencer) journalSealed(sb *state.SealedBatch, rec *sealedRecord, list
 		}
 		return nil
 	}
-	s.jw.write(write, func(err error) {
+	s.jw.Write(write, func(err error) {
 		if err != nil {
 			// The loop built later batches on this one: nothing more may
 			// be sealed. A restart applies the pool and journal again.
@@ -721,7 +721,7 @@ func (s *Sequencer) Flush(ctx context.Context) error {
 // Synced waits until every journal write queued so far is durable.
 func (s *Sequencer) Synced(ctx context.Context) error {
 	done := make(chan error, 1)
-	s.jw.write(func(*badger.Txn) error { return nil }, func(err error) { done <- err })
+	s.jw.Write(func(*badger.Txn) error { return nil }, func(err error) { done <- err })
 	select {
 	case err := <-done:
 		return err

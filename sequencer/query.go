@@ -50,6 +50,10 @@ func (s *Sequencer) Tx(ctx context.Context, hash common.Hash) (*rpc.TxInfo, erro
 	if info != nil {
 		return info, nil
 	}
+	if v, ok := s.sealing.Load(hash); ok {
+		st := v.(sealingTx)
+		return txInfo(hash, st.tx, rpc.TxIncluded, st.batch), nil
+	}
 	if tx, ok := s.pool.Get(hash); ok {
 		return txInfo(hash, tx, rpc.TxPending, 0), nil
 	}

@@ -130,6 +130,7 @@ type Sequencer struct {
 
 	// owned by the loop
 	failing    sync.Map // hash → true: failed, its record not yet durable
+	sealing    sync.Map // hash → sealingTx: sealed, its records not yet durable
 	kv         *softKV  // the soft state
 	lastSealed uint64   // the last batch the loop sealed
 	lastTs     uint64   // its timestamp
@@ -588,6 +589,9 @@ func (s *Sequencer) journalSealed(sb *state.SealedBatch, rec *sealedRecord, list
 	}
 	// the pool's copies go in the same write (the pool shares the journal)
 	poolKeys := s.pool.Keys(hashes...)
+	for _, o := range list {
+		s.sealing.Store(o.hash, sealingTx{o.tx, n})
+	}
 	write := func(txn *badger.Txn) error {
 		if err := putJSON(txn, key(pfxSealed, n), rec); err != nil {
 			return err
@@ -646,10 +650,16 @@ func (s *Sequencer) journalSealed(sb *state.SealedBatch, rec *sealedRecord, list
 			// The loop built later batches on this one: nothing more may
 			// be sealed. A restart applies the pool and journal again.
 			s.halt(fmt.Errorf("journal of sealed batch %d: %w", n, err))
+			for _, o := range list {
+				s.sealing.Delete(o.hash)
+			}
 			return
 		}
 		s.sealed.Store(n)
 		s.pool.Forget(hashes...)
+		for _, o := range list {
+			s.sealing.Delete(o.hash)
+		}
 		s.log.Info("batch sealed", "batch", n, "family", sb.Header.Family, "txs", len(list), "took", time.Since(start))
 		if m := s.cfg.Metrics; m != nil {
 			m.BatchSealSeconds.Observe(time.Since(start).Seconds())
@@ -662,6 +672,13 @@ func (s *Sequencer) journalSealed(sb *state.SealedBatch, rec *sealedRecord, list
 		s.cmu.Unlock()
 		s.signal()
 	})
+}
+
+// sealingTx is a transaction of a batch sealed whose journal write is not
+// yet durable (Tx reports it included in that batch meanwhile).
+type sealingTx struct {
+	tx    types.Tx
+	batch uint64
 }
 
 // touched lists the accounts a transaction changes (for their histories).

@@ -33,6 +33,7 @@ type DevnetConfig struct {
 	// block at least this often (default 1 s).
 	BlockTime     time.Duration
 	BatchTimeout  time.Duration
+	FamilyWait    time.Duration
 	ProverWorkers int
 	Logger        *slog.Logger
 	Progress      func(msg string)
@@ -102,7 +103,7 @@ func StartDevnet(ctx context.Context, cfg DevnetConfig) (*Devnet, error) {
 		DataDir: cfg.DataDir, Params: cfg.Params, L1: chain.Client(), Bridge: ru.Contract.Address,
 		OperatorKey: op, FromBlock: ru.DeployBlock, L1Poll: 200 * time.Millisecond,
 		Provers: provers, ProverWorkers: cfg.ProverWorkers, BatchTimeout: cfg.BatchTimeout,
-		MakerFeeBips: 2, TakerFeeBips: 5,
+		FamilyWait: cfg.FamilyWait, MakerFeeBips: 2, TakerFeeBips: 5,
 		RPC:    rpc.Config{Addr: cfg.RPCAddr, Admin: cfg.Admin},
 		Logger: cfg.Logger,
 	})

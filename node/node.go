@@ -55,6 +55,9 @@ type Config struct {
 	ProverWorkers int
 
 	BatchTimeout time.Duration
+	// FamilyWait: how long a transaction of another family waits behind an
+	// open batch before it is sealed (sequencer.Config; default 10 ms).
+	FamilyWait   time.Duration
 	MakerFeeBips uint8
 	TakerFeeBips uint8
 
@@ -77,6 +80,8 @@ func (c *Config) Check() error {
 		return fmt.Errorf("%w: prover workers %d", ErrConfig, c.ProverWorkers)
 	case c.BatchTimeout < 0:
 		return fmt.Errorf("%w: batch timeout %s", ErrConfig, c.BatchTimeout)
+	case c.FamilyWait < 0:
+		return fmt.Errorf("%w: family wait %s", ErrConfig, c.FamilyWait)
 	}
 	if err := c.Params.Check(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -184,7 +189,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	if n.seq, err = sequencer.Open(sequencer.Config{
-		Params: cfg.Params, Domain: d, BatchTimeout: cfg.BatchTimeout,
+		Params: cfg.Params, Domain: d, BatchTimeout: cfg.BatchTimeout, FamilyWait: cfg.FamilyWait,
 		MakerFeeBips: cfg.MakerFeeBips, TakerFeeBips: cfg.TakerFeeBips,
 		Clock:    n.clock,
 		OnSeal:   n.pipe.Sealed,

@@ -146,6 +146,7 @@ func TestConfigErrors(t *testing.T) {
 		{"rpc addr", nil, "", []string{"--rpc.addr", "localhost"}, "rpc.addr"},
 		{"l1 addr port", nil, "", []string{"--l1.addr", "127.0.0.1:99999"}, "l1.addr"},
 		{"timeout", nil, "", []string{"--batch.timeout", "0s"}, "batch.timeout"},
+		{"family wait", nil, "", []string{"--batch.family-wait", "0s"}, "batch.family-wait"},
 		{"accounts", nil, "", []string{"--accounts", "0"}, "accounts"},
 	}
 	for _, tc := range cases {

@@ -31,6 +31,7 @@ type devnetConfig struct {
 	Params        paramsConfig
 	Families      string
 	BatchTimeout  time.Duration
+	FamilyWait    time.Duration
 	Accounts      int
 	ProverWorkers int
 	StopTimeout   time.Duration
@@ -53,6 +54,7 @@ func newDevnetFlags() (*cmdFlags, *devnetConfig) {
 	c.Params.register(fs)
 	fs.StringVar(&c.Families, "families", "all", "batch families to deploy verifiers for (comma-separated, or all)")
 	fs.DurationVar(&c.BatchTimeout, "batch.timeout", time.Second, "seal a batch this long after its first transaction")
+	fs.DurationVar(&c.FamilyWait, "batch.family-wait", 10*time.Millisecond, "seal the open batch once a transaction of another family has waited this long (a batch holds one family)")
 	fs.IntVar(&c.Accounts, "accounts", 10, "funded dev accounts (10,000 ETH each)")
 	fs.IntVar(&c.ProverWorkers, "prover.workers", 1, "batches proven at once")
 	fs.DurationVar(&c.StopTimeout, "stop-timeout", 30*time.Second, "how long a graceful stop may take")
@@ -82,6 +84,9 @@ func (c *devnetConfig) check() error {
 	}
 	if c.BatchTimeout <= 0 {
 		return cfgErr("batch.timeout", c.BatchTimeout.String(), "must be positive")
+	}
+	if c.FamilyWait <= 0 {
+		return cfgErr("batch.family-wait", c.FamilyWait.String(), "must be positive")
 	}
 	if c.Accounts < 1 || c.Accounts > 1000 {
 		return cfgErr("accounts", strconv.Itoa(c.Accounts), "want 1..1000")
@@ -181,7 +186,7 @@ func runDevnet(args []string) error {
 	dn, err := node.StartDevnet(ctx, node.DevnetConfig{
 		DataDir: c.DataDir, KeyDir: c.Keys, L1Addr: c.L1Addr, RPCAddr: c.RPCAddr, Admin: c.Admin,
 		Params: params, Families: c.families, Accounts: c.Accounts, BlockTime: c.L1BlockTime,
-		BatchTimeout: c.BatchTimeout, ProverWorkers: c.ProverWorkers, Logger: log,
+		BatchTimeout: c.BatchTimeout, FamilyWait: c.FamilyWait, ProverWorkers: c.ProverWorkers, Logger: log,
 		Progress: func(msg string) { log.Info(msg, "elapsed", humanSince(start)) },
 	})
 	if err != nil {

@@ -14,11 +14,11 @@ const usage = `modex — zk-rollup for fractional shares of AI models
 
 usage:
   modex devnet [--datadir DIR] [--keys DIR] [--params test|prod] [--batch.capacity N] [--families all|A,B]
-               [--l1.addr HOST:PORT] [--rpc.addr HOST:PORT] [--admin] [--batch.timeout D] [--accounts N]
+               [--l1.addr HOST:PORT] [--rpc.addr HOST:PORT] [--admin] [--batch.timeout D] [--batch.family-wait D] [--accounts N]
                                      embedded L1 + deployed rollup + node, with funded dev accounts
   modex node --l1-rpc URL --bridge ADDR --operator-key HEX|--operator-key-file F --keys DIR [--datadir DIR]
              [--rpc.addr HOST:PORT] [--params test|prod] [--confirmations N] [--from-block N]
-             [--prover cpu|icicle] [--prover.workers N] [--batch.timeout D] [--admin]
+             [--prover cpu|icicle] [--prover.workers N] [--batch.timeout D] [--batch.family-wait D] [--admin]
                                      a rollup node against an external L1
   modex dumpconfig devnet|node [flags]   the effective configuration as TOML (also --dump-config)
       devnet and node take --config FILE.toml, --log.level debug|info|warn|error, --log.format text|json;

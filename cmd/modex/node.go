@@ -47,6 +47,7 @@ type nodeConfig struct {
 	ProverWorkers   int
 	ProverDevice    int
 	BatchTimeout    time.Duration
+	FamilyWait      time.Duration
 	MakerFeeBips    uint
 	TakerFeeBips    uint
 	StopTimeout     time.Duration
@@ -79,6 +80,7 @@ func newNodeFlags() (*cmdFlags, *nodeConfig) {
 	fs.IntVar(&c.ProverWorkers, "prover.workers", 1, "batches proven at once")
 	fs.IntVar(&c.ProverDevice, "prover.device", 0, "GPU device id (--prover icicle)")
 	fs.DurationVar(&c.BatchTimeout, "batch.timeout", time.Second, "seal a batch this long after its first transaction")
+	fs.DurationVar(&c.FamilyWait, "batch.family-wait", 10*time.Millisecond, "seal the open batch once a transaction of another family has waited this long (a batch holds one family)")
 	fs.UintVar(&c.MakerFeeBips, "fees.maker-bips", 2, "trade fee of the resting order (basis points)")
 	fs.UintVar(&c.TakerFeeBips, "fees.taker-bips", 5, "trade fee of the incoming order (basis points)")
 	fs.DurationVar(&c.StopTimeout, "stop-timeout", 30*time.Second, "how long a graceful stop may take")
@@ -151,6 +153,9 @@ func (c *nodeConfig) check() error {
 	if c.BatchTimeout <= 0 {
 		return cfgErr("batch.timeout", c.BatchTimeout.String(), "must be positive")
 	}
+	if c.FamilyWait <= 0 {
+		return cfgErr("batch.family-wait", c.FamilyWait.String(), "must be positive")
+	}
 	if c.MakerFeeBips > 255 {
 		return cfgErr("fees.maker-bips", strconv.FormatUint(uint64(c.MakerFeeBips), 10), "want 0..255")
 	}
@@ -194,7 +199,7 @@ func runNode(args []string) error {
 		DataDir: c.DataDir, Params: params, L1: l1, Bridge: common.HexToAddress(c.Bridge),
 		OperatorKey: c.operator, Confirmations: c.Confirmations, FromBlock: c.FromBlock,
 		MaxFeeCap: maxFee, L1Poll: c.L1Poll, Provers: provers, ProverWorkers: c.ProverWorkers,
-		BatchTimeout: c.BatchTimeout, MakerFeeBips: uint8(c.MakerFeeBips), TakerFeeBips: uint8(c.TakerFeeBips),
+		BatchTimeout: c.BatchTimeout, FamilyWait: c.FamilyWait, MakerFeeBips: uint8(c.MakerFeeBips), TakerFeeBips: uint8(c.TakerFeeBips),
 		RPC:    rpc.Config{Addr: c.RPCAddr, Admin: c.Admin},
 		Logger: log,
 	})

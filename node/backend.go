@@ -129,7 +129,7 @@ func (n *Node) SyncStatus(ctx context.Context) (*rpc.SyncStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &rpc.SyncStatus{Sealed: n.seq.Sealed(), Proven: proven, Submitted: sent, Verified: verified,
+	st := &rpc.SyncStatus{Sealed: n.seq.Sealed(), Committed: n.seq.Committed(), Proven: proven, Submitted: sent, Verified: verified,
 		L1Head: n.l1Head.Load(), PriorityIn: next, Sequencing: !n.seq.Stopped()}
 	if err := n.haltReason(); err != nil {
 		st.Halted = err.Error()

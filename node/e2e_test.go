@@ -420,7 +420,11 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("bridge holds %s wei, L2 balances + unclaimed revenue %s", held, l2.Dec())
 	}
 
-	// every batch was proven and verified; subscribers saw it all
+	// every batch was committed by the tree stage, proven and verified;
+	// subscribers saw it all
+	if st.Committed != st.Sealed {
+		t.Errorf("sync status: committed %d, sealed %d", st.Committed, st.Sealed)
+	}
 	for n := uint64(1); n <= st.Sealed; n++ {
 		b, err := e.c.Batch(ctx, n)
 		if err != nil || b.Status != rpc.BatchVerified || b.L1Tx == (common.Hash{}) {

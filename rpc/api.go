@@ -247,6 +247,7 @@ type BatchInfo struct {
 // SyncStatus is the node's heads (op-node's unsafe/safe/finalized).
 type SyncStatus struct {
 	Sealed       uint64 `json:"sealed"`       // last sealed batch
+	Committed    uint64 `json:"committed"`    // last batch the tree stage hashed (its root known)
 	Proven       uint64 `json:"proven"`       // last proven batch
 	Submitted    uint64 `json:"submitted"`    // last batch sent to L1
 	Verified     uint64 `json:"verified"`     // last batch verified on L1

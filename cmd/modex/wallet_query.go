@@ -55,7 +55,7 @@ func runStatus(args []string) error {
 		fmt.Printf("  version %s, healthy %v", h.Version, h.OK)
 	}
 	fmt.Printf("\nbridge      %s on chain %d (L1 head %d)\n", ct.Bridge, ct.ChainID, st.L1Head)
-	fmt.Printf("batches     sealed %d, proven %d, submitted %d, verified %d\n", st.Sealed, st.Proven, st.Submitted, st.Verified)
+	fmt.Printf("batches     sealed %d, committed %d, proven %d, submitted %d, verified %d\n", st.Sealed, st.Committed, st.Proven, st.Submitted, st.Verified)
 	fmt.Printf("L1 requests seen %d, applied %d; sequencing %v\n", st.PriorityIn, st.PriorityDone, st.Sequencing)
 	if st.Halted != "" {
 		fmt.Printf("HALTED      %s\n", st.Halted)

@@ -79,9 +79,6 @@ func (k *softKV) sealOpen(n uint64) {
 	clear(k.open)
 }
 
-// pending is how many sealed batches the tree stage has not committed.
-func (k *softKV) pending() int { return len(k.keys) }
-
 // advance moves the base to committed batch n: the store now holds every
 // write of the batches up to n, so those that no later batch overwrote
 // leave the overlay.

@@ -297,8 +297,12 @@ func transferAssignment(t *testing.T, tx *types.Transfer, d types.Domain, pk typ
 	if err != nil {
 		t.Fatal(err)
 	}
+	msg, err := tx.Message(d)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &transferMsgCircuit{Domain: d.Element(), From: tx.From, To: tx.To, Asset: uint32(tx.Asset), Nonce: tx.Nonce,
-		Amount: tx.Amount.ToBig(), Fee: tx.Fee.ToBig(), PK: AssignPubKey(pk), Sig: sig, Msg: tx.Message(d)}
+		Amount: tx.Amount.ToBig(), Fee: tx.Fee.ToBig(), PK: AssignPubKey(pk), Sig: sig, Msg: msg}
 }
 
 // TestSignedMessageMatchesNative: the circuit rebuilds the native message
@@ -331,7 +335,11 @@ func TestSignedMessageMatchesNative(t *testing.T) {
 		c.Msg = nil
 		bad := *tx
 		bad.Amount.SetUint64(999_000)
-		c.Msg = bad.Message(d)
+		msg, err := bad.Message(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Msg = msg
 		if err := solved(t, &transferMsgCircuit{}, c); err == nil {
 			t.Fatal("altered transfer accepted")
 		}

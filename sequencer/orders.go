@@ -141,7 +141,7 @@ func (s *Sequencer) Place(ctx context.Context, o *types.Order) (*rpc.OrderResult
 	if err != nil {
 		return nil, err
 	}
-	if err := types.VerifySignature(pk, o.Message(s.cfg.Domain), o.Signature); err != nil {
+	if err := types.VerifyOrder(pk, s.cfg.Domain, o); err != nil {
 		return nil, err
 	}
 	var res *rpc.OrderResult

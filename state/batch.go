@@ -336,8 +336,7 @@ func (b *Batch) Add(tx types.Tx) (*Receipt, error) {
 	if r.Withdrawal != nil {
 		b.wds = append(b.wds, *r.Withdrawal)
 	}
-	switch tx.(type) {
-	case *types.Deposit, *types.ForcedWithdraw:
+	if f == types.FamilyPriority {
 		b.header.PriorityCount++
 	}
 	return r, nil

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -181,8 +180,7 @@ func (db *DB) Replay(h *Header, pubdata []byte) (*SealedBatch, error) {
 			}
 			return nil, mismatch("op %d (%s) rejected: %w", i, op.Kind(), err)
 		}
-		switch op.(type) {
-		case *types.Deposit, *types.ForcedWithdraw:
+		if types.FamilyOf(op) == types.FamilyPriority {
 			prio++
 		}
 		// a Deposit's refused flag and a ForcedWithdraw's amount are
@@ -231,33 +229,8 @@ func (db *DB) Replay(h *Header, pubdata []byte) (*SealedBatch, error) {
 // state before it (see Replay). A lookup that fails leaves the field empty:
 // Apply makes the same lookup and rejects the operation with its error.
 func (s *State) fillReplay(op types.Tx, prio uint64) {
-	switch t := op.(type) {
-	case *types.Deposit:
-		t.PriorityID = prio
-	case *types.ForcedWithdraw:
-		t.PriorityID = prio
-	case *types.MintShares:
-		if m, err := s.Model(t.Model); err == nil {
-			t.Account = m.DAO
-		}
-	case *types.SetModelParams:
-		if m, err := s.Model(t.Model); err == nil {
-			t.Account = m.DAO
-		}
-	case *types.BuyCredits:
-		if m, err := s.Model(t.Model); err == nil {
-			t.MaxPrice.Set(&m.CreditPrice)
-		}
-	case *types.Trade:
-		// Only the order ids reach the state (the order slots): any orders
-		// within whose limits the published fill, price and bips fall
-		// leave the same state as the signed ones.
-		for _, o := range []*types.Order{&t.Buy, &t.Sell} {
-			o.Price.Set(&t.Price)
-			o.ValidUntil = math.MaxUint32
-			o.Amount = SlotClosed - 1 // no fill reaches it, and a filled slot never reads as cancelled
-		}
-		t.Buy.MaxFeeBips, t.Sell.MaxFeeBips = t.BuyFeeBips, t.SellFeeBips
+	if rule, err := ruleOf(op); err == nil {
+		rule.fill(s, op, prio) // state/kind_<name>.go
 	}
 	if st, ok := op.(types.SignedTx); ok {
 		if a, err := s.Account(st.Signer()); err == nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/state/smt"
@@ -202,53 +201,11 @@ func slotStep(p types.Params, id uint32, m uint16, orderID uint32) shapeStep {
 // transaction (after apply filled in Deposit.Account/Refused and
 // ForcedWithdraw.Amount). The circuit lays out the same sequence per kind.
 func Shape(p types.Params, tx types.Tx) []shapeStep {
-	switch t := tx.(type) {
-	case *types.Noop:
+	rule, err := ruleOf(tx)
+	if err != nil {
 		return nil
-	case *types.Deposit:
-		if t.Refused { // the two leaves prove the refusal
-			return reads(balStep(t.Account, t.Token), acctStep(t.Account))
-		}
-		return []shapeStep{balStep(t.Account, t.Token), acctStep(t.Account)}
-	case *types.ForcedWithdraw:
-		if uint64(t.Account) >= 1<<p.AccountDepth || uint64(t.Token) >= 1<<p.BalanceDepth {
-			return nil // out of the trees: pubdata alone shows amount 0 is right
-		}
-		if t.Amount.IsZero() { // the two leaves prove why nothing is paid
-			return reads(balStep(t.Account, t.Token), acctStep(t.Account))
-		}
-		return []shapeStep{balStep(t.Account, t.Token), acctStep(t.Account)}
-	case *types.Transfer:
-		if t.Asset.Kind() == types.AssetBase {
-			tok := t.Asset.Index()
-			return []shapeStep{balStep(t.From, tok), acctStep(t.From), balStep(t.To, tok), acctStep(t.To)}
-		}
-		m := t.Asset.Index()
-		return []shapeStep{modelRead(m), posStep(t.From, m), quoteStep(t.From), acctStep(t.From), posStep(t.To, m), acctStep(t.To)}
-	case *types.Withdraw:
-		return []shapeStep{balStep(t.Account, t.Token), acctStep(t.Account)}
-	case *types.CreateModel:
-		return []shapeStep{modelStep(t.Model), posStep(t.Account, t.Model), balStep(t.Account, t.QuoteToken), acctStep(t.Account)}
-	case *types.MintShares:
-		return []shapeStep{modelStep(t.Model), posStep(t.Account, t.Model), quoteStep(t.Account), acctStep(t.Account)}
-	case *types.SetModelParams:
-		return []shapeStep{modelStep(t.Model), quoteStep(t.Account), acctStep(t.Account)}
-	case *types.Trade:
-		m, b, s := t.Buy.Model, t.Buy.Account, t.Sell.Account
-		return []shapeStep{modelRead(m),
-			quoteStep(b), slotStep(p, b, m, t.Buy.OrderID), posStep(b, m), acctStep(b),
-			quoteStep(s), slotStep(p, s, m, t.Sell.OrderID), posStep(s, m), acctStep(s)}
-	case *types.CancelOrder:
-		return []shapeStep{modelRead(t.Model), slotStep(p, t.Account, t.Model, t.OrderID), posStep(t.Account, t.Model),
-			quoteStep(t.Account), acctStep(t.Account)}
-	case *types.BuyCredits:
-		return []shapeStep{modelStep(t.Model), posStep(t.Account, t.Model), quoteStep(t.Account), acctStep(t.Account)}
-	case *types.RedeemCredits:
-		return []shapeStep{modelRead(t.Model), posStep(t.Account, t.Model), quoteStep(t.Account), acctStep(t.Account)}
-	case *types.ClaimRevenue:
-		return []shapeStep{modelStep(t.Model), posStep(t.Account, t.Model), quoteStep(t.Account), acctStep(t.Account)}
 	}
-	return nil
+	return rule.shape(p, tx) // state/kind_<name>.go
 }
 
 // checkShape binds a witness to its transaction: exactly the §5 sequence of
@@ -302,53 +259,14 @@ func checkShape(p types.Params, w *TxWitness) error {
 // a forced withdrawal's amount: both published in pubdata) to the leaves of
 // its witness, as the circuit does. The shape is already checked.
 func checkOutcome(w *TxWitness) error {
-	switch t := w.Tx.(type) {
-	case *types.Deposit:
-		bal, acct, err := balanceAndAccount(w)
-		if err != nil {
-			return err
-		}
-		oldBal := bal.OldData.(*uint256.Int)
-		oldAcct, newAcct := acct.OldData.(*Account), acct.NewData.(*Account)
-		isNew := oldAcct.PubKey.IsZero() && oldAcct.L1Address == (common.Address{})
-		if t.Refused {
-			// account 0's refusal can also come from the batch's pending fees,
-			// which the witness does not carry
-			if t.Account != types.FeeAccount && !(isNew && types.CheckPublicKey(t.PubKey) != nil) &&
-				types.Fits(new(uint256.Int).Add(oldBal, &t.Amount), types.AmountBits) {
-				return fmt.Errorf("witness: deposit claimed refused without a reason")
-			}
-			return nil
-		}
-		if want := new(uint256.Int).Add(oldBal, &t.Amount); !bal.NewData.(*uint256.Int).Eq(want) {
-			return fmt.Errorf("witness: deposit does not credit exactly its amount")
-		}
-		if !newAcct.PubKey.Equal(t.PubKey) || newAcct.L1Address != t.L1Address || newAcct.Nonce != oldAcct.Nonce ||
-			(!isNew && (!oldAcct.PubKey.Equal(t.PubKey) || oldAcct.L1Address != t.L1Address)) {
-			return fmt.Errorf("witness: deposit account not bound to its (address, key)")
-		}
-	case *types.ForcedWithdraw:
-		if len(w.Updates) == 0 {
-			return nil // outside the trees: amount 0, checked by Shape
-		}
-		bal, acct, err := balanceAndAccount(w)
-		if err != nil {
-			return err
-		}
-		oldBal := bal.OldData.(*uint256.Int)
-		owner := acct.OldData.(*Account).L1Address == t.Requester
-		want := new(uint256.Int)
-		if owner {
-			want.Set(oldBal)
-		}
-		if !t.Amount.Eq(want) {
-			return fmt.Errorf("witness: forced withdrawal of %s, the leaves give %s", t.Amount.Dec(), want.Dec())
-		}
-		if !bal.NewData.(*uint256.Int).Eq(new(uint256.Int).Sub(oldBal, want)) {
-			return fmt.Errorf("witness: forced withdrawal does not debit exactly its amount")
-		}
+	if w.Tx == nil {
+		return nil
 	}
-	return nil
+	rule, err := ruleOf(w.Tx)
+	if err != nil {
+		return err
+	}
+	return rule.outcome(w)
 }
 
 func balanceAndAccount(w *TxWitness) (bal, acct *LeafUpdate, err error) {

@@ -30,7 +30,7 @@ func BenchmarkVerifySignature(b *testing.B) {
 	if err := SignTx(k, d, tx); err != nil {
 		b.Fatal(err)
 	}
-	msg, pk := tx.Message(d), PublicKeyOf(k)
+	msg, pk := msgOf(b, tx, d), PublicKeyOf(k)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := VerifySignature(pk, msg, tx.Signature); err != nil {
@@ -58,6 +58,6 @@ func BenchmarkMessageHash(b *testing.B) {
 	tx := &Transfer{From: 1, To: 2, Nonce: 3}
 	d := Domain{ChainID: 1}
 	for i := 0; i < b.N; i++ {
-		_ = tx.Message(d)
+		_, _ = tx.Message(d)
 	}
 }

@@ -92,32 +92,7 @@ func (f Family) SlotBytes() int {
 }
 
 // FamilyOf is the family of a transaction (Noop has none).
-func FamilyOf(tx Tx) Family {
-	switch t := tx.(type) {
-	case *Deposit, *ForcedWithdraw:
-		return FamilyPriority
-	case *Transfer:
-		if t.Asset.Kind() == AssetBase {
-			return FamilyTransfer
-		}
-		return FamilyAssetTransfer
-	case *Withdraw:
-		return FamilyWithdraw
-	case *CreateModel, *MintShares, *SetModelParams:
-		return FamilyModelAdmin
-	case *Trade:
-		return FamilyTrade
-	case *CancelOrder:
-		return FamilyCancel
-	case *BuyCredits:
-		return FamilyBuyCredits
-	case *RedeemCredits:
-		return FamilyRedeemCredits
-	case *ClaimRevenue:
-		return FamilyClaimRevenue
-	}
-	return FamilyNone
-}
+func FamilyOf(tx Tx) Family { return tx.family() }
 
 // ChunkBytes is the size of a pubdata chunk: 31 bytes, one field element.
 const ChunkBytes = 31

@@ -132,33 +132,50 @@ func VerifySignature(pk PubKey, msg fr.Element, sig Signature) error {
 // from the least-significant bit upward in the listed order; a field that does
 // not fit starts the next word. Full field elements take a word of their own.
 // The circuit rebuilds each word as the same linear combination.
+//
+// A value wider than its field is refused, never truncated: it would
+// otherwise sign alike with its low bits (v and v + 2^bits, or v and v + r
+// for a value alone in a word). The first such error sticks (Err) and makes
+// MessageHash fail; the kinds' CheckWidths report the same with a typed
+// error before any message is built.
 type Packer struct {
 	words []fr.Element
 	cur   uint256.Int
 	used  uint
 	open  bool
+	err   error
 }
 
 const wordBits = 248
 
-// Add appends the low `bits` bits of v (bits <= 248). Higher bits are
-// dropped, as in the circuit's bit decomposition: a message depends only on
-// in-range field values, and callers reject out-of-range values before
-// verifying (a value alone in a word would otherwise collide with value+r).
+// Add appends v as a field of `bits` bits (bits <= 248). A value that does not
+// fit, or a field wider than a word, records an error (see Err) and appends
+// nothing.
 func (p *Packer) Add(v *uint256.Int, bits uint) *Packer {
+	if p.err != nil {
+		return p
+	}
+	if bits > wordBits {
+		p.err = fmt.Errorf("%w: a %d-bit field does not fit a %d-bit word", ErrMalformed, bits, wordBits)
+		return p
+	}
+	if !Fits(v, bits) {
+		p.err = fmt.Errorf("%w: %s is wider than its %d-bit message field", ErrAmountTooLarge, v.Dec(), bits)
+		return p
+	}
 	if p.used+bits > wordBits {
 		p.flush()
 	}
 	var t uint256.Int
-	t.Lsh(uint256.NewInt(1), bits)
-	t.SubUint64(&t, 1)
-	t.And(&t, v)
-	t.Lsh(&t, p.used)
+	t.Lsh(v, p.used)
 	p.cur.Or(&p.cur, &t)
 	p.used += bits
 	p.open = true
 	return p
 }
+
+// Err is the first field that did not fit, or nil.
+func (p *Packer) Err() error { return p.err }
 
 // AddU64 appends a small field.
 func (p *Packer) AddU64(v uint64, bits uint) *Packer { return p.Add(uint256.NewInt(v), bits) }
@@ -184,7 +201,31 @@ func (p *Packer) Words() []fr.Element {
 	return p.words
 }
 
-// MessageHash is HashChain(domain, words...): the element that is signed.
-func MessageHash(d Domain, p *Packer) fr.Element {
-	return HashChain(append([]fr.Element{d.Element()}, p.Words()...)...)
+// MessageHash is HashChain(domain, words...): the element that is signed. It
+// fails if a field did not fit (Packer.Err).
+func MessageHash(d Domain, p *Packer) (fr.Element, error) {
+	if p.err != nil {
+		return fr.Element{}, p.err
+	}
+	return HashChain(append([]fr.Element{d.Element()}, p.Words()...)...), nil
+}
+
+// VerifyTx checks a signed transaction's signature under the domain: its
+// message must build (every signed field within its width, CheckWidths) and
+// verify under pk.
+func VerifyTx(pk PubKey, d Domain, tx SignedTx) error {
+	msg, err := tx.Message(d)
+	if err != nil {
+		return err
+	}
+	return VerifySignature(pk, msg, *tx.Sig())
+}
+
+// VerifyOrder is VerifyTx for a signed order.
+func VerifyOrder(pk PubKey, d Domain, o *Order) error {
+	msg, err := o.Message(d)
+	if err != nil {
+		return err
+	}
+	return VerifySignature(pk, msg, o.Signature)
 }

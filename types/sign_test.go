@@ -189,24 +189,24 @@ func TestSignDomainSeparation(t *testing.T) {
 	if err := SignTx(k, signDomain, tx); err != nil {
 		t.Fatal(err)
 	}
-	if err := VerifySignature(pk, tx.Message(signDomain), tx.Signature); err != nil {
+	if err := VerifySignature(pk, msgOf(t, tx, signDomain), tx.Signature); err != nil {
 		t.Fatalf("own domain: %v", err)
 	}
 	o := &Order{Account: 1, Model: 2, Side: Sell, OrderID: 9, Amount: 10, Price: *uint256.NewInt(5), MaxFeeBips: 3, ValidUntil: 100}
 	if err := SignOrder(k, signDomain, o); err != nil {
 		t.Fatal(err)
 	}
-	if err := VerifySignature(pk, o.Message(signDomain), o.Signature); err != nil {
+	if err := VerifySignature(pk, msgOf(t, o, signDomain), o.Signature); err != nil {
 		t.Fatalf("order, own domain: %v", err)
 	}
 	for name, d := range map[string]Domain{"chain": otherChain, "bridge": otherBridge} {
 		if d.Element() == signDomain.Element() {
 			t.Fatalf("%s: domain elements equal", name)
 		}
-		if err := VerifySignature(pk, tx.Message(d), tx.Signature); !errors.Is(err, ErrBadSignature) {
+		if err := VerifySignature(pk, msgOf(t, tx, d), tx.Signature); !errors.Is(err, ErrBadSignature) {
 			t.Fatalf("tx under other %s: %v", name, err)
 		}
-		if err := VerifySignature(pk, o.Message(d), o.Signature); !errors.Is(err, ErrBadSignature) {
+		if err := VerifySignature(pk, msgOf(t, o, d), o.Signature); !errors.Is(err, ErrBadSignature) {
 			t.Fatalf("order under other %s: %v", name, err)
 		}
 	}
@@ -270,7 +270,7 @@ func TestMessagesBindEveryField(t *testing.T) {
 	}
 	seen := map[fr.Element]Kind{}
 	for i, tx := range base() {
-		orig := tx.Message(signDomain)
+		orig := msgOf(t, tx, signDomain)
 		if k, dup := seen[orig]; dup {
 			t.Fatalf("%s and %s sign the same message", tx.Kind(), k)
 		}
@@ -282,7 +282,7 @@ func TestMessagesBindEveryField(t *testing.T) {
 		for j, m := range ms {
 			c := base()[i]
 			m(c)
-			if c.Message(signDomain) == orig {
+			if msgOf(t, c, signDomain) == orig {
 				t.Fatalf("%s: field %d is not signed", tx.Kind(), j)
 			}
 		}
@@ -290,13 +290,13 @@ func TestMessagesBindEveryField(t *testing.T) {
 	o := func() *Order {
 		return &Order{Account: 1, Model: 2, Side: Buy, OrderID: 3, Amount: 4, Price: *uint256.NewInt(5), MaxFeeBips: 6, ValidUntil: 7}
 	}
-	orig := o().Message(signDomain)
+	orig := msgOf(t, o(), signDomain)
 	for j, m := range []func(*Order){func(x *Order) { x.Account++ }, func(x *Order) { x.Model++ }, func(x *Order) { x.Side = Sell },
 		func(x *Order) { x.OrderID++ }, func(x *Order) { x.Amount++ }, func(x *Order) { x.Price.Add(&x.Price, one) },
 		func(x *Order) { x.MaxFeeBips++ }, func(x *Order) { x.ValidUntil++ }} {
 		c := o()
 		m(c)
-		if c.Message(signDomain) == orig {
+		if msgOf(t, c, signDomain) == orig {
 			t.Fatalf("order field %d is not signed", j)
 		}
 	}
@@ -390,26 +390,26 @@ func TestMessageLayout(t *testing.T) {
 	if len(words) != 2 {
 		t.Fatalf("transfer: %d words", len(words))
 	}
-	if got, want := tr.Message(signDomain), HashChain(append([]fr.Element{signDomain.Element()}, words...)...); got != want {
+	if got, want := msgOf(t, tr, signDomain), HashChain(append([]fr.Element{signDomain.Element()}, words...)...); got != want {
 		t.Fatal("transfer message differs from §1/§5.2 layout")
 	}
 	o := &Order{Account: 7, Model: 3, Side: Sell, OrderID: 0xfffff, MaxFeeBips: 200, ValidUntil: 1_800_000_000, Amount: 1 << 60, Price: *uint256.NewInt(1e15)}
 	words = specWords(fw(bu(0x40), 8), fw(bu(uint64(o.Account)), 24), fw(bu(uint64(o.Model)), 16), fw(bu(uint64(o.Side)), 1),
 		fw(bu(uint64(o.OrderID)), 24), fw(bu(uint64(o.MaxFeeBips)), 8), fw(bu(uint64(o.ValidUntil)), 32), fw(bu(o.Amount), 64), fw(o.Price.ToBig(), 96))
-	if got, want := o.Message(signDomain), HashChain(append([]fr.Element{signDomain.Element()}, words...)...); got != want {
+	if got, want := msgOf(t, o, signDomain), HashChain(append([]fr.Element{signDomain.Element()}, words...)...); got != want {
 		t.Fatal("order message differs from §5.8 layout")
 	}
 	cm := &CreateModel{Account: 5, Model: 6, QuoteToken: 1, Nonce: 2, HolderBps: 6000, Supply: 1000, MaxSupply: 2000,
 		CreditPrice: *uint256.NewInt(100), Fee: *uint256.NewInt(10), Weights: FromUint64(11), Metadata: FromUint64(12)}
 	words = specWords(fw(bu(uint64(KindCreateModel)), 8), fw(bu(5), 24), fw(bu(6), 16), fw(bu(1), 16), fw(bu(2), 32), fw(bu(6000), 14),
 		fw(bu(1000), 64), fw(bu(2000), 64), fw(bu(100), 96), fw(bu(10), 96), [2]*big.Int{bu(11), nil}, [2]*big.Int{bu(12), nil})
-	if got, want := cm.Message(signDomain), HashChain(append([]fr.Element{signDomain.Element()}, words...)...); got != want {
+	if got, want := msgOf(t, cm, signDomain), HashChain(append([]fr.Element{signDomain.Element()}, words...)...); got != want {
 		t.Fatal("create-model message differs from §5.5 layout")
 	}
 	rd := &RedeemCredits{Account: 5, Model: 6, Nonce: 2, Credits: 9, Fee: *uint256.NewInt(3), Request: FromUint64(42)}
 	words = specWords(fw(bu(uint64(KindRedeemCredits)), 8), fw(bu(5), 24), fw(bu(6), 16), fw(bu(2), 32), fw(bu(9), 64), fw(bu(3), 96),
 		[2]*big.Int{bu(42), nil})
-	if got, want := rd.Message(signDomain), HashChain(append([]fr.Element{signDomain.Element()}, words...)...); got != want {
+	if got, want := msgOf(t, rd, signDomain), HashChain(append([]fr.Element{signDomain.Element()}, words...)...); got != want {
 		t.Fatal("redeem message differs from §5.12 layout")
 	}
 }
@@ -485,4 +485,16 @@ func TestSignMatchesGnarkHasher(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("gnark rejects our signature: %v", err)
 	}
+}
+
+// msgOf is a message that must build.
+func msgOf(tb testing.TB, x interface {
+	Message(Domain) (fr.Element, error)
+}, d Domain) fr.Element {
+	tb.Helper()
+	m, err := x.Message(d)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
 }

@@ -482,7 +482,7 @@ func (p *Pool) Add(tx types.SignedTx) ([32]byte, error) {
 	if nonce < accNonce {
 		return zero, fmt.Errorf("%w: nonce %d < account nonce %d", ErrNonceTooLow, nonce, accNonce)
 	}
-	if err := types.VerifySignature(pk, tx.Message(p.d), *tx.Sig()); err != nil {
+	if err := types.VerifyTx(pk, p.d, tx); err != nil {
 		return zero, err
 	}
 	// the pool keeps its own copy: callers may reuse tx

@@ -193,11 +193,11 @@ func TestNotPoolTx(t *testing.T) {
 // foreign is a SignedTx wrapper around a kind the pool does not take.
 type foreign struct{ types.Tx }
 
-func (foreign) Signer() uint32                  { return 1 }
-func (foreign) GetNonce() uint32                { return 0 }
-func (foreign) SetNonce(uint32)                 {}
-func (foreign) Message(types.Domain) fr.Element { return fr.Element{} }
-func (foreign) Sig() *types.Signature           { return new(types.Signature) }
+func (foreign) Signer() uint32                           { return 1 }
+func (foreign) GetNonce() uint32                         { return 0 }
+func (foreign) SetNonce(uint32)                          {}
+func (foreign) Message(types.Domain) (fr.Element, error) { return fr.Element{}, nil }
+func (foreign) Sig() *types.Signature                    { return new(types.Signature) }
 
 func TestFeeTooLarge(t *testing.T) {
 	p := open(t, newAccounts(t, 2), Options{})

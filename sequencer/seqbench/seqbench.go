@@ -470,7 +470,11 @@ func VerifyRate(d time.Duration) (float64, int, error) {
 		if err := types.SignTx(k, workload.DevDomain, t); err != nil {
 			return 0, 0, err
 		}
-		set = append(set, signed{types.PublicKeyOf(k), t.Message(workload.DevDomain), t.Signature})
+		msg, err := t.Message(workload.DevDomain)
+		if err != nil {
+			return 0, 0, err
+		}
+		set = append(set, signed{types.PublicKeyOf(k), msg, t.Signature})
 	}
 	cores := runtime.GOMAXPROCS(0)
 	var total atomic.Int64

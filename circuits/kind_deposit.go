@@ -26,7 +26,7 @@ func init() { solver.RegisterHint(dwTorsionHint) }
 // pair (PkX, PkY, L1Address); its nonce never moves; the balance becomes
 // old + Amount, which must stay below 2^96.
 //
-// Refused exactly when one of the reasons of state.deposit holds (Refused is
+// Refused exactly when one of the reasons of state.deposit (state/kind_deposit.go) holds (Refused is
 // not the prover's choice: a credited deposit with a reason, or a refusal
 // without one, cannot be proven):
 //   - the account is new and its key cannot sign: off the curve (the empty key
@@ -34,13 +34,11 @@ func init() { solver.RegisterHint(dwTorsionHint) }
 //     outside the prime-order subgroup (see dwKeyCannotSign);
 //   - old + Amount ≥ 2^96 (ErrBalanceOverflow).
 //
-// TODO(fee book): for account 0 (the fee account) state.deposit also counts
-// the batch's pending fees in the token (§7: refused if old + Amount +
-// pending ≥ 2^96). That needs the batch-level fee accumulators, which do not
-// exist yet; until the batch circuit passes them in, this gadget decides
-// account 0's overflow without them, and differs from state.Apply in that
-// one case (a deposit to account 0 that fits alone but not with the pending
-// fees).
+// Account 0 (the fee account) is decided the same way, on its balance
+// alone: a deposit is in a Priority batch, whose fee book is empty (§8), and
+// state.deposit refuses to meet pending fees at all (ErrFamily), so the
+// batch's fees never enter the decision on either side
+// (TestDepositFeeAccountOverflow runs both on the edge).
 //
 // The bridge's guarantees (amount < 2^96, token < 2^BalanceDepth, account <
 // 2^AccountDepth, l1Address ≠ 0, the leaf empty or bound to the pair) are

@@ -1,6 +1,7 @@
 package circuits
 
 import (
+	"errors"
 	"math/big"
 	mrand "math/rand/v2"
 	"testing"
@@ -77,8 +78,8 @@ func dwPoint(x, y string) types.PubKey {
 // one account update is the last update, so every tamper runs without the
 // root check (noRoots); a tamper that changes a published field also
 // publishes it (the expected pubdata is re-encoded natively), so only the
-// rule named in the case can refuse it. Account 0's fee-headroom refusal
-// (§7) is not covered: see the TODO on Deposit.
+// rule named in the case can refuse it. Account 0's overflow:
+// TestDepositFeeAccountOverflow.
 func TestDeposit(t *testing.T) {
 	b := kindWorld(t)
 	key, err := workload.Key(10)
@@ -307,5 +308,57 @@ func TestKeyCannotSignMatchesNative(t *testing.T) {
 	}
 	if goods < 6 || bads < 10 {
 		t.Fatalf("weak sample: %d good, %d bad keys", goods, bads)
+	}
+}
+
+// TestDepositFeeAccountOverflow: a deposit to account 0 (the fee account)
+// at the edge of 2^96 is decided the same way natively and in the circuit:
+// refused one unit past the room, credited at exactly the room. A deposit
+// is in a Priority batch, whose fee book is empty (§8), so the batch's
+// pending fees never enter the decision on either side; the native rule
+// refuses to meet pending fees at all (state's TestDepositNeverMeetsPendingFees).
+func TestDepositFeeAccountOverflow(t *testing.T) {
+	b := kindWorld(t)
+	if b.Acct[0] != types.FeeAccount {
+		t.Fatalf("operator at account %d", b.Acct[0])
+	}
+	bal, err := b.State().Balance(types.FeeAccount, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	max96 := new(uint256.Int).SubUint64(new(uint256.Int).Lsh(uint256.NewInt(1), types.AmountBits), 1)
+	room := new(uint256.Int).Sub(max96, bal) // bal + room = 2^96 − 1
+	for _, c := range []struct {
+		name    string
+		amount  *uint256.Int
+		refused bool
+	}{
+		{"one past the room: refused", new(uint256.Int).AddUint64(room, 1), true},
+		{"exactly the room: credited", room, false},
+		{"full: refused", uint256.NewInt(1), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := b.DepositTx(0, 0, c.amount)
+			r, g := dwDeposit(t, b, d)
+			if d.Refused != c.refused {
+				t.Fatalf("native refused=%v (%v), want %v", d.Refused, r.Refusal, c.refused)
+			}
+			if c.refused && !errors.Is(r.Refusal, types.ErrBalanceOverflow) {
+				t.Fatalf("refusal %v, want ErrBalanceOverflow", r.Refusal)
+			}
+			if err := state.VerifyWitness(b.P, r.Witness); err != nil {
+				t.Fatalf("native witness check: %v", err)
+			}
+			shape, full := newHarness[Deposit](b.P, b.D, b.TS, NewDeposit(b.P), g, r)
+			if err := solved(t, shape, full); err != nil {
+				t.Fatalf("native outcome not provable: %v", err)
+			}
+			// and the opposite flag is not provable
+			h := *full
+			h.G.Refused = 1 - toBig(h.G.Refused).Int64()
+			if err := solved(t, shape, &h); err == nil {
+				t.Fatal("the circuit also proves the opposite outcome")
+			}
+		})
 	}
 }

@@ -2040,6 +2040,30 @@ func TestFeeAccountHeadroom(t *testing.T) {
 	opBal(&max96)
 }
 
+// TestDepositNeverMeetsPendingFees: the circuit decides a deposit to
+// account 0 on its balance alone (circuits/kind_deposit.go), so the native
+// rule must never see the batch's pending fees either: a Priority batch
+// collects none (§8), and State.Apply refuses a deposit after fees
+// (ErrFamily) rather than decide it on a basis the circuit cannot prove.
+// The edge itself, native and circuit together: circuits'
+// TestDepositFeeAccountOverflow.
+func TestDepositNeverMeetsPendingFees(t *testing.T) {
+	w := stdWorld(t)
+	w.mustAdd(w.transfer(uAlice, uBob, types.BaseAsset(1), 1, 5)) // book: 5 in token 1
+	if len(w.st().Fees().Tokens()) == 0 {
+		t.Fatal("no pending fees")
+	}
+	before := w.snap()
+	for _, d := range []*types.Deposit{w.depositTx(uOp, 1, 1), w.depositTx(uAlice, 0, 1)} {
+		r, err := w.st().Apply(d)
+		wantErr(t, err, ErrFamily)
+		if r != nil {
+			t.Fatal("receipt for a rejected deposit")
+		}
+	}
+	before.same(t, w.snap())
+}
+
 // TestFeeAccountHeadroomTrade: a trade in which the fee account sells
 // credits it the proceeds; with the batch's pending fees and the trade's own
 // fees they must stay below 2^96. The pending fees come from an earlier trade

@@ -294,6 +294,33 @@ func (s *State) SettleFees() (*TxWitness, error) {
 
 func be32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
 
+// How a transaction touches its model's leaf: a write, or a read (an update
+// with an unchanged leaf) when it only uses the accumulator or quote token.
+type modelAccess bool
+
+const (
+	writesModel modelAccess = false
+	readsModel  modelAccess = true
+)
+
+// modelAccountWrites is the commit of a one-account model transaction, in
+// its §5 witness order: the model (written, or read), the signer's position,
+// its balance in the model's quote token, its account leaf.
+func (s *State) modelAccountWrites(id uint32, model uint16, m *Model, access modelAccess, pos *Position, bal *uint256.Int, a *Account) commitFn {
+	return func() error {
+		return s.writes(
+			func() error {
+				if access == readsModel {
+					return s.readModel(model, m)
+				}
+				return s.setModel(model, m)
+			},
+			func() error { return s.setPosition(id, model, pos) },
+			func() error { return s.setBalance(id, m.QuoteToken, bal) },
+			func() error { return s.setAccount(id, a) })
+	}
+}
+
 // readBalanceAndAccount consumes a priority operation that changes nothing,
 // witnessing the balance and account leaves it was decided on.
 func (s *State) readBalanceAndAccount(id uint32, token uint16) commitFn {

@@ -90,13 +90,7 @@ func (s *State) buyCredits(t *types.BuyCredits, rcpt *Receipt) (commitFn, error)
 		return nil, fmt.Errorf("treasury: %w", err)
 	}
 	m.Treasury.Set(treasury)
-	return func() error {
-		return s.writes(
-			func() error { return s.setModel(t.Model, m) },
-			func() error { return s.setPosition(t.Account, t.Model, pos) },
-			func() error { return s.setBalance(t.Account, m.QuoteToken, bal) },
-			func() error { return s.setAccount(t.Account, a) })
-	}, nil
+	return s.modelAccountWrites(t.Account, t.Model, m, writesModel, pos, bal, a), nil
 }
 
 func (s *State) redeemCredits(t *types.RedeemCredits, rcpt *Receipt) (commitFn, error) {
@@ -120,13 +114,7 @@ func (s *State) redeemCredits(t *types.RedeemCredits, rcpt *Receipt) (commitFn, 
 	if err != nil {
 		return nil, err
 	}
-	return func() error {
-		return s.writes(
-			func() error { return s.readModel(t.Model, m) },
-			func() error { return s.setPosition(t.Account, t.Model, pos) },
-			func() error { return s.setBalance(t.Account, m.QuoteToken, bal) },
-			func() error { return s.setAccount(t.Account, a) })
-	}, nil
+	return s.modelAccountWrites(t.Account, t.Model, m, readsModel, pos, bal, a), nil
 }
 
 func (s *State) claimRevenue(t *types.ClaimRevenue, rcpt *Receipt) (commitFn, error) {
@@ -174,11 +162,5 @@ func (s *State) claimRevenue(t *types.ClaimRevenue, rcpt *Receipt) (commitFn, er
 	}
 	rcpt.FeeToken = m.QuoteToken
 	rcpt.Fee.Set(&t.Fee)
-	return func() error {
-		return s.writes(
-			func() error { return s.setModel(t.Model, m) },
-			func() error { return s.setPosition(t.Account, t.Model, pos) },
-			func() error { return s.setBalance(t.Account, m.QuoteToken, bal) },
-			func() error { return s.setAccount(t.Account, a) })
-	}, nil
+	return s.modelAccountWrites(t.Account, t.Model, m, writesModel, pos, bal, a), nil
 }

@@ -99,13 +99,7 @@ func (s *State) createModel(t *types.CreateModel, rcpt *Receipt) (commitFn, erro
 	m := &Model{DAO: t.Account, QuoteToken: t.QuoteToken, HolderBps: t.HolderBps, Supply: t.Supply,
 		MaxSupply: t.MaxSupply, CreditPrice: t.CreditPrice, Weights: t.Weights, Metadata: t.Metadata}
 	pos := &Position{Shares: t.Supply}
-	return func() error {
-		return s.writes(
-			func() error { return s.setModel(t.Model, m) },
-			func() error { return s.setPosition(t.Account, t.Model, pos) },
-			func() error { return s.setBalance(t.Account, t.QuoteToken, bal) },
-			func() error { return s.setAccount(t.Account, a) })
-	}, nil
+	return s.modelAccountWrites(t.Account, t.Model, m, writesModel, pos, bal, a), nil
 }
 
 // daoModel loads a model and checks the signer is its DAO.
@@ -145,13 +139,7 @@ func (s *State) mintShares(t *types.MintShares, rcpt *Receipt) (commitFn, error)
 	}
 	pos.Shares += t.Amount
 	m.Supply += t.Amount
-	return func() error {
-		return s.writes(
-			func() error { return s.setModel(t.Model, m) },
-			func() error { return s.setPosition(t.Account, t.Model, pos) },
-			func() error { return s.setBalance(t.Account, m.QuoteToken, bal) },
-			func() error { return s.setAccount(t.Account, a) })
-	}, nil
+	return s.modelAccountWrites(t.Account, t.Model, m, writesModel, pos, bal, a), nil
 }
 
 func (s *State) setModelParams(t *types.SetModelParams, rcpt *Receipt) (commitFn, error) {

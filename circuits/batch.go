@@ -41,14 +41,57 @@ const (
 	MemberClaimRevenue
 )
 
-var memberNames = map[Member]string{MemberDeposit: "Deposit", MemberForcedWithdraw: "ForcedWithdraw",
-	MemberForcedWithdrawOutside: "ForcedWithdrawOutside", MemberTransferBase: "TransferBase",
-	MemberTransferPosition: "TransferPosition", MemberWithdraw: "Withdraw", MemberCreateModel: "CreateModel",
-	MemberMintShares: "MintShares", MemberSetModelParams: "SetModelParams", MemberTrade: "Trade",
-	MemberCancelOrder: "CancelOrder", MemberBuyCredits: "BuyCredits", MemberRedeemCredits: "RedeemCredits",
-	MemberClaimRevenue: "ClaimRevenue"}
+// memberColumn is a member's gadget column in Batch (one gadget per slot):
+// how to grow it and how to reach slot i's gadget. Each kind file declares
+// its members' columns (circuits/kind_<name>.go), the table below lists
+// them, so the batch circuit needs no switch on the member.
+type memberColumn struct {
+	name   string
+	alloc  func(c *Batch, p types.Params)
+	gadget func(c *Batch, i int) Gadget
+}
 
-func (m Member) String() string { return memberNames[m] }
+// column builds a member's column from its Batch field and allocator.
+func column[G any, PG interface {
+	*G
+	Gadget
+}](name string, field func(*Batch) *[]G, newG func(types.Params) G) memberColumn {
+	return memberColumn{name: name,
+		alloc:  func(c *Batch, p types.Params) { f := field(c); *f = append(*f, newG(p)) },
+		gadget: func(c *Batch, i int) Gadget { return PG(&(*field(c))[i]) }}
+}
+
+var columns = [...]memberColumn{
+	MemberDeposit:               depositColumn,
+	MemberForcedWithdraw:        forcedWithdrawColumn,
+	MemberForcedWithdrawOutside: forcedWithdrawOutsideColumn,
+	MemberTransferBase:          transferBaseColumn,
+	MemberTransferPosition:      transferPositionColumn,
+	MemberWithdraw:              withdrawColumn,
+	MemberCreateModel:           createModelColumn,
+	MemberMintShares:            mintSharesColumn,
+	MemberSetModelParams:        setModelParamsColumn,
+	MemberTrade:                 tradeColumn,
+	MemberCancelOrder:           cancelOrderColumn,
+	MemberBuyCredits:            buyCreditsColumn,
+	MemberRedeemCredits:         redeemCreditsColumn,
+	MemberClaimRevenue:          claimRevenueColumn,
+}
+
+// columnOf is the member's column; an unknown member is a programmer error.
+func columnOf(m Member) *memberColumn {
+	if m == 0 || int(m) >= len(columns) {
+		panic(fmt.Sprintf("circuits: member %d", m))
+	}
+	return &columns[m]
+}
+
+func (m Member) String() string {
+	if m == 0 || int(m) >= len(columns) {
+		return fmt.Sprintf("Member(%d)", m)
+	}
+	return columns[m].name
+}
 
 // priority reports whether the member consumes an L1 priority operation.
 func (m Member) priority() bool {
@@ -172,73 +215,10 @@ func matrix(n, m int) [][]frontend.Variable {
 }
 
 // allocMember appends one gadget of the member's shape.
-func (c *Batch) allocMember(m Member, p types.Params) {
-	switch m {
-	case MemberDeposit:
-		c.Deposit = append(c.Deposit, NewDeposit(p))
-	case MemberForcedWithdraw:
-		c.ForcedWithdraw = append(c.ForcedWithdraw, NewForcedWithdraw(p))
-	case MemberForcedWithdrawOutside:
-		c.ForcedWithdrawOutside = append(c.ForcedWithdrawOutside, NewForcedWithdrawOutside(p))
-	case MemberTransferBase:
-		c.TransferBase = append(c.TransferBase, NewTransferBase(p))
-	case MemberTransferPosition:
-		c.TransferPosition = append(c.TransferPosition, NewTransferPosition(p))
-	case MemberWithdraw:
-		c.Withdraw = append(c.Withdraw, NewWithdraw(p))
-	case MemberCreateModel:
-		c.CreateModel = append(c.CreateModel, NewCreateModel(p))
-	case MemberMintShares:
-		c.MintShares = append(c.MintShares, NewMintShares(p))
-	case MemberSetModelParams:
-		c.SetModelParams = append(c.SetModelParams, NewSetModelParams(p))
-	case MemberTrade:
-		c.Trade = append(c.Trade, NewTrade(p))
-	case MemberCancelOrder:
-		c.CancelOrder = append(c.CancelOrder, NewCancelOrder(p))
-	case MemberBuyCredits:
-		c.BuyCredits = append(c.BuyCredits, NewBuyCredits(p))
-	case MemberRedeemCredits:
-		c.RedeemCredits = append(c.RedeemCredits, NewRedeemCredits(p))
-	case MemberClaimRevenue:
-		c.ClaimRevenue = append(c.ClaimRevenue, NewClaimRevenue(p))
-	}
-}
+func (c *Batch) allocMember(m Member, p types.Params) { columnOf(m).alloc(c, p) }
 
 // gadget returns slot i's gadget of a member.
-func (c *Batch) gadget(m Member, i int) Gadget {
-	switch m {
-	case MemberDeposit:
-		return &c.Deposit[i]
-	case MemberForcedWithdraw:
-		return &c.ForcedWithdraw[i]
-	case MemberForcedWithdrawOutside:
-		return &c.ForcedWithdrawOutside[i]
-	case MemberTransferBase:
-		return &c.TransferBase[i]
-	case MemberTransferPosition:
-		return &c.TransferPosition[i]
-	case MemberWithdraw:
-		return &c.Withdraw[i]
-	case MemberCreateModel:
-		return &c.CreateModel[i]
-	case MemberMintShares:
-		return &c.MintShares[i]
-	case MemberSetModelParams:
-		return &c.SetModelParams[i]
-	case MemberTrade:
-		return &c.Trade[i]
-	case MemberCancelOrder:
-		return &c.CancelOrder[i]
-	case MemberBuyCredits:
-		return &c.BuyCredits[i]
-	case MemberRedeemCredits:
-		return &c.RedeemCredits[i]
-	case MemberClaimRevenue:
-		return &c.ClaimRevenue[i]
-	}
-	panic(fmt.Sprintf("circuits: member %d", m))
-}
+func (c *Batch) gadget(m Member, i int) Gadget { return columnOf(m).gadget(c, i) }
 
 // Family is the circuit's family.
 func (c *Batch) Family() types.Family { return c.family }

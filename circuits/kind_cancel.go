@@ -98,3 +98,6 @@ func (g *CancelOrder) Apply(e Env, r Roots) (Roots, Out, error) {
 	trAppendBits(pd, feeBits)
 	return r, Out{Pubdata: pd.done(), FeeToken: m.QuoteToken, Fee: fee}, nil
 }
+
+// cancelOrderColumn is the CancelOrder member's column in Batch.
+var cancelOrderColumn = column("CancelOrder", func(c *Batch) *[]CancelOrder { return &c.CancelOrder }, NewCancelOrder)

@@ -221,3 +221,10 @@ func (g *ClaimRevenue) Apply(e Env, r Roots) (Roots, Out, error) {
 	pd.field(g.FeeRaw, int(types.Fee16.Bits()))
 	return r, Out{Pubdata: pd.done(), FeeToken: o.QuoteToken, Fee: fee}, nil
 }
+
+// The credit and revenue members' columns in Batch.
+var (
+	buyCreditsColumn    = column("BuyCredits", func(c *Batch) *[]BuyCredits { return &c.BuyCredits }, NewBuyCredits)
+	redeemCreditsColumn = column("RedeemCredits", func(c *Batch) *[]RedeemCredits { return &c.RedeemCredits }, NewRedeemCredits)
+	claimRevenueColumn  = column("ClaimRevenue", func(c *Batch) *[]ClaimRevenue { return &c.ClaimRevenue }, NewClaimRevenue)
+)

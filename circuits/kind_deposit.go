@@ -228,3 +228,6 @@ func dwTorsionHint(_ *big.Int, in, out []*big.Int) error {
 	}
 	return nil
 }
+
+// depositColumn is the Deposit member's column in Batch.
+var depositColumn = column("Deposit", func(c *Batch) *[]Deposit { return &c.Deposit }, NewDeposit)

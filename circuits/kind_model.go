@@ -317,3 +317,10 @@ func (g *SetModelParams) Apply(e Env, r Roots) (Roots, Out, error) {
 	pd.field(g.FeeRaw, int(types.Fee16.Bits()))
 	return r, Out{Pubdata: pd.done(), FeeToken: o.QuoteToken, Fee: fee}, nil
 }
+
+// The model-admin members' columns in Batch.
+var (
+	createModelColumn    = column("CreateModel", func(c *Batch) *[]CreateModel { return &c.CreateModel }, NewCreateModel)
+	mintSharesColumn     = column("MintShares", func(c *Batch) *[]MintShares { return &c.MintShares }, NewMintShares)
+	setModelParamsColumn = column("SetModelParams", func(c *Batch) *[]SetModelParams { return &c.SetModelParams }, NewSetModelParams)
+)

@@ -262,3 +262,6 @@ func trAppendBits(w *pubdataWriter, bits []frontend.Variable) {
 		w.bits = append(w.bits, bits[i])
 	}
 }
+
+// tradeColumn is the Trade member's column in Batch.
+var tradeColumn = column("Trade", func(c *Batch) *[]Trade { return &c.Trade }, NewTrade)

@@ -92,3 +92,6 @@ func (g *TransferBase) Apply(e Env, r Roots) (Roots, Out, error) {
 	pd.field(g.FeeRaw, int(types.Fee16.Bits()))
 	return r, Out{Pubdata: pd.done(), FeeToken: g.Token, Fee: fee}, nil
 }
+
+// transferBaseColumn is the TransferBase member's column in Batch.
+var transferBaseColumn = column("TransferBase", func(c *Batch) *[]TransferBase { return &c.TransferBase }, NewTransferBase)

@@ -145,3 +145,6 @@ func (g *TransferPosition) Apply(e Env, r Roots) (Roots, Out, error) {
 	pd.field(g.FeeRaw, int(types.Fee16.Bits()))
 	return r, Out{Pubdata: pd.done(), FeeToken: m.Old.QuoteToken, Fee: fee}, nil
 }
+
+// transferPositionColumn is the TransferPosition member's column in Batch.
+var transferPositionColumn = column("TransferPosition", func(c *Batch) *[]TransferPosition { return &c.TransferPosition }, NewTransferPosition)

@@ -210,3 +210,11 @@ func (g *ForcedWithdrawOutside) Apply(e Env, r Roots) (Roots, Out, error) {
 	pd.constant(0, types.AmountBits)
 	return r, Out{Pubdata: pd.done(), FeeToken: 0, Fee: 0}, nil
 }
+
+// The Withdraw, ForcedWithdraw and ForcedWithdrawOutside members' columns in Batch.
+var (
+	withdrawColumn              = column("Withdraw", func(c *Batch) *[]Withdraw { return &c.Withdraw }, NewWithdraw)
+	forcedWithdrawColumn        = column("ForcedWithdraw", func(c *Batch) *[]ForcedWithdraw { return &c.ForcedWithdraw }, NewForcedWithdraw)
+	forcedWithdrawOutsideColumn = column("ForcedWithdrawOutside",
+		func(c *Batch) *[]ForcedWithdrawOutside { return &c.ForcedWithdrawOutside }, NewForcedWithdrawOutside)
+)

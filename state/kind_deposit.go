@@ -24,10 +24,10 @@ var depositRule = kindOf[*types.Deposit]{
 }
 
 func (s *State) deposit(t *types.Deposit, rcpt *Receipt) (commitFn, error) {
-	// the priority order was checked by Apply
-	// A Priority batch collects no fees (§8), so a deposit never meets
-	// pending fees: account 0's overflow is decided on its balance alone,
-	// exactly as the circuit decides it (circuits/kind_deposit.go).
+	// (Apply checked the priority order.) A Priority batch collects no fees
+	// (§8), so a deposit never meets pending fees: account 0's overflow is
+	// decided on its balance alone, exactly as the circuit decides it
+	// (circuits/kind_deposit.go).
 	if toks := s.fees.Tokens(); len(toks) != 0 {
 		return nil, fmt.Errorf("%w: a deposit after fees in tokens %v", ErrFamily, toks)
 	}

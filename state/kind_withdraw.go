@@ -65,7 +65,7 @@ var forcedWithdrawRule = kindOf[*types.ForcedWithdraw]{
 }
 
 func (s *State) forcedWithdraw(t *types.ForcedWithdraw, rcpt *Receipt) (commitFn, error) {
-	// the priority order was checked by Apply
+	// (Apply checked the priority order.)
 	t.Amount.Clear()
 	if s.checkAccountID(t.Account) != nil || s.checkToken(t.Token) != nil {
 		// out of the trees: amount 0, and the circuit sees why from pubdata alone

@@ -9,9 +9,15 @@
 //     batch, node, bridge, admin) with strict parameter parsing.
 //   - subscribe.go: the modex_subscribe channels, bounded per subscriber.
 //   - errors.go: the error table: every typed rejection of types, state,
-//     state/store, state/smt, sequencer/book and sequencer/mempool, and the
-//     node's own errors, mapped to one stable code and snake_case reason.
+//     state/store, state/smt and types/seqerr (the pool's and the order
+//     books' sentinels), and the node's own errors, mapped to one stable
+//     code and snake_case reason.
 //   - metrics.go: the Prometheus metrics the server and the node set.
+//
+// Layering: rpc imports only types, types/seqerr and the state packages,
+// never the sequencer (the node wires the sequencer in through Backend).
+// The sequencer's rejection errors are in types/seqerr, below both, so the
+// error table maps them without an import that runs up the layers.
 //
 // The Go client is rpc/client.
 package rpc

@@ -96,7 +96,7 @@ func (n *Node) FeeQuote(ctx context.Context, kind string) (*rpc.FeeQuote, error)
 			return &rpc.FeeQuote{Kind: k.String(), Fee: uint256.Int{}}, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %q", rpc.ErrUnknownKind, kind)
+	return nil, fmt.Errorf("%w: %q", rpc.ErrBadKindName, kind)
 }
 
 // Batch is a sealed batch with its pipeline stage.

@@ -39,20 +39,26 @@ var (
 	ErrSequencingStopped = errors.New("sequencing is stopped")
 	ErrPipelineHalted    = errors.New("pipeline halted")
 	ErrShuttingDown      = errors.New("node is shutting down")
-	ErrUnknownChannel    = errors.New("unknown subscription channel")
 
 	// Parameters (code -32602).
-	ErrBadParams    = errors.New("invalid params")
-	ErrBadHex       = errors.New("not 0x-prefixed hex")
+	ErrBadParams = errors.New("invalid params")
+	// ErrBadHex is any 0x-hex parameter that does not decode; the three
+	// below say why (each wraps it, so errors.Is(err, ErrBadHex) holds).
+	ErrBadHex       = errors.New("invalid hex")
+	ErrHexPrefix    = fmt.Errorf("%w: missing 0x prefix", ErrBadHex)
+	ErrHexOddLength = fmt.Errorf("%w: odd number of hex digits", ErrBadHex)
+	ErrHexDigit     = fmt.Errorf("%w: invalid hex digit", ErrBadHex)
+	ErrEmptyRaw     = errors.New("empty transaction or order")
 	ErrRawTooLarge  = errors.New("encoded transaction or order too large")
 	ErrBadLimit     = errors.New("page limit out of range")
 	ErrBadCursor    = errors.New("invalid cursor")
 	ErrBadDepth     = errors.New("book depth out of range")
 	ErrTooManyItems = errors.New("too many items")
-
-	// ErrUnknownKind is the types package's (a fee quote for a kind name
-	// that does not exist).
-	ErrUnknownKind = types.ErrUnknownKind
+	// ErrBadKindName: a kind parameter (fee_quote) that names no transaction
+	// kind. An encoded transaction with an unknown kind byte is
+	// types.ErrUnknownKind (1001), a refusal of the transaction, not of a
+	// parameter.
+	ErrBadKindName = errors.New("not a transaction kind name")
 )
 
 // JSON-RPC and EIP-1474 codes.
@@ -114,8 +120,10 @@ var errorTable = []ErrorCode{
 	row(6100, "bad_exit_proof", state.ErrBadExitProof),
 
 	// Parameters.
-	row(CodeInvalidParams, "bad_hex", ErrBadHex),
+	row(CodeInvalidParams, "bad_hex", ErrHexPrefix, ErrHexOddLength, ErrHexDigit, ErrBadHex),
+	row(CodeInvalidParams, "empty_raw", ErrEmptyRaw),
 	row(CodeInvalidParams, "raw_too_large", ErrRawTooLarge),
+	row(CodeInvalidParams, "bad_kind_name", ErrBadKindName),
 	row(CodeInvalidParams, "bad_limit", ErrBadLimit),
 	row(CodeInvalidParams, "bad_cursor", ErrBadCursor),
 	row(CodeInvalidParams, "bad_depth", ErrBadDepth),
@@ -204,7 +212,8 @@ var errorTable = []ErrorCode{
 	row(7002, "shutting_down", ErrShuttingDown, seqerr.ErrPoolClosed, store.ErrClosed),
 	row(7003, "batch_not_found", ErrBatchNotFound, state.ErrUnknownBatch, store.ErrBatchUnknown),
 	row(7004, "batch_pruned", store.ErrBatchPruned),
-	row(7005, "unknown_channel", ErrUnknownChannel),
+	// 7005 is not used: go-ethereum answers an unknown modex_subscribe
+	// channel itself (-32601, before the namespace is called).
 	row(7006, "timeout", context.DeadlineExceeded),
 	row(7007, "cancelled", context.Canceled),
 	row(7010, "batch_full", state.ErrBatchFull),

@@ -39,6 +39,9 @@ var (
 	ErrSequencingStopped = errors.New("sequencing is stopped")
 	ErrPipelineHalted    = errors.New("pipeline halted")
 	ErrShuttingDown      = errors.New("node is shutting down")
+	// ErrTooManySubscriptions: the connection holds Config.WSMaxSubscriptions
+	// subscriptions already.
+	ErrTooManySubscriptions = errors.New("too many subscriptions on this connection")
 
 	// Parameters (code -32602).
 	ErrBadParams = errors.New("invalid params")
@@ -215,6 +218,7 @@ var errorTable = []ErrorCode{
 	// 7005 is not used: go-ethereum answers an unknown modex_subscribe
 	// channel itself (-32601, before the namespace is called).
 	row(7006, "timeout", context.DeadlineExceeded),
+	row(7008, "too_many_subscriptions", ErrTooManySubscriptions),
 	row(7007, "cancelled", context.Canceled),
 	row(7010, "batch_full", state.ErrBatchFull),
 	row(7011, "wrong_family", state.ErrFamily),

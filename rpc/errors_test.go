@@ -212,6 +212,7 @@ func TestSentinelCodes(t *testing.T) {
 		{ErrSequencingStopped, 7000, "sequencing_stopped"},
 		{ErrPipelineHalted, 7001, "pipeline_halted"},
 		{ErrShuttingDown, 7002, "shutting_down"},
+		{ErrTooManySubscriptions, 7008, "too_many_subscriptions"},
 		{ErrBadParams, CodeInvalidParams, "invalid_params"},
 		{ErrBadHex, CodeInvalidParams, "bad_hex"},
 		{ErrHexPrefix, CodeInvalidParams, "bad_hex"},

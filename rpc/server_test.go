@@ -363,7 +363,10 @@ func TestConfigCheck(t *testing.T) {
 		{"ReadTimeout", func(c *rpc.Config) { c.ReadTimeout = -time.Second }},
 		{"WriteTimeout", func(c *rpc.Config) { c.WriteTimeout = -time.Second }},
 		{"IdleTimeout", func(c *rpc.Config) { c.IdleTimeout = -time.Second }},
-		{"WSPingInterval", func(c *rpc.Config) { c.WSPingInterval = 5 * time.Second }},
+		{"WSPingInterval", func(c *rpc.Config) { c.WSPingInterval = 5 * time.Millisecond }},
+		{"WSPingInterval", func(c *rpc.Config) { c.WSPingInterval = time.Hour }},
+		{"WSMaxConnections", func(c *rpc.Config) { c.WSMaxConnections = -1 }},
+		{"WSMaxSubscriptions", func(c *rpc.Config) { c.WSMaxSubscriptions = -1 }},
 		{"Registry", func(c *rpc.Config) { c.Metrics = rpc.NewMetrics(nil, "x") }},
 	}
 	for _, c := range cases {
@@ -384,7 +387,8 @@ func TestConfigCheck(t *testing.T) {
 	}
 	d := s.Config()
 	if d.BatchItemLimit != 100 || d.BatchResponseLimit != 5<<20 || d.HTTPBodyLimit != 1<<20 || d.WSReadLimit != 1<<20 ||
-		d.ReadTimeout != 30*time.Second || d.WriteTimeout != 30*time.Second || d.IdleTimeout != 120*time.Second {
+		d.ReadTimeout != 30*time.Second || d.WriteTimeout != 30*time.Second || d.IdleTimeout != 120*time.Second ||
+		d.WSPingInterval != 30*time.Second || d.WSMaxConnections != 1000 || d.WSMaxSubscriptions != 100 {
 		t.Errorf("defaults: %+v", d)
 	}
 }

@@ -166,13 +166,23 @@ func subscribe[T any](ctx context.Context, c *core, channel string,
 		return nil, wrap(ErrShuttingDown, s.log)
 	default:
 	}
-	in := make(chan T, SubscriptionBuffer)
-	first, sub, err := start(in)
-	if err != nil {
+	// one connection holds at most WSMaxSubscriptions subscriptions
+	var conn any = notifier
+	if cl, ok := gethrpc.ClientFromContext(ctx); ok {
+		conn = cl
+	}
+	if err := s.acquireSub(conn); err != nil {
+		err = fmt.Errorf("%w: at most %d", err, s.cfg.WSMaxSubscriptions)
 		return nil, wrap(err, s.log)
 	}
-	if sub == nil {
-		return nil, wrap(ErrShuttingDown, s.log)
+	in := make(chan T, SubscriptionBuffer)
+	first, sub, err := start(in)
+	if err == nil && sub == nil {
+		err = ErrShuttingDown
+	}
+	if err != nil {
+		s.releaseSub(conn)
+		return nil, wrap(err, s.log)
 	}
 	if len(first) > SubscriptionBuffer {
 		first = first[:SubscriptionBuffer]
@@ -191,6 +201,7 @@ func subscribe[T any](ctx context.Context, c *core, channel string,
 	go func() {
 		defer s.subs.Done()
 		defer close(done)
+		defer s.releaseSub(conn)
 		defer sub.Unsubscribe()
 		defer gauge.Dec()
 		for {

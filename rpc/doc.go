@@ -4,9 +4,14 @@
 //   - api.go: the data types and the Backend interface the node implements.
 //   - server.go: Server and Config; HTTP and websocket on "/", /healthz,
 //     /metrics; explicit batch-item, batch-response, HTTP-body and
-//     websocket-frame limits and timeouts (SECURITY items 22–24).
+//     websocket-frame limits, timeouts, websocket connection and
+//     subscription bounds (SECURITY items 22–24).
 //   - service.go: the namespaces (tx, account, market, model, asset, fee,
 //     batch, node, bridge, admin) with strict parameter parsing.
+//   - websocket.go: the websocket transport (our upgrade, go-ethereum's
+//     codec): pings every WSPingInterval and closes a peer that answers no
+//     ping for two intervals; at most WSMaxConnections connections and
+//     WSMaxSubscriptions subscriptions per connection.
 //   - subscribe.go: the modex_subscribe channels, bounded per subscriber.
 //   - errors.go: the error table: every typed rejection of types, state,
 //     state/store, state/smt and types/seqerr (the pool's and the order

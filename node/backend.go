@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/event"
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/bridge"
 	"github.com/modex/modex/rpc"
+	"github.com/modex/modex/sequencer/mempool"
 	"github.com/modex/modex/types"
 )
 
@@ -75,28 +78,78 @@ func (n *Node) Model(ctx context.Context, id uint16) (*rpc.ModelInfo, error) {
 	return n.seq.Model(ctx, id)
 }
 
-// Assets lists the base tokens registered on the bridge.
+// Assets lists the base tokens registered on the bridge, each with its L1
+// symbol and decimals, read from the token when the node first lists it
+// (ERC-20 metadata does not change; a token without it is "token:<id>").
 func (n *Node) Assets(ctx context.Context) ([]rpc.Asset, error) {
-	out := []rpc.Asset{{ID: 0, Symbol: "ETH"}}
-	for id := 1; id < int(n.tokens.Load()); id++ {
+	eth := uint8(18)
+	count := int(n.tokens.Load())
+	n.assetsMu.Lock()
+	defer n.assetsMu.Unlock()
+	if len(n.assets) == 0 {
+		n.assets = []rpc.Asset{{ID: 0, Symbol: "ETH", Decimals: &eth}}
+	}
+	for id := len(n.assets); id < count; id++ {
 		addr, err := n.c.TokenAddress(ctx, uint16(id))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, rpc.Asset{ID: uint16(id), Address: addr, Symbol: fmt.Sprintf("token:%d", id)})
+		meta, err := bridge.ReadTokenMeta(ctx, n.cfg.L1, addr)
+		if err != nil {
+			return nil, err // a transport error: read it again next time
+		}
+		a := rpc.Asset{ID: uint16(id), Address: addr, Symbol: meta.Symbol, Decimals: meta.Decimals}
+		if a.Symbol == "" {
+			a.Symbol = fmt.Sprintf("token:%d", id)
+		}
+		n.assets = append(n.assets, a)
 	}
-	return out, nil
+	return append([]rpc.Asset(nil), n.assets[:min(count, len(n.assets))]...), nil
 }
 
-// FeeQuote is the fee the sequencer asks for a kind. This sequencer asks
-// none (it accepts any fee the signer sets, including 0); the quote says so.
+// feeTokens is which token pays each kind's fee (mempool's feeOf,
+// docs/protocol.md §7); kinds absent carry no fee.
+var feeTokens = map[types.Kind]string{
+	types.KindTransfer:       "asset",
+	types.KindWithdraw:       "token",
+	types.KindCreateModel:    "quoteToken",
+	types.KindMintShares:     "model",
+	types.KindSetModelParams: "model",
+	types.KindCancelOrder:    "model",
+	types.KindBuyCredits:     "model",
+	types.KindRedeemCredits:  "model",
+	types.KindClaimRevenue:   "model",
+}
+
+// maxFee is the largest fee a transaction can carry: Fee16-packable and
+// below 2^96 (docs/protocol.md §5).
+var maxFee = func() *uint256.Int {
+	var m uint256.Int
+	m.Lsh(uint256.NewInt(1), types.AmountBits).SubUint64(&m, 1)
+	return types.Fee16.RoundDown(&m)
+}()
+
+// FeeQuote is the fee rule the sequencer enforces for a kind: the signer
+// sets the fee, the pool accepts any Fee16-exact fee below 2^96, 0
+// included (mempool.Add), in the kind's fee token; a replacement must
+// outbid by mempool.ReplaceBumpPercent. A Trade pays the books' fee bips.
 func (n *Node) FeeQuote(ctx context.Context, kind string) (*rpc.FeeQuote, error) {
 	for _, k := range types.AllKinds() {
-		if strings.EqualFold(k.String(), kind) {
-			return &rpc.FeeQuote{Kind: k.String(), Fee: uint256.Int{}}, nil
+		if !strings.EqualFold(k.String(), kind) {
+			continue
 		}
+		q := &rpc.FeeQuote{Kind: k.String()}
+		if tok, ok := feeTokens[k]; ok {
+			q.Charged, q.Token, q.Format = true, tok, "Fee16"
+			q.MaxFee = new(uint256.Int).Set(maxFee)
+			q.ReplaceBumpPercent = mempool.ReplaceBumpPercent
+		}
+		if k == types.KindTrade {
+			q.MakerFeeBips, q.TakerFeeBips = n.cfg.MakerFeeBips, n.cfg.TakerFeeBips
+		}
+		return q, nil
 	}
-	return nil, fmt.Errorf("%w: %q", rpc.ErrUnknownKind, kind)
+	return nil, fmt.Errorf("%w: %q", rpc.ErrBadKindName, kind)
 }
 
 // Batch is a sealed batch with its pipeline stage.
@@ -142,8 +195,33 @@ func (n *Node) SyncStatus(ctx context.Context) (*rpc.SyncStatus, error) {
 	return st, nil
 }
 
+// verifiersOf caches each node's verifiers (fixed when the bridge was
+// deployed). Keyed by node, not by domain: test devnets redeploy bridges
+// at the same address with other verifiers.
+var verifiersOf sync.Map // *Node → map[string]common.Address
+
+// Contracts are the bridge and its verifier per batch family (by family
+// name; a family without a verifier is absent), read from the bridge once.
 func (n *Node) Contracts(ctx context.Context) (*rpc.Contracts, error) {
-	return &rpc.Contracts{ChainID: n.d.ChainID, Bridge: n.d.Bridge}, nil
+	v, ok := verifiersOf.Load(n)
+	if !ok {
+		m := map[string]common.Address{}
+		for _, f := range types.AllFamilies() {
+			addr, err := n.c.Verifier(ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			if addr != (common.Address{}) {
+				m[f.String()] = addr
+			}
+		}
+		v, _ = verifiersOf.LoadOrStore(n, m)
+	}
+	out := map[string]common.Address{}
+	for k, a := range v.(map[string]common.Address) {
+		out[k] = a
+	}
+	return &rpc.Contracts{ChainID: n.d.ChainID, Bridge: n.d.Bridge, Verifiers: out}, nil
 }
 
 func (n *Node) Priority(ctx context.Context, id uint64) (*rpc.PriorityInfo, error) {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -24,6 +25,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/contracts/bindings"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/rpc/client"
 	"github.com/modex/modex/types"
@@ -224,7 +226,9 @@ func (b *badInput) waitSealed(h common.Hash) {
 
 func TestBadInput(t *testing.T) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// generous: without MODEX_TEST_KEYS the devnet's key setup alone takes
+	// minutes on a loaded machine
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	const batchTimeout = 300 * time.Millisecond
 	params := types.TestParams()
@@ -251,6 +255,9 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// before any batch: the operator (also the governor) registers tokens
+	// while the submitter has nothing to send from the same key
+	checkAssetsAndContracts(t, ctx, dn, url)
 	keys := dn.Chain.Keys()
 	mk := func(i int, name string) *user {
 		return &user{name: name, l1: keys[i], addr: crypto.PubkeyToAddress(keys[i].PublicKey), l2: DevL2Key(i)}
@@ -319,14 +326,30 @@ func TestBadInput(t *testing.T) {
 	hexN := func(n int) string { return "0x" + strings.Repeat("ab", n) }
 	ten := u256(10)
 	validTransfer := b.signed(alice.l2, alice.nonce, b.transfer(alice.account, bob.account, types.ETH, ten))
+	// S+ℓ of a valid signature: the malleated one
 	malleable := func() string {
 		tx := b.transfer(alice.account, bob.account, types.ETH, ten)
-		tx.Nonce = alice.nonce
-		for i := 32; i < 64; i++ {
-			tx.Signature[i] = 0xff
+		tx.SetNonce(alice.nonce)
+		if err := types.SignTx(alice.l2, b.d, tx); err != nil {
+			t.Fatal(err)
 		}
+		var sv big.Int
+		sv.SetBytes(tx.Signature[32:])
+		ord := twistededwards.GetEdwardsCurve().Order
+		sv.Add(&sv, &ord)
+		sv.FillBytes(tx.Signature[32:])
 		return b.hexTx(tx)
 	}()
+	// 64 random bytes as the signature: most have S ≥ ℓ, none is a
+	// malleated valid one
+	randomSig := func(seed byte) string {
+		tx := b.transfer(alice.account, bob.account, types.ETH, ten)
+		tx.Nonce = alice.nonce
+		for i := range tx.Signature {
+			tx.Signature[i] = byte(i*131) ^ seed
+		}
+		return b.hexTx(tx)
+	}
 	// a CreateModel whose Weights are not a canonical field element
 	badElem := func() string {
 		cm := &types.CreateModel{Account: alice.account, Model: 2, Supply: 1, MaxSupply: 1}
@@ -394,15 +417,16 @@ func TestBadInput(t *testing.T) {
 		{"raw not a string", badReq("tx_submit", 12), -32602, "", "invalid argument 0"},
 
 		// tx_submit: hex and size
-		{"non-hex raw", badReq("tx_submit", "0xzz"), -32602, "bad_hex", "not 0x-prefixed hex"},
-		{"raw without 0x", badReq("tx_submit", "0202"), -32602, "bad_hex", "not 0x-prefixed hex"},
-		{"odd-length hex", badReq("tx_submit", "0x020"), -32602, "bad_hex", "not 0x-prefixed hex"},
+		{"non-hex raw", badReq("tx_submit", "0xzz"), -32602, "bad_hex", "invalid hex: invalid hex digit"},
+		{"raw without 0x", badReq("tx_submit", "0202"), -32602, "bad_hex", "invalid hex: missing 0x prefix"},
+		{"odd-length hex", badReq("tx_submit", "0x020"), -32602, "bad_hex", "invalid hex: odd number of hex digits"},
+		{"0x0", badReq("tx_submit", "0x0"), -32602, "bad_hex", "invalid hex: odd number of hex digits"},
 		{"raw over 4 KiB", badReq("tx_submit", hexN(rpc.MaxRawBytes+1)), -32602, "raw_too_large", "too large"},
 		{"submitBatch empty", badReq("tx_submitBatch", []string{}), -32602, "invalid_params", "invalid params"},
 		{"submitBatch over the item limit", badReq("tx_submitBatch", make([]string, rpc.DefaultBatchItemLimit+1)), -32602, "too_many_items", "too many items"},
 
 		// tx_submit: encoding
-		{"empty raw", badReq("tx_submit", "0x"), 1000, "malformed", "malformed encoding"},
+		{"empty raw", badReq("tx_submit", "0x"), -32602, "empty_raw", "empty transaction or order"},
 		{"unknown kind byte", badReq("tx_submit", "0xff"), 1001, "unknown_kind", "unknown transaction kind"},
 		{"truncated encoding", badReq("tx_submit", validTransfer[:len(validTransfer)-2]), 1000, "malformed", "malformed encoding"},
 		{"trailing bytes", badReq("tx_submit", validTransfer+"00"), 1000, "malformed", "malformed encoding"},
@@ -426,10 +450,13 @@ func TestBadInput(t *testing.T) {
 		{"nonce too low", badReq("tx_submit", b.signed(alice.l2, alice.nonce-1, b.transfer(alice.account, bob.account, types.ETH, ten))), 1020, "nonce_too_low", "nonce does not match"},
 		{"nonce gap", badReq("tx_submit", b.signed(alice.l2, alice.nonce+2, b.transfer(alice.account, bob.account, types.ETH, ten))), 1021, "nonce_gap", "nonce does not match"},
 		{"bad signature (bob's key for alice)", badReq("tx_submit", b.signed(bob.l2, alice.nonce, b.transfer(alice.account, bob.account, types.ETH, ten))), 1010, "bad_signature", "invalid signature"},
-		{"malleable signature", badReq("tx_submit", malleable), 1011, "signature_malleable", "not below the subgroup order"},
+		{"malleable signature (S+ℓ of a valid one)", badReq("tx_submit", malleable), 1011, "signature_malleable", "not below the subgroup order"},
+		{"random 64-byte signature", badReq("tx_submit", randomSig(0xff)), 1010, "bad_signature", "invalid signature"},
+		{"another random signature", badReq("tx_submit", randomSig(0x5a)), 1010, "bad_signature", "invalid signature"},
 
 		// orders
-		{"order: non-hex", badReq("market_placeOrder", "0xqq"), -32602, "bad_hex", "not 0x-prefixed hex"},
+		{"order: non-hex", badReq("market_placeOrder", "0xqq"), -32602, "bad_hex", "invalid hex: invalid hex digit"},
+		{"order: empty", badReq("market_placeOrder", "0x"), -32602, "empty_raw", "empty transaction or order"},
 		{"order: side 2", badReq("market_placeOrder", orderSide2), 1000, "malformed", "malformed encoding"},
 		{"order: bad signature", badReq("market_placeOrder", b.order(bob, alice.l2, types.Buy, 3, 1, 10, u256(40), future)), 1010, "bad_signature", "invalid signature"},
 		{"order: missing model", badReq("market_placeOrder", b.order(bob, bob.l2, types.Buy, 3, 5, 10, u256(40), future)), 5002, "model_not_found", "model does not exist"},
@@ -462,7 +489,8 @@ func TestBadInput(t *testing.T) {
 		{"bridge_priority unknown id", badReq("bridge_priority", 1_000_000), 6001, "priority_not_found", "priority request not found"},
 		{"bridge_withdrawal of a transaction that is no withdrawal", badReq("bridge_withdrawal", cmHash), 6002, "withdrawal_not_found", "withdrawal not found"},
 		{"bridge_withdrawal unknown hash", badReq("bridge_withdrawal", unknownHash), 6002, "withdrawal_not_found", "withdrawal not found"},
-		{"fee_quote unknown kind", badReq("fee_quote", "Teleport"), 1001, "unknown_kind", "unknown transaction kind"},
+		{"fee_quote unknown kind", badReq("fee_quote", "Teleport"), -32602, "bad_kind_name", "not a transaction kind name"},
+		{"fee_quote kind of 40 two-byte runes", badReq("fee_quote", strings.Repeat("é", 40)), -32602, "bad_kind_name", `"éééééééééééééééé…"`},
 	}
 
 	type pair struct {
@@ -561,8 +589,8 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("response %s: %v", msg, err)
 		}
 		// go-ethereum answers an unknown subscription name itself, before
-		// the modex namespace is called: -32601 without data (the table's
-		// 7005 unknown_channel is never sent for it).
+		// the modex namespace is called: -32601 without data (so the table
+		// has no code of its own for it).
 		if r.Error.Code != -32601 || r.reason() != "" || !strings.Contains(r.Error.Message, `no "nope" subscription in modex namespace`) {
 			t.Errorf("unknown channel: %s", msg)
 		}
@@ -573,6 +601,46 @@ func TestBadInput(t *testing.T) {
 		}
 		if _, msg, err := conn.ReadMessage(); err != nil || !strings.Contains(string(msg), `"ok":true`) {
 			t.Fatalf("node_health after the bad subscription: %s %v", msg, err)
+		}
+	})
+
+	// Websocket: the per-market channels refuse a market that does not
+	// exist alike (trades and redemptions used to subscribe to nothing).
+	t.Run("modex_subscribe of a missing market", func(t *testing.T) {
+		conn, _, err := websocket.DefaultDialer.DialContext(ctx, "ws://"+dn.Node.Addr()+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		// answer sends a request and reads its answer, skipping the
+		// notifications of the subscriptions already made
+		answer := func(body string) (badResp, []byte) {
+			if err := conn.WriteMessage(websocket.TextMessage, []byte(body)); err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			for {
+				_, msg, err := conn.ReadMessage()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var r badResp
+				if json.Unmarshal(msg, &r) == nil && len(r.ID) > 0 {
+					return r, msg
+				}
+			}
+		}
+		for _, channel := range []string{"orderbook", "trades", "redemptions"} {
+			for _, model := range []int{999, 65535} {
+				r, msg := answer(badReq("modex_subscribe", channel, model))
+				if r.Error == nil || r.Error.Code != 4050 || r.reason() != "market_not_found" {
+					t.Errorf("[%q, %d]: %s, want 4050 market_not_found", channel, model, msg)
+				}
+			}
+			// the market that exists is served
+			if r, msg := answer(badReq("modex_subscribe", channel, 1)); r.Error != nil {
+				t.Errorf("[%q, 1]: %s", channel, msg)
+			}
 		}
 	})
 
@@ -684,4 +752,124 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("node_health at the end: %+v %v", h, err)
 	}
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// checkAssetsAndContracts registers two tokens on the devnet's bridge (one
+// with ERC-20 metadata, one without) and checks asset_list names them from
+// L1, node_contracts lists the deployed verifiers, and fee_quote gives the
+// rule the pool enforces.
+func checkAssetsAndContracts(t *testing.T, ctx context.Context, dn *Devnet, url string) {
+	t.Helper()
+	l1 := dn.Chain.Client()
+	gov := bind.NewKeyedTransactor(dn.Chain.Keys()[0], dn.Chain.ChainID())
+	gov.Context = ctx
+	deploy := func(bin string, args []byte) common.Address {
+		addr, tx, err := bind.DeployContract(gov, common.FromHex(bin), l1, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bridge.WaitSuccess(ctx, l1, tx); err != nil {
+			t.Fatal(err)
+		}
+		return addr
+	}
+	usdc := deploy(bindings.MetaTokenMetaData.Bin, bindings.NewMetaToken().PackConstructor("USD Coin", "USDC", 6))
+	bare := deploy(bindings.NoReturnTokenMetaData.Bin, nil)
+	for _, tok := range []common.Address{usdc, bare} {
+		tx, err := bind.Transact(dn.Rollup.Contract.Bound(), gov, bridge.ABI.PackRegisterToken(tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bridge.WaitSuccess(ctx, l1, tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type asset struct {
+		ID       uint16         `json:"id"`
+		Address  common.Address `json:"address"`
+		Symbol   string         `json:"symbol"`
+		Decimals *uint8         `json:"decimals"`
+	}
+	var assets []asset
+	for i := 0; ; i++ {
+		r := badCall(t, url, badReq("asset_list"))
+		if r.Error != nil {
+			t.Fatalf("asset_list: %+v", r.Error)
+		}
+		if err := json.Unmarshal(r.Result, &assets); err != nil {
+			t.Fatal(err)
+		}
+		if len(assets) == 3 {
+			break
+		}
+		if i > 200 {
+			t.Fatalf("asset_list never listed the registered tokens: %s", r.Result)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	dec := func(a asset) int {
+		if a.Decimals == nil {
+			return -1
+		}
+		return int(*a.Decimals)
+	}
+	if a := assets[0]; a.Symbol != "ETH" || dec(a) != 18 || a.Address != (common.Address{}) {
+		t.Errorf("ETH: %+v (decimals %d)", a, dec(a))
+	}
+	if a := assets[1]; a.ID != 1 || a.Symbol != "USDC" || dec(a) != 6 || a.Address != usdc {
+		t.Errorf("USDC, read from its contract: %+v (decimals %d)", a, dec(a))
+	}
+	if a := assets[2]; a.ID != 2 || a.Symbol != "token:2" || a.Decimals != nil || a.Address != bare {
+		t.Errorf("a token without metadata: %+v (decimals %d)", a, dec(a))
+	}
+
+	// node_contracts: one verifier per deployed family, as deployed
+	r := badCall(t, url, badReq("node_contracts"))
+	var ct struct {
+		Bridge    common.Address            `json:"bridge"`
+		Verifiers map[string]common.Address `json:"verifiers"`
+	}
+	if r.Error != nil || json.Unmarshal(r.Result, &ct) != nil {
+		t.Fatalf("node_contracts: %s %+v", r.Result, r.Error)
+	}
+	if len(ct.Verifiers) != len(dn.Rollup.Verifiers) || len(ct.Verifiers) == 0 {
+		t.Errorf("verifiers %v, want %v", ct.Verifiers, dn.Rollup.Verifiers)
+	}
+	for f, addr := range dn.Rollup.Verifiers {
+		if ct.Verifiers[f.String()] != addr {
+			t.Errorf("verifier of %s: %s, want %s", f, ct.Verifiers[f.String()], addr)
+		}
+	}
+
+	// fee_quote: the pool's rule (any Fee16-exact fee below 2^96, 0 too, in
+	// the kind's token), and the books' bips for a trade
+	var q rpc.FeeQuote
+	r = badCall(t, url, badReq("fee_quote", "transfer"))
+	if r.Error != nil || json.Unmarshal(r.Result, &q) != nil {
+		t.Fatalf("fee_quote: %s %+v", r.Result, r.Error)
+	}
+	if q.Kind != "Transfer" || !q.Charged || !q.Fee.IsZero() || q.Token != "asset" || q.Format != "Fee16" ||
+		q.MaxFee == nil || !types.Fee16.Packable(q.MaxFee) || q.MaxFee.BitLen() > types.AmountBits || q.ReplaceBumpPercent != 10 {
+		t.Errorf("fee_quote Transfer: %s", r.Result)
+	}
+	q = rpc.FeeQuote{}
+	r = badCall(t, url, badReq("fee_quote", "Trade"))
+	if r.Error != nil || json.Unmarshal(r.Result, &q) != nil || q.Charged || q.MakerFeeBips != 2 || q.TakerFeeBips != 5 {
+		t.Errorf("fee_quote Trade: %s %+v", r.Result, r.Error)
+	}
+	q = rpc.FeeQuote{}
+	r = badCall(t, url, badReq("fee_quote", "Deposit"))
+	if r.Error != nil || json.Unmarshal(r.Result, &q) != nil || q.Charged || q.Token != "" {
+		t.Errorf("fee_quote Deposit: %s %+v", r.Result, r.Error)
+	}
+}
+
+func badCall(t *testing.T, url, body string) badResp {
+	t.Helper()
+	status, b := badPost(t, url, strings.NewReader(body))
+	var r badResp
+	if status != http.StatusOK || json.Unmarshal(b, &r) != nil {
+		t.Fatalf("%s: HTTP %d %s", body, status, b)
+	}
+	return r
 }

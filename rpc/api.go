@@ -177,11 +177,16 @@ type Market struct {
 	TakerFeeBips uint8        `json:"takerFeeBips"`
 }
 
-// Asset is a base token.
+// Asset is a base token, named as its L1 contract names it.
 type Asset struct {
 	ID      uint16         `json:"id"`
 	Address common.Address `json:"address"` // zero for ETH
-	Symbol  string         `json:"symbol"`
+	// Symbol is the ERC-20 symbol() read from L1 ("ETH" for ETH); a token
+	// without one is "token:<id>".
+	Symbol string `json:"symbol"`
+	// Decimals is the ERC-20 decimals() (18 for ETH); absent when the token
+	// has none. Amounts in the API are always in base units.
+	Decimals *uint8 `json:"decimals,omitempty"`
 }
 
 // ModelInfo is a model's leaf (soft state).
@@ -208,10 +213,36 @@ type Redemption struct {
 	Batch   uint64      `json:"batch"`
 }
 
-// FeeQuote is the fee the sequencer asks for a kind (in the fee asset's units).
+// FeeQuote is the fee rule the sequencer enforces for a kind
+// (docs/protocol.md §5, §7). The signer sets the fee; the sequencer accepts
+// any fee from Fee (its minimum) to MaxFee that Fee16 packs exactly, paid in
+// the token Token names.
 type FeeQuote struct {
-	Kind string      `json:"kind"`
-	Fee  uint256.Int `json:"fee"`
+	Kind string `json:"kind"`
+	// Fee is the least fee the sequencer accepts (in the fee token's base
+	// units). This sequencer asks none: 0.
+	Fee uint256.Int `json:"fee"`
+	// Charged: the kind carries a fee the signer sets. L1 requests (Deposit,
+	// ForcedWithdraw) and Noop carry none; a Trade pays its orders' fee bips
+	// (MakerFeeBips, TakerFeeBips) instead.
+	Charged bool `json:"charged"`
+	// Token is the token that pays the fee: "asset" (a Transfer's base
+	// token; the model's quote token for shares and credits), "token" (a
+	// Withdraw's token), "quoteToken" (CreateModel's), "model" (the model's
+	// quote token).
+	Token string `json:"token,omitempty"`
+	// MaxFee is the largest fee: below 2^96 and Fee16-packable.
+	MaxFee *uint256.Int `json:"maxFee,omitempty"`
+	// Format is how a fee must be exact: "Fee16" (mantissa < 2^11 times
+	// 10^e, e < 32).
+	Format string `json:"format,omitempty"`
+	// ReplaceBumpPercent: a pending transaction is replaced (same nonce) only
+	// by one whose fee, in the same token, is at least this much higher.
+	ReplaceBumpPercent int `json:"replaceBumpPercent,omitempty"`
+	// MakerFeeBips and TakerFeeBips are what the books charge a Trade's
+	// resting and incoming side (each capped by its order's maxFeeBips).
+	MakerFeeBips uint8 `json:"makerFeeBips,omitempty"`
+	TakerFeeBips uint8 `json:"takerFeeBips,omitempty"`
 }
 
 // BatchStatus is where a batch stands in the pipeline.

@@ -108,10 +108,10 @@ func (f *fakeBackend) Book(_ context.Context, model uint16, depth int) (*rpc.Boo
 	f.mu.Lock()
 	f.gotDepth = depth
 	f.mu.Unlock()
-	if model != 1 {
+	if model != 1 && model != 3 { // the fake's markets: 1 and 3
 		return nil, rpc.ErrMarketNotFound
 	}
-	return &rpc.BookSnapshot{Model: 1, Seq: 9}, nil
+	return &rpc.BookSnapshot{Model: model, Seq: 9}, nil
 }
 
 func (f *fakeBackend) Trades(_ context.Context, model uint16, cursor string, limit int) (*rpc.Page[rpc.TradeInfo], error) {

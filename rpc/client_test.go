@@ -13,8 +13,8 @@ import (
 
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/rpc/client"
-	"github.com/modex/modex/sequencer/mempool"
 	"github.com/modex/modex/types"
+	"github.com/modex/modex/types/seqerr"
 )
 
 func signedTransfer(t *testing.T, nonce uint32) *types.Transfer {
@@ -56,7 +56,7 @@ func TestTypedErrorThroughClient(t *testing.T) {
 		}
 
 		f.mu.Lock()
-		f.submitErr = fmt.Errorf("%w: nonce 0, account at 4", mempool.ErrNonceTooLow)
+		f.submitErr = fmt.Errorf("%w: nonce 0, account at 4", seqerr.ErrNonceTooLow)
 		f.mu.Unlock()
 		_, err = c.SubmitTx(ctx, signedTransfer(t, 0))
 		if !errors.As(err, &ae) || ae.Code != 1020 || ae.Reason != "nonce_too_low" {

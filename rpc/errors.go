@@ -8,12 +8,11 @@ import (
 
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
-	"github.com/modex/modex/sequencer/book"
-	"github.com/modex/modex/sequencer/mempool"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/state/store"
 	"github.com/modex/modex/types"
+	"github.com/modex/modex/types/seqerr"
 )
 
 // The node's own errors. The Backend returns them (wrapped with context is
@@ -40,20 +39,29 @@ var (
 	ErrSequencingStopped = errors.New("sequencing is stopped")
 	ErrPipelineHalted    = errors.New("pipeline halted")
 	ErrShuttingDown      = errors.New("node is shutting down")
-	ErrUnknownChannel    = errors.New("unknown subscription channel")
+	// ErrTooManySubscriptions: the connection holds Config.WSMaxSubscriptions
+	// subscriptions already.
+	ErrTooManySubscriptions = errors.New("too many subscriptions on this connection")
 
 	// Parameters (code -32602).
-	ErrBadParams    = errors.New("invalid params")
-	ErrBadHex       = errors.New("not 0x-prefixed hex")
+	ErrBadParams = errors.New("invalid params")
+	// ErrBadHex is any 0x-hex parameter that does not decode; the three
+	// below say why (each wraps it, so errors.Is(err, ErrBadHex) holds).
+	ErrBadHex       = errors.New("invalid hex")
+	ErrHexPrefix    = fmt.Errorf("%w: missing 0x prefix", ErrBadHex)
+	ErrHexOddLength = fmt.Errorf("%w: odd number of hex digits", ErrBadHex)
+	ErrHexDigit     = fmt.Errorf("%w: invalid hex digit", ErrBadHex)
+	ErrEmptyRaw     = errors.New("empty transaction or order")
 	ErrRawTooLarge  = errors.New("encoded transaction or order too large")
 	ErrBadLimit     = errors.New("page limit out of range")
 	ErrBadCursor    = errors.New("invalid cursor")
 	ErrBadDepth     = errors.New("book depth out of range")
 	ErrTooManyItems = errors.New("too many items")
-
-	// ErrUnknownKind is the types package's (a fee quote for a kind name
-	// that does not exist).
-	ErrUnknownKind = types.ErrUnknownKind
+	// ErrBadKindName: a kind parameter (fee_quote) that names no transaction
+	// kind. An encoded transaction with an unknown kind byte is
+	// types.ErrUnknownKind (1001), a refusal of the transaction, not of a
+	// parameter.
+	ErrBadKindName = errors.New("not a transaction kind name")
 )
 
 // JSON-RPC and EIP-1474 codes.
@@ -105,7 +113,7 @@ func internal(code int, reason string, errs ...error) ErrorCode {
 }
 
 // errorTable is matched in order, so an error that wraps a more general one
-// (mempool.ErrNonceTooLow wraps types.ErrNonce, book.ErrNotPackable wraps
+// (seqerr.ErrNonceTooLow wraps types.ErrNonce, seqerr.ErrBookNotPackable wraps
 // types.ErrNotPackable, state.ErrBadExitProof wraps range errors,
 // state.ErrWriteFailed wraps anything) comes before it.
 var errorTable = []ErrorCode{
@@ -115,8 +123,10 @@ var errorTable = []ErrorCode{
 	row(6100, "bad_exit_proof", state.ErrBadExitProof),
 
 	// Parameters.
-	row(CodeInvalidParams, "bad_hex", ErrBadHex),
+	row(CodeInvalidParams, "bad_hex", ErrHexPrefix, ErrHexOddLength, ErrHexDigit, ErrBadHex),
+	row(CodeInvalidParams, "empty_raw", ErrEmptyRaw),
 	row(CodeInvalidParams, "raw_too_large", ErrRawTooLarge),
+	row(CodeInvalidParams, "bad_kind_name", ErrBadKindName),
 	row(CodeInvalidParams, "bad_limit", ErrBadLimit),
 	row(CodeInvalidParams, "bad_cursor", ErrBadCursor),
 	row(CodeInvalidParams, "bad_depth", ErrBadDepth),
@@ -124,7 +134,7 @@ var errorTable = []ErrorCode{
 	row(CodeInvalidParams, "invalid_params", ErrBadParams),
 
 	// Order-book errors that wrap the types package's: before them.
-	row(4008, "order_price_not_packable", book.ErrNotPackable),
+	row(4008, "order_price_not_packable", seqerr.ErrBookNotPackable),
 
 	// tx 1000–1999: encoding, signature, nonce, pool.
 	row(1000, "malformed", types.ErrMalformed),
@@ -136,14 +146,14 @@ var errorTable = []ErrorCode{
 	row(1010, "bad_signature", types.ErrBadSignature),
 	row(1011, "signature_malleable", types.ErrSignatureMalleable),
 	row(1012, "bad_public_key", types.ErrBadPublicKey),
-	row(1020, "nonce_too_low", mempool.ErrNonceTooLow),
-	row(1021, "nonce_gap", mempool.ErrNonceGap),
+	row(1020, "nonce_too_low", seqerr.ErrNonceTooLow),
+	row(1021, "nonce_gap", seqerr.ErrNonceGap),
 	row(1022, "bad_nonce", types.ErrNonce),
 	row(1023, "nonce_exhausted", types.ErrNonceOverflow),
-	row(1030, "not_pool_tx", mempool.ErrNotPoolTx),
-	row(1031, "replacement_underpriced", mempool.ErrReplacementUnderpriced),
-	row(1032, "pool_full", mempool.ErrPoolFull),
-	row(1033, "account_pool_full", mempool.ErrAccountFull),
+	row(1030, "not_pool_tx", seqerr.ErrNotPoolTx),
+	row(1031, "replacement_underpriced", seqerr.ErrReplacementUnderpriced),
+	row(1032, "pool_full", seqerr.ErrPoolFull),
+	row(1033, "account_pool_full", seqerr.ErrAccountFull),
 	row(1040, "tx_not_found", ErrTxNotFound),
 	row(1041, "tx_replaced", ErrTxReplaced),
 	row(1042, "family_disabled", ErrFamilyDisabled),
@@ -162,15 +172,15 @@ var errorTable = []ErrorCode{
 	row(3002, "fee_assets_full", types.ErrFeeAssetsFull),
 
 	// order 4000–4999: the order book's, then the state's.
-	row(4000, "order_wrong_model", book.ErrWrongModel),
-	row(4001, "order_bad_side", book.ErrBadSide),
-	row(4002, "order_bad_id", book.ErrBadOrderID),
-	row(4003, "order_zero_amount", book.ErrZeroAmount),
-	row(4004, "order_bad_price", book.ErrBadPrice),
-	row(4005, "order_duplicate", book.ErrDuplicate),
-	row(4006, "book_full", book.ErrBookFull),
-	row(4007, "order_not_resting", book.ErrNotFound),
-	row(4010, "order_expired", types.ErrOrderExpired, book.ErrExpired),
+	row(4000, "order_wrong_model", seqerr.ErrBookWrongModel),
+	row(4001, "order_bad_side", seqerr.ErrBookBadSide),
+	row(4002, "order_bad_id", seqerr.ErrBookBadOrderID),
+	row(4003, "order_zero_amount", seqerr.ErrBookZeroAmount),
+	row(4004, "order_bad_price", seqerr.ErrBookBadPrice),
+	row(4005, "order_duplicate", seqerr.ErrBookDuplicate),
+	row(4006, "book_full", seqerr.ErrBookFull),
+	row(4007, "order_not_resting", seqerr.ErrBookNotFound),
+	row(4010, "order_expired", types.ErrOrderExpired, seqerr.ErrBookExpired),
 	row(4011, "order_side_mismatch", types.ErrOrderSide),
 	row(4012, "order_price", types.ErrOrderPrice),
 	row(4013, "order_overfill", types.ErrOrderOverfill),
@@ -202,11 +212,13 @@ var errorTable = []ErrorCode{
 	// node 7000–7999.
 	row(7000, "sequencing_stopped", ErrSequencingStopped),
 	row(7001, "pipeline_halted", ErrPipelineHalted),
-	row(7002, "shutting_down", ErrShuttingDown, mempool.ErrClosed, store.ErrClosed),
+	row(7002, "shutting_down", ErrShuttingDown, seqerr.ErrPoolClosed, store.ErrClosed),
 	row(7003, "batch_not_found", ErrBatchNotFound, state.ErrUnknownBatch, store.ErrBatchUnknown),
 	row(7004, "batch_pruned", store.ErrBatchPruned),
-	row(7005, "unknown_channel", ErrUnknownChannel),
+	// 7005 is not used: go-ethereum answers an unknown modex_subscribe
+	// channel itself (-32601, before the namespace is called).
 	row(7006, "timeout", context.DeadlineExceeded),
+	row(7008, "too_many_subscriptions", ErrTooManySubscriptions),
 	row(7007, "cancelled", context.Canceled),
 	row(7010, "batch_full", state.ErrBatchFull),
 	row(7011, "wrong_family", state.ErrFamily),
@@ -230,8 +242,8 @@ var errorTable = []ErrorCode{
 	internal(7038, "store_failed", store.ErrFailed),
 	internal(7040, "smt_index_out_of_range", smt.ErrIndexOutOfRange),
 	internal(7041, "smt_corrupt_node", smt.ErrCorruptNode),
-	internal(7050, "pool_store", mempool.ErrStore, mempool.ErrCorrupt, mempool.ErrLocked, mempool.ErrUnsupportedDB),
-	internal(7051, "pool_account_lookup", mempool.ErrAccountLookup),
+	internal(7050, "pool_store", seqerr.ErrPoolStore, seqerr.ErrPoolCorrupt, seqerr.ErrPoolLocked, seqerr.ErrPoolUnsupportedDB),
+	internal(7051, "pool_account_lookup", seqerr.ErrPoolAccountLookup),
 	internal(7052, "reexecute_mismatch", state.ErrReexecMismatch),
 }
 

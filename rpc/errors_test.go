@@ -11,12 +11,11 @@ import (
 
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
-	"github.com/modex/modex/sequencer/book"
-	"github.com/modex/modex/sequencer/mempool"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/state/store"
 	"github.com/modex/modex/types"
+	"github.com/modex/modex/types/seqerr"
 )
 
 func TestMain(m *testing.M) {
@@ -87,7 +86,7 @@ func rangeOf(code int) string {
 }
 
 // TestSentinelCodes: every exported sentinel of types, state, state/store,
-// state/smt, sequencer/book, sequencer/mempool and rpc maps to its code and
+// state/smt, types/seqerr (the pool's and the books') and rpc maps to its code and
 // reason, bare and wrapped with context.
 func TestSentinelCodes(t *testing.T) {
 	cases := []struct {
@@ -138,26 +137,26 @@ func TestSentinelCodes(t *testing.T) {
 		{types.ErrSelfTrade, 4017, "self_trade"},
 		{types.ErrPriorityOrder, 6000, "priority_out_of_order"},
 
-		// sequencer/mempool (the nonce errors wrap types.ErrNonce)
-		{mempool.ErrNotPoolTx, 1030, "not_pool_tx"},
-		{mempool.ErrNonceTooLow, 1020, "nonce_too_low"},
-		{mempool.ErrNonceGap, 1021, "nonce_gap"},
-		{mempool.ErrReplacementUnderpriced, 1031, "replacement_underpriced"},
-		{mempool.ErrPoolFull, 1032, "pool_full"},
-		{mempool.ErrAccountFull, 1033, "account_pool_full"},
-		{mempool.ErrClosed, 7002, "shutting_down"},
+		// types/seqerr: the pool's (the nonce errors wrap types.ErrNonce)
+		{seqerr.ErrNotPoolTx, 1030, "not_pool_tx"},
+		{seqerr.ErrNonceTooLow, 1020, "nonce_too_low"},
+		{seqerr.ErrNonceGap, 1021, "nonce_gap"},
+		{seqerr.ErrReplacementUnderpriced, 1031, "replacement_underpriced"},
+		{seqerr.ErrPoolFull, 1032, "pool_full"},
+		{seqerr.ErrAccountFull, 1033, "account_pool_full"},
+		{seqerr.ErrPoolClosed, 7002, "shutting_down"},
 
-		// sequencer/book (ErrNotPackable, ErrExpired wrap types errors)
-		{book.ErrWrongModel, 4000, "order_wrong_model"},
-		{book.ErrBadSide, 4001, "order_bad_side"},
-		{book.ErrBadOrderID, 4002, "order_bad_id"},
-		{book.ErrZeroAmount, 4003, "order_zero_amount"},
-		{book.ErrBadPrice, 4004, "order_bad_price"},
-		{book.ErrNotPackable, 4008, "order_price_not_packable"},
-		{book.ErrExpired, 4010, "order_expired"},
-		{book.ErrDuplicate, 4005, "order_duplicate"},
-		{book.ErrBookFull, 4006, "book_full"},
-		{book.ErrNotFound, 4007, "order_not_resting"},
+		// types/seqerr: the books' (ErrBookNotPackable, ErrExpired wrap types errors)
+		{seqerr.ErrBookWrongModel, 4000, "order_wrong_model"},
+		{seqerr.ErrBookBadSide, 4001, "order_bad_side"},
+		{seqerr.ErrBookBadOrderID, 4002, "order_bad_id"},
+		{seqerr.ErrBookZeroAmount, 4003, "order_zero_amount"},
+		{seqerr.ErrBookBadPrice, 4004, "order_bad_price"},
+		{seqerr.ErrBookNotPackable, 4008, "order_price_not_packable"},
+		{seqerr.ErrBookExpired, 4010, "order_expired"},
+		{seqerr.ErrBookDuplicate, 4005, "order_duplicate"},
+		{seqerr.ErrBookFull, 4006, "book_full"},
+		{seqerr.ErrBookNotFound, 4007, "order_not_resting"},
 
 		// state
 		{state.ErrWriteFailed, 7100, "state_write_failed"},
@@ -194,11 +193,11 @@ func TestSentinelCodes(t *testing.T) {
 		{smt.ErrIndexOutOfRange, 7040, "smt_index_out_of_range"},
 		{smt.ErrCorruptNode, 7041, "smt_corrupt_node"},
 		{ErrFamilyDisabled, 1042, "family_disabled"},
-		{mempool.ErrStore, 7050, "pool_store"},
-		{mempool.ErrCorrupt, 7050, "pool_store"},
-		{mempool.ErrLocked, 7050, "pool_store"},
-		{mempool.ErrUnsupportedDB, 7050, "pool_store"},
-		{mempool.ErrAccountLookup, 7051, "pool_account_lookup"},
+		{seqerr.ErrPoolStore, 7050, "pool_store"},
+		{seqerr.ErrPoolCorrupt, 7050, "pool_store"},
+		{seqerr.ErrPoolLocked, 7050, "pool_store"},
+		{seqerr.ErrPoolUnsupportedDB, 7050, "pool_store"},
+		{seqerr.ErrPoolAccountLookup, 7051, "pool_account_lookup"},
 		{state.ErrReexecMismatch, 7052, "reexecute_mismatch"},
 
 		// rpc's own
@@ -213,10 +212,14 @@ func TestSentinelCodes(t *testing.T) {
 		{ErrSequencingStopped, 7000, "sequencing_stopped"},
 		{ErrPipelineHalted, 7001, "pipeline_halted"},
 		{ErrShuttingDown, 7002, "shutting_down"},
-		{ErrUnknownChannel, 7005, "unknown_channel"},
-		{ErrUnknownKind, 1001, "unknown_kind"},
+		{ErrTooManySubscriptions, 7008, "too_many_subscriptions"},
 		{ErrBadParams, CodeInvalidParams, "invalid_params"},
 		{ErrBadHex, CodeInvalidParams, "bad_hex"},
+		{ErrHexPrefix, CodeInvalidParams, "bad_hex"},
+		{ErrHexOddLength, CodeInvalidParams, "bad_hex"},
+		{ErrHexDigit, CodeInvalidParams, "bad_hex"},
+		{ErrEmptyRaw, CodeInvalidParams, "empty_raw"},
+		{ErrBadKindName, CodeInvalidParams, "bad_kind_name"},
 		{ErrRawTooLarge, CodeInvalidParams, "raw_too_large"},
 		{ErrBadLimit, CodeInvalidParams, "bad_limit"},
 		{ErrBadCursor, CodeInvalidParams, "bad_cursor"},

@@ -21,6 +21,9 @@ type Metrics struct {
 	HTTPRequests         *prometheus.CounterVec   // modex_http_requests_total{handler,status}
 	Subscriptions        *prometheus.GaugeVec     // modex_subscriptions{channel}: open subscriptions
 	SubscriptionsDropped *prometheus.CounterVec   // modex_subscriptions_dropped_total{channel}: ended for overflowing
+	WSConnections        prometheus.Gauge         // modex_ws_connections: open websocket connections
+	WSRefused            *prometheus.CounterVec   // modex_ws_refused_total{limit}: connection_limit, subscription_limit
+	WSDropped            prometheus.Counter       // modex_ws_dropped_total: closed for answering no ping
 
 	// Sequencer.
 	PoolTxs     prometheus.Gauge       // modex_pool_txs
@@ -69,6 +72,12 @@ func NewMetrics(reg *prometheus.Registry, version string) *Metrics {
 			Help: "Open subscriptions by channel."}, []string{"channel"}),
 		SubscriptionsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "modex_subscriptions_dropped_total",
 			Help: "Subscriptions ended because the subscriber fell behind."}, []string{"channel"}),
+		WSConnections: prometheus.NewGauge(prometheus.GaugeOpts{Name: "modex_ws_connections",
+			Help: "Open websocket connections."}),
+		WSRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "modex_ws_refused_total",
+			Help: "Websocket connections (connection_limit) and subscriptions (subscription_limit) refused at their limit."}, []string{"limit"}),
+		WSDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "modex_ws_dropped_total",
+			Help: "Websocket connections closed because the peer answered no ping for two ping intervals."}),
 
 		PoolTxs:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "modex_pool_txs", Help: "Transactions waiting in the pool."}),
 		OpenOrders:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "modex_open_orders", Help: "Orders resting in the books."}),
@@ -99,6 +108,9 @@ func NewMetrics(reg *prometheus.Registry, version string) *Metrics {
 	register(reg, &m.HTTPRequests)
 	register(reg, &m.Subscriptions)
 	register(reg, &m.SubscriptionsDropped)
+	register(reg, &m.WSConnections)
+	register(reg, &m.WSRefused)
+	register(reg, &m.WSDropped)
 	register(reg, &m.PoolTxs)
 	register(reg, &m.OpenOrders)
 	register(reg, &m.TxsAccepted)

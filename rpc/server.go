@@ -31,10 +31,9 @@ const (
 	DefaultReadHeaderTimeout  = 10 * time.Second
 	DefaultWriteTimeout       = 30 * time.Second
 	DefaultIdleTimeout        = 120 * time.Second
-
-	// GethWSPingInterval is the websocket ping interval of go-ethereum's rpc
-	// server (a constant in v1.17.10, not configurable).
-	GethWSPingInterval = 30 * time.Second
+	DefaultWSPingInterval     = 30 * time.Second
+	DefaultWSMaxConnections   = 1000
+	DefaultWSMaxSubscriptions = 100
 )
 
 // Parameter bounds.
@@ -61,8 +60,17 @@ type Config struct {
 	ReadHeaderTimeout time.Duration // slow-header clients (default 10 s, at most ReadTimeout)
 	WriteTimeout      time.Duration // default 30 s
 	IdleTimeout       time.Duration // keep-alive idle (default 120 s)
-	// WSPingInterval is go-ethereum's (30 s, fixed in v1.17.10): 0 or 30 s.
+	// WSPingInterval: the server pings each websocket this often (default
+	// 30 s, 10 ms..10 min); a peer that answers no ping for two intervals
+	// (dead, or not reading) is closed.
 	WSPingInterval time.Duration
+	// WSMaxConnections bounds the open websocket connections (default
+	// 1000); one more is answered HTTP 503.
+	WSMaxConnections int
+	// WSMaxSubscriptions bounds the subscriptions of one websocket
+	// connection (default 100); one more is refused with
+	// ErrTooManySubscriptions.
+	WSMaxSubscriptions int
 	// WSOrigins are the browser origins allowed to open a websocket ("*":
 	// any). Empty: go-ethereum's default (localhost and the host name; clients
 	// that send no Origin header, i.e. non-browsers, are always allowed).
@@ -121,8 +129,12 @@ func (c *Config) Check() error {
 		return bad("WriteTimeout", "negative")
 	case c.IdleTimeout < 0:
 		return bad("IdleTimeout", "negative")
-	case c.WSPingInterval != 0 && c.WSPingInterval != GethWSPingInterval:
-		return bad("WSPingInterval", "%v: go-ethereum's rpc server pings every %v and cannot be configured", c.WSPingInterval, GethWSPingInterval)
+	case c.WSPingInterval != 0 && (c.WSPingInterval < 10*time.Millisecond || c.WSPingInterval > 10*time.Minute):
+		return bad("WSPingInterval", "%v not in 10ms..10m (0: default %v)", c.WSPingInterval, DefaultWSPingInterval)
+	case c.WSMaxConnections < 0 || c.WSMaxConnections > 1_000_000:
+		return bad("WSMaxConnections", "%d not in 1..1000000 (0: default %d)", c.WSMaxConnections, DefaultWSMaxConnections)
+	case c.WSMaxSubscriptions < 0 || c.WSMaxSubscriptions > 10_000:
+		return bad("WSMaxSubscriptions", "%d not in 1..10000 (0: default %d)", c.WSMaxSubscriptions, DefaultWSMaxSubscriptions)
 	}
 	if c.Metrics != nil && c.Registry == nil {
 		return bad("Registry", "Metrics given without the Registry they are registered on")
@@ -157,7 +169,13 @@ func (c Config) withDefaults() Config {
 		c.IdleTimeout = DefaultIdleTimeout
 	}
 	if c.WSPingInterval == 0 {
-		c.WSPingInterval = GethWSPingInterval
+		c.WSPingInterval = DefaultWSPingInterval
+	}
+	if c.WSMaxConnections == 0 {
+		c.WSMaxConnections = DefaultWSMaxConnections
+	}
+	if c.WSMaxSubscriptions == 0 {
+		c.WSMaxSubscriptions = DefaultWSMaxSubscriptions
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -171,13 +189,18 @@ func (c Config) withDefaults() Config {
 // Server serves the API (docs/node.md §4) over HTTP and websocket on "/",
 // with /healthz and /metrics beside it.
 type Server struct {
-	b       Backend
-	cfg     Config
-	log     *slog.Logger
-	metrics *Metrics
-	rpc     *gethrpc.Server
-	ws      http.Handler
-	handler http.Handler
+	b        Backend
+	cfg      Config
+	log      *slog.Logger
+	metrics  *Metrics
+	rpc      *gethrpc.Server
+	ws       http.Handler
+	upgrader websocket.Upgrader
+	handler  http.Handler
+
+	wsMu    sync.Mutex
+	wsConns int         // open websocket connections
+	subsPer map[any]int // open subscriptions per connection (its *gethrpc.Client)
 
 	quit     chan struct{} // closed by Stop: ends the subscription goroutines
 	subs     sync.WaitGroup
@@ -200,7 +223,7 @@ func NewServer(b Backend, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	s := &Server{b: b, cfg: cfg, log: cfg.Logger, quit: make(chan struct{})}
+	s := &Server{b: b, cfg: cfg, log: cfg.Logger, quit: make(chan struct{}), subsPer: map[any]int{}}
 	s.metrics = cfg.Metrics
 	if s.metrics == nil {
 		s.metrics = NewMetrics(cfg.Registry, cfg.Version)
@@ -209,7 +232,6 @@ func NewServer(b Backend, cfg Config) (*Server, error) {
 	s.rpc = gethrpc.NewServer()
 	s.rpc.SetBatchLimits(cfg.BatchItemLimit, cfg.BatchResponseLimit)
 	s.rpc.SetHTTPBodyLimit(cfg.HTTPBodyLimit)
-	s.rpc.SetWebsocketReadLimit(cfg.WSReadLimit)
 	c := &core{s: s}
 	apis := []struct {
 		name string
@@ -237,7 +259,9 @@ func NewServer(b Backend, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("rpc: register %s: %w", a.name, err)
 		}
 	}
-	s.ws = s.rpc.WebsocketHandler(cfg.WSOrigins)
+	s.upgrader = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024,
+		WriteBufferPool: &sync.Pool{}, CheckOrigin: checkOrigin(cfg.WSOrigins)}
+	s.ws = http.HandlerFunc(s.serveWS)
 
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", s.count("healthz", http.HandlerFunc(s.serveHealth)))
@@ -346,8 +370,8 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 	}
 	if websocket.IsWebSocketUpgrade(r) {
 		// http.Server's read and write deadlines would stay on the hijacked
-		// connection: clear them; go-ethereum's ping/pong keeps it alive and
-		// bounds each write.
+		// connection: clear them; the websocket's ping/pong (websocket.go)
+		// bounds reads, go-ethereum's codec each write.
 		rc := http.NewResponseController(w)
 		_ = rc.SetReadDeadline(time.Time{})
 		_ = rc.SetWriteDeadline(time.Time{})

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
@@ -104,9 +105,13 @@ func TestMalformedRequests(t *testing.T) {
 		{"short hash", req("tx_info", "0x12"), -32602, "", ""},
 		{"hash not a string", req("tx_info", 12), -32602, "", ""},
 		{"raw not a string", req("tx_submit", 12), -32602, "", ""},
-		{"raw without 0x", req("tx_submit", "abcd"), -32602, "bad_hex", "0x"},
-		{"raw odd length", req("tx_submit", "0xabc"), -32602, "bad_hex", "odd"},
-		{"raw bad digit", req("tx_submit", "0xzz"), -32602, "bad_hex", "hex"},
+		{"raw without 0x", req("tx_submit", "abcd"), -32602, "bad_hex", "invalid hex: missing 0x prefix"},
+		{"raw odd length", req("tx_submit", "0xabc"), -32602, "bad_hex", "invalid hex: odd number of hex digits"},
+		// "0x0" has its prefix: the message must say odd length, not "not 0x-prefixed"
+		{"raw 0x0", req("tx_submit", "0x0"), -32602, "bad_hex", "invalid hex: odd number of hex digits"},
+		{"raw bad digit", req("tx_submit", "0xzz"), -32602, "bad_hex", "invalid hex: invalid hex digit"},
+		{"raw empty", req("tx_submit", "0x"), -32602, "empty_raw", "empty transaction or order"},
+		{"order raw empty", req("market_placeOrder", "0x"), -32602, "empty_raw", "empty"},
 		{"raw too large", req("tx_submit", hexN(rpc.MaxRawBytes+1)), -32602, "raw_too_large", ""},
 		{"raw unknown kind", req("tx_submit", "0xff"), 1001, "unknown_kind", ""},
 		{"order raw without 0x", req("market_placeOrder", "00"), -32602, "bad_hex", ""},
@@ -122,7 +127,8 @@ func TestMalformedRequests(t *testing.T) {
 		{"cursor refused by the backend", req("tx_history", 1, "bogus"), -32602, "bad_cursor", ""},
 		{"depth 0", req("market_book", 1, 0), -32602, "bad_depth", ""},
 		{"depth 201", req("market_book", 1, 201), -32602, "bad_depth", ""},
-		{"unknown fee kind", req("fee_quote", "Bogus"), 1001, "unknown_kind", ""},
+		{"unknown fee kind", req("fee_quote", "Bogus"), -32602, "bad_kind_name", "not a transaction kind name"},
+		{"fee kind not a string", req("fee_quote", 7), -32602, "", ""},
 		{"unknown account", req("account_info", 99), 2000, "account_not_found", "account 99"},
 		{"unknown batch", req("batch_info", 5), 7003, "batch_not_found", ""},
 		{"unknown model (nil result)", req("model_info", 1), 5002, "model_not_found", ""},
@@ -357,7 +363,10 @@ func TestConfigCheck(t *testing.T) {
 		{"ReadTimeout", func(c *rpc.Config) { c.ReadTimeout = -time.Second }},
 		{"WriteTimeout", func(c *rpc.Config) { c.WriteTimeout = -time.Second }},
 		{"IdleTimeout", func(c *rpc.Config) { c.IdleTimeout = -time.Second }},
-		{"WSPingInterval", func(c *rpc.Config) { c.WSPingInterval = 5 * time.Second }},
+		{"WSPingInterval", func(c *rpc.Config) { c.WSPingInterval = 5 * time.Millisecond }},
+		{"WSPingInterval", func(c *rpc.Config) { c.WSPingInterval = time.Hour }},
+		{"WSMaxConnections", func(c *rpc.Config) { c.WSMaxConnections = -1 }},
+		{"WSMaxSubscriptions", func(c *rpc.Config) { c.WSMaxSubscriptions = -1 }},
 		{"Registry", func(c *rpc.Config) { c.Metrics = rpc.NewMetrics(nil, "x") }},
 	}
 	for _, c := range cases {
@@ -378,7 +387,8 @@ func TestConfigCheck(t *testing.T) {
 	}
 	d := s.Config()
 	if d.BatchItemLimit != 100 || d.BatchResponseLimit != 5<<20 || d.HTTPBodyLimit != 1<<20 || d.WSReadLimit != 1<<20 ||
-		d.ReadTimeout != 30*time.Second || d.WriteTimeout != 30*time.Second || d.IdleTimeout != 120*time.Second {
+		d.ReadTimeout != 30*time.Second || d.WriteTimeout != 30*time.Second || d.IdleTimeout != 120*time.Second ||
+		d.WSPingInterval != 30*time.Second || d.WSMaxConnections != 1000 || d.WSMaxSubscriptions != 100 {
 		t.Errorf("defaults: %+v", d)
 	}
 }
@@ -434,5 +444,32 @@ func TestMetricsShared(t *testing.T) {
 	s2, err := rpc.NewServer(newFakeBackend(), rpc.Config{Addr: "127.0.0.1:0", Registry: reg, Metrics: m})
 	if err != nil || s2.Metrics() != m {
 		t.Errorf("Config.Metrics not used: %v", err)
+	}
+}
+
+// TestKindNameCutOnRune: a long kind name is quoted cut to 32 bytes, on a
+// rune boundary: a cut inside a UTF-8 sequence would send a broken
+// character ("\xc3" in the quote).
+func TestKindNameCutOnRune(t *testing.T) {
+	s := testServer(t, newFakeBackend(), nil)
+	url := "http://" + s.Addr() + "/"
+	for _, name := range []string{
+		"a" + strings.Repeat("é", 20), // 2-byte runes, the 32nd byte mid-rune
+		strings.Repeat("€", 12),       // 3-byte runes
+		"ab" + strings.Repeat("😀", 9), // 4-byte runes
+	} {
+		r := call(t, url, req("fee_quote", name))
+		if r.Error == nil || r.Error.Code != -32602 || r.Error.Data.Reason != "bad_kind_name" {
+			t.Fatalf("%q: %+v", name, r.Error)
+		}
+		msg := r.Error.Message
+		if !utf8.ValidString(msg) || strings.Contains(msg, `\x`) || strings.ContainsRune(msg, utf8.RuneError) {
+			t.Errorf("%q: message splits a character: %q", name, msg)
+		}
+		q := msg[strings.Index(msg, `"`)+1:]
+		q = q[:strings.Index(q, `"`)]
+		if !strings.HasSuffix(q, "…") || len(q)-len("…") > 32 || !strings.HasPrefix(name, strings.TrimSuffix(q, "…")) {
+			t.Errorf("%q: quoted %q, want a prefix of at most 32 bytes and …", name, q)
+		}
 	}
 }

@@ -3,8 +3,10 @@ package rpc
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -43,23 +45,44 @@ func nonNil[T any](v []T, err error) ([]T, error) {
 	return v, err
 }
 
-// decodeRaw parses a 0x-hex encoded transaction or order of at most
+// decodeRaw parses a 0x-hex encoded transaction or order of 1 to
 // MaxRawBytes bytes.
 func decodeRaw(param, s string) ([]byte, error) {
 	if len(s) > 2+2*MaxRawBytes {
-		return nil, paramErr(ErrRawTooLarge, param, "%d hex characters, at most %d bytes", len(s)-2, MaxRawBytes)
+		return nil, paramErr(ErrRawTooLarge, param, "%d hex digits, at most %d bytes", len(s)-2, MaxRawBytes)
 	}
 	if len(s) < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') {
-		return nil, paramErr(ErrBadHex, param, "missing 0x prefix")
+		return nil, paramErr(ErrHexPrefix, param, "%q", cut(s, 16))
 	}
 	if len(s)%2 != 0 {
-		return nil, paramErr(ErrBadHex, param, "odd number of hex digits")
+		return nil, paramErr(ErrHexOddLength, param, "%d hex digits", len(s)-2)
 	}
 	b, err := hex.DecodeString(s[2:])
 	if err != nil {
-		return nil, paramErr(ErrBadHex, param, "invalid hex digit")
+		var ib hex.InvalidByteError
+		if errors.As(err, &ib) {
+			return nil, paramErr(ErrHexDigit, param, "%q", rune(ib))
+		}
+		return nil, paramErr(ErrHexDigit, param, "%v", err)
+	}
+	if len(b) == 0 {
+		return nil, paramErr(ErrEmptyRaw, param, "0x")
 	}
 	return b, nil
+}
+
+// cut shortens s to at most n bytes, on a rune boundary, marking the cut
+// with "…" (error details quote client input; a cut inside a UTF-8
+// sequence would quote a broken character).
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 func pageLimit(limit *int) (int, error) {
@@ -100,15 +123,14 @@ func bookDepth(depth *int) (int, error) {
 
 // kindName is the canonical name of a transaction kind (case-insensitive).
 func kindName(s string) (string, error) {
+	names := make([]string, 0, len(types.AllKinds()))
 	for _, k := range types.AllKinds() {
 		if strings.EqualFold(k.String(), s) {
 			return k.String(), nil
 		}
+		names = append(names, k.String())
 	}
-	if len(s) > 32 {
-		s = s[:32] + "…"
-	}
-	return "", paramErr(types.ErrUnknownKind, "kind", "%q", s)
+	return "", paramErr(ErrBadKindName, "kind", "%q (want one of %s)", cut(s, 32), strings.Join(names, ", "))
 }
 
 // TxAPI is the tx namespace.
@@ -300,7 +322,7 @@ func (a *FeeAPI) Quote(ctx context.Context, kind string) (*FeeQuote, error) {
 			return nil, err
 		}
 		v, err := a.c.s.b.FeeQuote(ctx, k)
-		return found(v, err, ErrUnknownKind)
+		return found(v, err, ErrBadKindName)
 	})
 }
 

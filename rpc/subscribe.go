@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/event"
@@ -110,23 +111,40 @@ func (a *ModexAPI) Orderbook(ctx context.Context, model uint16) (*gethrpc.Subscr
 		})
 }
 
-// Trades (["trades", model]) is a market's trades.
+// Trades (["trades", model]) is a market's trades. A market that does not
+// exist is refused (ErrMarketNotFound), as ["orderbook", model] refuses it.
 func (a *ModexAPI) Trades(ctx context.Context, model uint16) (*gethrpc.Subscription, error) {
 	return subscribe(ctx, a.c, "trades",
 		func(ch chan<- *TradeInfo) ([]any, event.Subscription, error) {
+			if err := a.marketExists(ctx, model); err != nil {
+				return nil, nil, err
+			}
 			return nil, a.c.s.b.SubscribeTrades(ch), nil
 		},
 		func(v *TradeInfo) (any, bool) { return v, v != nil && v.Model == model })
 }
 
 // Redemptions (["redemptions", model]) is a model's credit redemptions (for
-// its inference operators).
+// its inference operators). A model has its market from its creation, so a
+// model that does not exist is refused like ["orderbook", model]
+// (ErrMarketNotFound).
 func (a *ModexAPI) Redemptions(ctx context.Context, model uint16) (*gethrpc.Subscription, error) {
 	return subscribe(ctx, a.c, "redemptions",
 		func(ch chan<- *Redemption) ([]any, event.Subscription, error) {
+			if err := a.marketExists(ctx, model); err != nil {
+				return nil, nil, err
+			}
 			return nil, a.c.s.b.SubscribeRedemptions(ch), nil
 		},
 		func(v *Redemption) (any, bool) { return v, v != nil && v.Model == model })
+}
+
+// marketExists is nil when model's market exists, else the Backend's error
+// for it (ErrMarketNotFound), the one SubscribeBook returns.
+func (a *ModexAPI) marketExists(ctx context.Context, model uint16) error {
+	v, err := a.c.s.b.Book(ctx, model, 1)
+	_, err = found(v, err, fmt.Errorf("%w: %d", ErrMarketNotFound, model))
+	return err
 }
 
 // subscribe follows go-ethereum's eth/filters pattern with a bounded queue:
@@ -148,13 +166,23 @@ func subscribe[T any](ctx context.Context, c *core, channel string,
 		return nil, wrap(ErrShuttingDown, s.log)
 	default:
 	}
-	in := make(chan T, SubscriptionBuffer)
-	first, sub, err := start(in)
-	if err != nil {
+	// one connection holds at most WSMaxSubscriptions subscriptions
+	var conn any = notifier
+	if cl, ok := gethrpc.ClientFromContext(ctx); ok {
+		conn = cl
+	}
+	if err := s.acquireSub(conn); err != nil {
+		err = fmt.Errorf("%w: at most %d", err, s.cfg.WSMaxSubscriptions)
 		return nil, wrap(err, s.log)
 	}
-	if sub == nil {
-		return nil, wrap(ErrShuttingDown, s.log)
+	in := make(chan T, SubscriptionBuffer)
+	first, sub, err := start(in)
+	if err == nil && sub == nil {
+		err = ErrShuttingDown
+	}
+	if err != nil {
+		s.releaseSub(conn)
+		return nil, wrap(err, s.log)
 	}
 	if len(first) > SubscriptionBuffer {
 		first = first[:SubscriptionBuffer]
@@ -173,6 +201,7 @@ func subscribe[T any](ctx context.Context, c *core, channel string,
 	go func() {
 		defer s.subs.Done()
 		defer close(done)
+		defer s.releaseSub(conn)
 		defer sub.Unsubscribe()
 		defer gauge.Dec()
 		for {

@@ -163,6 +163,21 @@ func TestSubscriptions(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Code != 4050 || !errors.Is(err, rpc.ErrMarketNotFound) {
 		t.Errorf("book of an unknown market: %v", err)
 	}
+	// trades and redemptions of a market that does not exist: refused with
+	// the same error as its book (they used to subscribe to nothing)
+	for _, channel := range []string{"orderbook", "trades", "redemptions"} {
+		for _, model := range []uint16{2, 999, 65535} {
+			_, err = c.RPC().Subscribe(ctx, "modex", make(chan any), channel, model)
+			err = rpc.DecodeError(err)
+			if !errors.As(err, &ae) || ae.Code != 4050 || ae.Reason != "market_not_found" || !errors.Is(err, rpc.ErrMarketNotFound) {
+				t.Errorf("[%q, %d]: %v, want market_not_found", channel, model, err)
+			}
+		}
+	}
+	// nothing was left subscribed by the refusals
+	if n := f.trades.Send(&rpc.TradeInfo{Model: 999}); n != 1 {
+		t.Errorf("trade feed has %d subscribers, want 1 (the model 3 one)", n)
+	}
 	_, err = c.RPC().Subscribe(ctx, "modex", make(chan any), "nope")
 	if err == nil || rpc.DecodeError(err).(*rpc.APIError).Code != -32601 {
 		t.Errorf("unknown channel: %v", err)

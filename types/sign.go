@@ -103,12 +103,26 @@ func Sign(k *PrivateKey, msg fr.Element) (Signature, error) {
 
 // VerifySignature checks sig over msg for key pk. S must be below the subgroup
 // order (S+ℓ is the classic malleability) and the key a valid subgroup point.
+// An S ≥ ℓ is ErrSignatureMalleable only when S mod ℓ makes a valid
+// signature (someone re-encoded a real one); any other S ≥ ℓ (most random
+// 64-byte strings) is ErrBadSignature.
 func VerifySignature(pk PubKey, msg fr.Element, sig Signature) error {
 	var s big.Int
 	s.SetBytes(sig[32:])
 	if s.Cmp(&subgroupOrder) >= 0 {
-		return ErrSignatureMalleable
+		var canon Signature
+		copy(canon[:32], sig[:32])
+		s.Mod(&s, &subgroupOrder).FillBytes(canon[32:])
+		if verifySignature(pk, msg, canon) == nil {
+			return ErrSignatureMalleable
+		}
+		return fmt.Errorf("%w: S not below the subgroup order", ErrBadSignature)
 	}
+	return verifySignature(pk, msg, sig)
+}
+
+// verifySignature checks a signature whose S is below the subgroup order.
+func verifySignature(pk PubKey, msg fr.Element, sig Signature) error {
 	if pk.IsZero() {
 		return ErrBadPublicKey
 	}

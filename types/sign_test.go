@@ -87,18 +87,30 @@ func TestSignVerify(t *testing.T) {
 			t.Fatal("altered R verified")
 		}
 	}
-	// S exactly ℓ, and all ones
+	// S exactly ℓ, and all ones: S ≥ ℓ, but S mod ℓ is no signature, so
+	// this is a bad signature, not a re-encoded (malleated) valid one
 	sig, _ := Sign(k, FromUint64(5))
 	order := twistededwards.GetEdwardsCurve().Order
 	order.FillBytes(sig[32:])
-	if err := VerifySignature(pk, FromUint64(5), sig); !errors.Is(err, ErrSignatureMalleable) {
+	if err := VerifySignature(pk, FromUint64(5), sig); !errors.Is(err, ErrBadSignature) || errors.Is(err, ErrSignatureMalleable) {
 		t.Fatalf("S = ℓ: %v", err)
 	}
 	for i := 32; i < 64; i++ {
 		sig[i] = 0xff
 	}
-	if err := VerifySignature(pk, FromUint64(5), sig); !errors.Is(err, ErrSignatureMalleable) {
+	if err := VerifySignature(pk, FromUint64(5), sig); !errors.Is(err, ErrBadSignature) || errors.Is(err, ErrSignatureMalleable) {
 		t.Fatalf("S = 2^256-1: %v", err)
+	}
+	// random 64-byte signatures (most have S ≥ ℓ): bad signatures, never
+	// "malleable"
+	for i := 0; i < 50; i++ {
+		var r Signature
+		for j := range r {
+			r[j] = byte(rng.Uint32())
+		}
+		if err := VerifySignature(pk, FromUint64(5), r); !errors.Is(err, ErrBadSignature) && !errors.Is(err, ErrBadPublicKey) || errors.Is(err, ErrSignatureMalleable) {
+			t.Fatalf("random signature %x: %v", r, err)
+		}
 	}
 }
 

@@ -72,7 +72,7 @@ type ModexExitProof struct {
 var FalseTokenMetaData = bind.MetaData{
 	ABI: "[{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"allowance\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"approve\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"balanceOf\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"mint\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"transfer\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"transferFrom\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"}]",
 	ID:  "FalseToken",
-	Bin: "0x6080604052348015600e575f5ffd5b506104148061001c5f395ff3fe608060405234801561000f575f5ffd5b5060043610610060575f3560e01c8063095ea7b31461006457806323b872dd1461008c57806340c10f191461009f57806370a08231146100b4578063a9059cbb146100e1578063dd62ed3e146100f4575b5f5ffd5b6100776100723660046102f8565b61011e565b60405190151581526020015b60405180910390f35b61007761009a366004610320565b61014b565b6100b26100ad3660046102f8565b610238565b005b6100d36100c236600461035a565b5f6020819052908152604090205481565b604051908152602001610083565b6100776100ef3660046102f8565b610268565b6100d3610102366004610373565b600160209081525f928352604080842090915290825290205481565b335f9081526001602081815260408084206001600160a01b03871685529091529091208290555b92915050565b6001600160a01b0383165f90815260016020908152604080832033845290915281205482118061019157506001600160a01b0384165f9081526020819052604090205482115b1561019d57505f610231565b6001600160a01b0384165f908152600160209081526040808320338452909152812080548492906101cf9084906103b8565b90915550506001600160a01b0384165f90815260208190526040812080548492906101fb9084906103b8565b90915550506001600160a01b0383165f90815260208190526040812080548492906102279084906103cb565b9091555060019150505b9392505050565b6001600160a01b0382165f908152602081905260408120805483929061025f9084906103cb565b90915550505050565b335f9081526020819052604081205482111561028557505f610145565b335f90815260208190526040812080548492906102a39084906103b8565b90915550506001600160a01b0383165f90815260208190526040812080548492906102cf9084906103cb565b909155506001949350505050565b80356001600160a01b03811681146102f3575f5ffd5b919050565b5f5f60408385031215610309575f5ffd5b610312836102dd565b946020939093013593505050565b5f5f5f60608486031215610332575f5ffd5b61033b846102dd565b9250610349602085016102dd565b929592945050506040919091013590565b5f6020828403121561036a575f5ffd5b610231826102dd565b5f5f60408385031215610384575f5ffd5b61038d836102dd565b915061039b602084016102dd565b90509250929050565b634e487b7160e01b5f52601160045260245ffd5b81810381811115610145576101456103a4565b80820180821115610145576101456103a456fea26469706673582212200bf222e27dffd9d2c27701245c045181bdf78e5dfb4c7ce90cf07cdee2ea5e2264736f6c63430008250033",
+	Bin: "0x6080604052348015600e575f5ffd5b506104148061001c5f395ff3fe608060405234801561000f575f5ffd5b5060043610610060575f3560e01c8063095ea7b31461006457806323b872dd1461008c57806340c10f191461009f57806370a08231146100b4578063a9059cbb146100e1578063dd62ed3e146100f4575b5f5ffd5b6100776100723660046102f8565b61011e565b60405190151581526020015b60405180910390f35b61007761009a366004610320565b61014b565b6100b26100ad3660046102f8565b610238565b005b6100d36100c236600461035a565b5f6020819052908152604090205481565b604051908152602001610083565b6100776100ef3660046102f8565b610268565b6100d3610102366004610373565b600160209081525f928352604080842090915290825290205481565b335f9081526001602081815260408084206001600160a01b03871685529091529091208290555b92915050565b6001600160a01b0383165f90815260016020908152604080832033845290915281205482118061019157506001600160a01b0384165f9081526020819052604090205482115b1561019d57505f610231565b6001600160a01b0384165f908152600160209081526040808320338452909152812080548492906101cf9084906103b8565b90915550506001600160a01b0384165f90815260208190526040812080548492906101fb9084906103b8565b90915550506001600160a01b0383165f90815260208190526040812080548492906102279084906103cb565b9091555060019150505b9392505050565b6001600160a01b0382165f908152602081905260408120805483929061025f9084906103cb565b90915550505050565b335f9081526020819052604081205482111561028557505f610145565b335f90815260208190526040812080548492906102a39084906103b8565b90915550506001600160a01b0383165f90815260208190526040812080548492906102cf9084906103cb565b909155506001949350505050565b80356001600160a01b03811681146102f3575f5ffd5b919050565b5f5f60408385031215610309575f5ffd5b610312836102dd565b946020939093013593505050565b5f5f5f60608486031215610332575f5ffd5b61033b846102dd565b9250610349602085016102dd565b929592945050506040919091013590565b5f6020828403121561036a575f5ffd5b610231826102dd565b5f5f60408385031215610384575f5ffd5b61038d836102dd565b915061039b602084016102dd565b90509250929050565b634e487b7160e01b5f52601160045260245ffd5b81810381811115610145576101456103a4565b80820180821115610145576101456103a456fea2646970667358221220f7c7a1c2f15d73d205f9d1d5d84f38cb2c5c975cd6ee2f9426a623c2e37fd2cd64736f6c63430008250033",
 }
 
 // FalseToken is an auto generated Go binding around an Ethereum contract.
@@ -301,7 +301,7 @@ func (falseToken *FalseToken) UnpackTransferFrom(data []byte) (bool, error) {
 var FeeTokenMetaData = bind.MetaData{
 	ABI: "[{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"bips\",\"type\":\"uint256\"}],\"stateMutability\":\"nonpayable\",\"type\":\"constructor\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"owner\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"value\",\"type\":\"uint256\"}],\"name\":\"Approval\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"value\",\"type\":\"uint256\"}],\"name\":\"Transfer\",\"type\":\"event\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"allowance\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"approve\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"balanceOf\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"blocked\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"feeBips\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"mint\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"name\",\"outputs\":[{\"internalType\":\"string\",\"name\":\"\",\"type\":\"string\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"who\",\"type\":\"address\"},{\"internalType\":\"bool\",\"name\":\"b\",\"type\":\"bool\"}],\"name\":\"setBlocked\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"totalSupply\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"transfer\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"transferFrom\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"}]",
 	ID:  "FeeToken",
-	Bin: "0x60a060405234801561000f575f5ffd5b50604051610a15380380610a1583398101604081905261002e9161005d565b60408051808201909152600381526266656560e81b60208201525f6100538282610117565b50506080526101d5565b5f6020828403121561006d575f5ffd5b5051919050565b634e487b7160e01b5f52604160045260245ffd5b600181811c9082168061009c57607f821691505b6020821081036100ba57634e487b7160e01b5f52602260045260245ffd5b50919050565b601f821115610112578282111561011257805f5260205f20601f840160051c60208510156100eb57505f5b90810190601f840160051c035f5b8181101561010e575f838201556001016100f9565b5050505b505050565b81516001600160401b0381111561013057610130610074565b6101448161013e8454610088565b846100c0565b6020601f821160018114610176575f831561015f5750848201515b5f19600385901b1c1916600184901b1784556101ce565b5f84815260208120601f198516915b828110156101a55787850151825560209485019460019092019101610185565b50848210156101c257868401515f19600387901b60f8161c191681555b505060018360011b0184555b5050505050565b6080516108216101f45f395f8181610198015261050801526108215ff3fe608060405234801561000f575f5ffd5b50600436106100a5575f3560e01c806340c10f191161006e57806340c10f191461014e57806370a0823114610161578063a9059cbb14610180578063d22290a414610193578063dd62ed3e146101ba578063e5962195146101e4575f5ffd5b80620af2a1146100a957806306fdde03146100e3578063095ea7b31461010157806318160ddd1461012457806323b872dd1461013b575b5f5ffd5b6100e16100b7366004610622565b6001600160a01b03919091165f908152600360205260409020805460ff1916911515919091179055565b005b6100eb610206565b6040516100f8919061065b565b60405180910390f35b61011461010f366004610690565b610291565b60405190151581526020016100f8565b61012d60045481565b6040519081526020016100f8565b6101146101493660046106b8565b6102fd565b6100e161015c366004610690565b61031d565b61012d61016f3660046106f2565b60016020525f908152604090205481565b61011461018e366004610690565b6103a5565b61012d7f000000000000000000000000000000000000000000000000000000000000000081565b61012d6101c8366004610712565b600260209081525f928352604080842090915290825290205481565b6101146101f23660046106f2565b60036020525f908152604090205460ff1681565b5f805461021290610743565b80601f016020809104026020016040519081016040528092919081815260200182805461023e90610743565b80156102895780601f1061026057610100808354040283529160200191610289565b820191905f5260205f20905b81548152906001019060200180831161026c57829003601f168201915b505050505081565b335f8181526002602090815260408083206001600160a01b038716808552925280832085905551919290917f8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925906102eb9086815260200190565b60405180910390a35060015b92915050565b5f61030884836103ba565b610313848484610453565b5060019392505050565b6001600160a01b0382165f908152600160205260408120805483929061034490849061078f565b925050819055508060045f82825461035c919061078f565b90915550506040518181526001600160a01b038316905f907fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef9060200160405180910390a35050565b5f6103b1338484610453565b50600192915050565b6001600160a01b0382165f9081526002602090815260408083203384529091529020548181101561041e5760405162461bcd60e51b8152602060048201526009602482015268616c6c6f77616e636560b81b60448201526064015b60405180910390fd5b61042882826107a2565b6001600160a01b039093165f9081526002602090815260408083203384529091529020929092555050565b6001600160a01b0382165f9081526003602052604090205460ff16156104ae5760405162461bcd60e51b815260206004820152601060248201526f313637b1b5b2b2103932b1b2b4bb32b960811b6044820152606401610415565b6001600160a01b0383165f908152600160205260409020548111156104ff5760405162461bcd60e51b815260206004820152600760248201526662616c616e636560c81b6044820152606401610415565b5f61271061052d7f0000000000000000000000000000000000000000000000000000000000000000846107b5565b61053791906107cc565b6001600160a01b0385165f908152600160205260408120805492935084929091906105639084906107a2565b90915550610573905081836107a2565b6001600160a01b0384165f908152600160205260408120805490919061059a90849061078f565b925050819055508060045f8282546105b291906107a2565b90915550506001600160a01b038084169085167fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef6105f084866107a2565b60405190815260200160405180910390a350505050565b80356001600160a01b038116811461061d575f5ffd5b919050565b5f5f60408385031215610633575f5ffd5b61063c83610607565b915060208301358015158114610650575f5ffd5b809150509250929050565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b5f5f604083850312156106a1575f5ffd5b6106aa83610607565b946020939093013593505050565b5f5f5f606084860312156106ca575f5ffd5b6106d384610607565b92506106e160208501610607565b929592945050506040919091013590565b5f60208284031215610702575f5ffd5b61070b82610607565b9392505050565b5f5f60408385031215610723575f5ffd5b61072c83610607565b915061073a60208401610607565b90509250929050565b600181811c9082168061075757607f821691505b60208210810361077557634e487b7160e01b5f52602260045260245ffd5b50919050565b634e487b7160e01b5f52601160045260245ffd5b808201808211156102f7576102f761077b565b818103818111156102f7576102f761077b565b80820281158282048414176102f7576102f761077b565b5f826107e657634e487b7160e01b5f52601260045260245ffd5b50049056fea2646970667358221220078466320c09b58420ef3cd00f8ef0d72f3ca7d0b19c451878e6d7f30adcf0f964736f6c63430008250033",
+	Bin: "0x60a060405234801561000f575f5ffd5b50604051610a15380380610a1583398101604081905261002e9161005d565b60408051808201909152600381526266656560e81b60208201525f6100538282610117565b50506080526101d5565b5f6020828403121561006d575f5ffd5b5051919050565b634e487b7160e01b5f52604160045260245ffd5b600181811c9082168061009c57607f821691505b6020821081036100ba57634e487b7160e01b5f52602260045260245ffd5b50919050565b601f821115610112578282111561011257805f5260205f20601f840160051c60208510156100eb57505f5b90810190601f840160051c035f5b8181101561010e575f838201556001016100f9565b5050505b505050565b81516001600160401b0381111561013057610130610074565b6101448161013e8454610088565b846100c0565b6020601f821160018114610176575f831561015f5750848201515b5f19600385901b1c1916600184901b1784556101ce565b5f84815260208120601f198516915b828110156101a55787850151825560209485019460019092019101610185565b50848210156101c257868401515f19600387901b60f8161c191681555b505060018360011b0184555b5050505050565b6080516108216101f45f395f8181610198015261050801526108215ff3fe608060405234801561000f575f5ffd5b50600436106100a5575f3560e01c806340c10f191161006e57806340c10f191461014e57806370a0823114610161578063a9059cbb14610180578063d22290a414610193578063dd62ed3e146101ba578063e5962195146101e4575f5ffd5b80620af2a1146100a957806306fdde03146100e3578063095ea7b31461010157806318160ddd1461012457806323b872dd1461013b575b5f5ffd5b6100e16100b7366004610622565b6001600160a01b03919091165f908152600360205260409020805460ff1916911515919091179055565b005b6100eb610206565b6040516100f8919061065b565b60405180910390f35b61011461010f366004610690565b610291565b60405190151581526020016100f8565b61012d60045481565b6040519081526020016100f8565b6101146101493660046106b8565b6102fd565b6100e161015c366004610690565b61031d565b61012d61016f3660046106f2565b60016020525f908152604090205481565b61011461018e366004610690565b6103a5565b61012d7f000000000000000000000000000000000000000000000000000000000000000081565b61012d6101c8366004610712565b600260209081525f928352604080842090915290825290205481565b6101146101f23660046106f2565b60036020525f908152604090205460ff1681565b5f805461021290610743565b80601f016020809104026020016040519081016040528092919081815260200182805461023e90610743565b80156102895780601f1061026057610100808354040283529160200191610289565b820191905f5260205f20905b81548152906001019060200180831161026c57829003601f168201915b505050505081565b335f8181526002602090815260408083206001600160a01b038716808552925280832085905551919290917f8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925906102eb9086815260200190565b60405180910390a35060015b92915050565b5f61030884836103ba565b610313848484610453565b5060019392505050565b6001600160a01b0382165f908152600160205260408120805483929061034490849061078f565b925050819055508060045f82825461035c919061078f565b90915550506040518181526001600160a01b038316905f907fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef9060200160405180910390a35050565b5f6103b1338484610453565b50600192915050565b6001600160a01b0382165f9081526002602090815260408083203384529091529020548181101561041e5760405162461bcd60e51b8152602060048201526009602482015268616c6c6f77616e636560b81b60448201526064015b60405180910390fd5b61042882826107a2565b6001600160a01b039093165f9081526002602090815260408083203384529091529020929092555050565b6001600160a01b0382165f9081526003602052604090205460ff16156104ae5760405162461bcd60e51b815260206004820152601060248201526f313637b1b5b2b2103932b1b2b4bb32b960811b6044820152606401610415565b6001600160a01b0383165f908152600160205260409020548111156104ff5760405162461bcd60e51b815260206004820152600760248201526662616c616e636560c81b6044820152606401610415565b5f61271061052d7f0000000000000000000000000000000000000000000000000000000000000000846107b5565b61053791906107cc565b6001600160a01b0385165f908152600160205260408120805492935084929091906105639084906107a2565b90915550610573905081836107a2565b6001600160a01b0384165f908152600160205260408120805490919061059a90849061078f565b925050819055508060045f8282546105b291906107a2565b90915550506001600160a01b038084169085167fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef6105f084866107a2565b60405190815260200160405180910390a350505050565b80356001600160a01b038116811461061d575f5ffd5b919050565b5f5f60408385031215610633575f5ffd5b61063c83610607565b915060208301358015158114610650575f5ffd5b809150509250929050565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b5f5f604083850312156106a1575f5ffd5b6106aa83610607565b946020939093013593505050565b5f5f5f606084860312156106ca575f5ffd5b6106d384610607565b92506106e160208501610607565b929592945050506040919091013590565b5f60208284031215610702575f5ffd5b61070b82610607565b9392505050565b5f5f60408385031215610723575f5ffd5b61072c83610607565b915061073a60208401610607565b90509250929050565b600181811c9082168061075757607f821691505b60208210810361077557634e487b7160e01b5f52602260045260245ffd5b50919050565b634e487b7160e01b5f52601160045260245ffd5b808201808211156102f7576102f761077b565b818103818111156102f7576102f761077b565b80820281158282048414176102f7576102f761077b565b5f826107e657634e487b7160e01b5f52601260045260245ffd5b50049056fea2646970667358221220a0bcde0a0b0319f9021d8ae160bea44928ec1c0e0c6d772bf55931636aed307864736f6c63430008250033",
 }
 
 // FeeToken is an auto generated Go binding around an Ethereum contract.
@@ -781,6 +781,536 @@ func (feeToken *FeeToken) UnpackTransferEvent(log *types.Log) (*FeeTokenTransfer
 	}
 	var indexed abi.Arguments
 	for _, arg := range feeToken.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// MetaTokenMetaData contains all meta data concerning the MetaToken contract.
+var MetaTokenMetaData = bind.MetaData{
+	ABI: "[{\"inputs\":[{\"internalType\":\"string\",\"name\":\"n\",\"type\":\"string\"},{\"internalType\":\"string\",\"name\":\"s\",\"type\":\"string\"},{\"internalType\":\"uint8\",\"name\":\"d\",\"type\":\"uint8\"}],\"stateMutability\":\"nonpayable\",\"type\":\"constructor\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"owner\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"value\",\"type\":\"uint256\"}],\"name\":\"Approval\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"value\",\"type\":\"uint256\"}],\"name\":\"Transfer\",\"type\":\"event\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"allowance\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"approve\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"balanceOf\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"blocked\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"decimals\",\"outputs\":[{\"internalType\":\"uint8\",\"name\":\"\",\"type\":\"uint8\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"mint\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"name\",\"outputs\":[{\"internalType\":\"string\",\"name\":\"\",\"type\":\"string\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"who\",\"type\":\"address\"},{\"internalType\":\"bool\",\"name\":\"b\",\"type\":\"bool\"}],\"name\":\"setBlocked\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"symbol\",\"outputs\":[{\"internalType\":\"string\",\"name\":\"\",\"type\":\"string\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"totalSupply\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"transfer\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"transferFrom\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"}]",
+	ID:  "MetaToken",
+	Bin: "0x608060405234801561000f575f5ffd5b50604051610a81380380610a8183398101604081905261002e91610103565b825f61003a828261020f565b5060059050610049838261020f565b506006805460ff191660ff92909216919091179055506102cd9050565b634e487b7160e01b5f52604160045260245ffd5b5f82601f830112610089575f5ffd5b81516001600160401b038111156100a2576100a2610066565b604051601f8201601f19908116603f011681016001600160401b03811182821017156100d0576100d0610066565b6040528181528382016020018510156100e7575f5ffd5b8160208501602083015e5f918101602001919091529392505050565b5f5f5f60608486031215610115575f5ffd5b83516001600160401b0381111561012a575f5ffd5b6101368682870161007a565b602086015190945090506001600160401b03811115610153575f5ffd5b61015f8682870161007a565b925050604084015160ff81168114610175575f5ffd5b809150509250925092565b600181811c9082168061019457607f821691505b6020821081036101b257634e487b7160e01b5f52602260045260245ffd5b50919050565b601f82111561020a578282111561020a57805f5260205f20601f840160051c60208510156101e357505f5b90810190601f840160051c035f5b81811015610206575f838201556001016101f1565b5050505b505050565b81516001600160401b0381111561022857610228610066565b61023c816102368454610180565b846101b8565b6020601f82116001811461026e575f83156102575750848201515b5f19600385901b1c1916600184901b1784556102c6565b5f84815260208120601f198516915b8281101561029d578785015182556020948501946001909201910161027d565b50848210156102ba57868401515f19600387901b60f8161c191681555b505060018360011b0184555b5050505050565b6107a7806102da5f395ff3fe608060405234801561000f575f5ffd5b50600436106100b0575f3560e01c806340c10f191161006e57806340c10f191461017857806370a082311461018b57806395d89b41146101aa578063a9059cbb146101b2578063dd62ed3e146101c5578063e5962195146101ef575f5ffd5b80620af2a1146100b457806306fdde03146100ee578063095ea7b31461010c57806318160ddd1461012f57806323b872dd14610146578063313ce56714610159575b5f5ffd5b6100ec6100c23660046105de565b6001600160a01b03919091165f908152600360205260409020805460ff1916911515919091179055565b005b6100f6610211565b6040516101039190610617565b60405180910390f35b61011f61011a36600461064c565b61029c565b6040519015158152602001610103565b61013860045481565b604051908152602001610103565b61011f610154366004610674565b610308565b6006546101669060ff1681565b60405160ff9091168152602001610103565b6100ec61018636600461064c565b610328565b6101386101993660046106ae565b60016020525f908152604090205481565b6100f66103b0565b61011f6101c036600461064c565b6103bd565b6101386101d33660046106ce565b600260209081525f928352604080842090915290825290205481565b61011f6101fd3660046106ae565b60036020525f908152604090205460ff1681565b5f805461021d906106ff565b80601f0160208091040260200160405190810160405280929190818152602001828054610249906106ff565b80156102945780601f1061026b57610100808354040283529160200191610294565b820191905f5260205f20905b81548152906001019060200180831161027757829003601f168201915b505050505081565b335f8181526002602090815260408083206001600160a01b038716808552925280832085905551919290917f8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925906102f69086815260200190565b60405180910390a35060015b92915050565b5f61031384836103d2565b61031e84848461046b565b5060019392505050565b6001600160a01b0382165f908152600160205260408120805483929061034f90849061074b565b925050819055508060045f828254610367919061074b565b90915550506040518181526001600160a01b038316905f907fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef9060200160405180910390a35050565b6005805461021d906106ff565b5f6103c933848461046b565b50600192915050565b6001600160a01b0382165f908152600260209081526040808320338452909152902054818110156104365760405162461bcd60e51b8152602060048201526009602482015268616c6c6f77616e636560b81b60448201526064015b60405180910390fd5b610440828261075e565b6001600160a01b039093165f9081526002602090815260408083203384529091529020929092555050565b6001600160a01b0382165f9081526003602052604090205460ff16156104c65760405162461bcd60e51b815260206004820152601060248201526f313637b1b5b2b2103932b1b2b4bb32b960811b604482015260640161042d565b6001600160a01b0383165f908152600160205260409020548111156105175760405162461bcd60e51b815260206004820152600760248201526662616c616e636560c81b604482015260640161042d565b6001600160a01b0383165f908152600160205260408120805483929061053e90849061075e565b90915550506001600160a01b0382165f908152600160205260408120805483929061056a90849061074b565b92505081905550816001600160a01b0316836001600160a01b03167fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef836040516105b691815260200190565b60405180910390a3505050565b80356001600160a01b03811681146105d9575f5ffd5b919050565b5f5f604083850312156105ef575f5ffd5b6105f8836105c3565b91506020830135801515811461060c575f5ffd5b809150509250929050565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b5f5f6040838503121561065d575f5ffd5b610666836105c3565b946020939093013593505050565b5f5f5f60608486031215610686575f5ffd5b61068f846105c3565b925061069d602085016105c3565b929592945050506040919091013590565b5f602082840312156106be575f5ffd5b6106c7826105c3565b9392505050565b5f5f604083850312156106df575f5ffd5b6106e8836105c3565b91506106f6602084016105c3565b90509250929050565b600181811c9082168061071357607f821691505b60208210810361073157634e487b7160e01b5f52602260045260245ffd5b50919050565b634e487b7160e01b5f52601160045260245ffd5b8082018082111561030257610302610737565b818103818111156103025761030261073756fea2646970667358221220b11e07175abec7e68aefc293970084080c4857dc57010abef41f3ea26ad611b864736f6c63430008250033",
+}
+
+// MetaToken is an auto generated Go binding around an Ethereum contract.
+type MetaToken struct {
+	abi abi.ABI
+}
+
+// GetABI returns the ABI associated with this contract binding.
+func (c *MetaToken) GetABI() abi.ABI {
+	return c.abi
+}
+
+// NewMetaToken creates a new instance of MetaToken.
+func NewMetaToken() *MetaToken {
+	parsed, err := MetaTokenMetaData.ParseABI()
+	if err != nil {
+		panic(errors.New("invalid ABI: " + err.Error()))
+	}
+	return &MetaToken{abi: *parsed}
+}
+
+// Instance creates a wrapper for a deployed contract instance at the given address.
+// Use this to create the instance object passed to abigen v2 library functions Call, Transact, etc.
+func (c *MetaToken) Instance(backend bind.ContractBackend, addr common.Address) *bind.BoundContract {
+	return bind.NewBoundContract(addr, c.abi, backend, backend, backend)
+}
+
+// PackConstructor is the Go binding used to pack the parameters required for
+// contract deployment.
+//
+// Solidity: constructor(string n, string s, uint8 d) returns()
+func (metaToken *MetaToken) PackConstructor(n string, s string, d uint8) []byte {
+	enc, err := metaToken.abi.Pack("", n, s, d)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// PackAllowance is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xdd62ed3e.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function allowance(address , address ) view returns(uint256)
+func (metaToken *MetaToken) PackAllowance(arg0 common.Address, arg1 common.Address) []byte {
+	enc, err := metaToken.abi.Pack("allowance", arg0, arg1)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackAllowance is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xdd62ed3e.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function allowance(address , address ) view returns(uint256)
+func (metaToken *MetaToken) TryPackAllowance(arg0 common.Address, arg1 common.Address) ([]byte, error) {
+	return metaToken.abi.Pack("allowance", arg0, arg1)
+}
+
+// UnpackAllowance is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xdd62ed3e.
+//
+// Solidity: function allowance(address , address ) view returns(uint256)
+func (metaToken *MetaToken) UnpackAllowance(data []byte) (*big.Int, error) {
+	out, err := metaToken.abi.Unpack("allowance", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackApprove is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x095ea7b3.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function approve(address spender, uint256 amount) returns(bool)
+func (metaToken *MetaToken) PackApprove(spender common.Address, amount *big.Int) []byte {
+	enc, err := metaToken.abi.Pack("approve", spender, amount)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackApprove is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x095ea7b3.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function approve(address spender, uint256 amount) returns(bool)
+func (metaToken *MetaToken) TryPackApprove(spender common.Address, amount *big.Int) ([]byte, error) {
+	return metaToken.abi.Pack("approve", spender, amount)
+}
+
+// UnpackApprove is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x095ea7b3.
+//
+// Solidity: function approve(address spender, uint256 amount) returns(bool)
+func (metaToken *MetaToken) UnpackApprove(data []byte) (bool, error) {
+	out, err := metaToken.abi.Unpack("approve", data)
+	if err != nil {
+		return *new(bool), err
+	}
+	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
+	return out0, nil
+}
+
+// PackBalanceOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x70a08231.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function balanceOf(address ) view returns(uint256)
+func (metaToken *MetaToken) PackBalanceOf(arg0 common.Address) []byte {
+	enc, err := metaToken.abi.Pack("balanceOf", arg0)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackBalanceOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x70a08231.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function balanceOf(address ) view returns(uint256)
+func (metaToken *MetaToken) TryPackBalanceOf(arg0 common.Address) ([]byte, error) {
+	return metaToken.abi.Pack("balanceOf", arg0)
+}
+
+// UnpackBalanceOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x70a08231.
+//
+// Solidity: function balanceOf(address ) view returns(uint256)
+func (metaToken *MetaToken) UnpackBalanceOf(data []byte) (*big.Int, error) {
+	out, err := metaToken.abi.Unpack("balanceOf", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackBlocked is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe5962195.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function blocked(address ) view returns(bool)
+func (metaToken *MetaToken) PackBlocked(arg0 common.Address) []byte {
+	enc, err := metaToken.abi.Pack("blocked", arg0)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackBlocked is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe5962195.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function blocked(address ) view returns(bool)
+func (metaToken *MetaToken) TryPackBlocked(arg0 common.Address) ([]byte, error) {
+	return metaToken.abi.Pack("blocked", arg0)
+}
+
+// UnpackBlocked is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xe5962195.
+//
+// Solidity: function blocked(address ) view returns(bool)
+func (metaToken *MetaToken) UnpackBlocked(data []byte) (bool, error) {
+	out, err := metaToken.abi.Unpack("blocked", data)
+	if err != nil {
+		return *new(bool), err
+	}
+	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
+	return out0, nil
+}
+
+// PackDecimals is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x313ce567.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function decimals() view returns(uint8)
+func (metaToken *MetaToken) PackDecimals() []byte {
+	enc, err := metaToken.abi.Pack("decimals")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackDecimals is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x313ce567.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function decimals() view returns(uint8)
+func (metaToken *MetaToken) TryPackDecimals() ([]byte, error) {
+	return metaToken.abi.Pack("decimals")
+}
+
+// UnpackDecimals is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x313ce567.
+//
+// Solidity: function decimals() view returns(uint8)
+func (metaToken *MetaToken) UnpackDecimals(data []byte) (uint8, error) {
+	out, err := metaToken.abi.Unpack("decimals", data)
+	if err != nil {
+		return *new(uint8), err
+	}
+	out0 := *abi.ConvertType(out[0], new(uint8)).(*uint8)
+	return out0, nil
+}
+
+// PackMint is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x40c10f19.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function mint(address to, uint256 amount) returns()
+func (metaToken *MetaToken) PackMint(to common.Address, amount *big.Int) []byte {
+	enc, err := metaToken.abi.Pack("mint", to, amount)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackMint is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x40c10f19.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function mint(address to, uint256 amount) returns()
+func (metaToken *MetaToken) TryPackMint(to common.Address, amount *big.Int) ([]byte, error) {
+	return metaToken.abi.Pack("mint", to, amount)
+}
+
+// PackName is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x06fdde03.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function name() view returns(string)
+func (metaToken *MetaToken) PackName() []byte {
+	enc, err := metaToken.abi.Pack("name")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackName is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x06fdde03.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function name() view returns(string)
+func (metaToken *MetaToken) TryPackName() ([]byte, error) {
+	return metaToken.abi.Pack("name")
+}
+
+// UnpackName is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x06fdde03.
+//
+// Solidity: function name() view returns(string)
+func (metaToken *MetaToken) UnpackName(data []byte) (string, error) {
+	out, err := metaToken.abi.Unpack("name", data)
+	if err != nil {
+		return *new(string), err
+	}
+	out0 := *abi.ConvertType(out[0], new(string)).(*string)
+	return out0, nil
+}
+
+// PackSetBlocked is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x000af2a1.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function setBlocked(address who, bool b) returns()
+func (metaToken *MetaToken) PackSetBlocked(who common.Address, b bool) []byte {
+	enc, err := metaToken.abi.Pack("setBlocked", who, b)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackSetBlocked is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x000af2a1.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function setBlocked(address who, bool b) returns()
+func (metaToken *MetaToken) TryPackSetBlocked(who common.Address, b bool) ([]byte, error) {
+	return metaToken.abi.Pack("setBlocked", who, b)
+}
+
+// PackSymbol is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x95d89b41.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function symbol() view returns(string)
+func (metaToken *MetaToken) PackSymbol() []byte {
+	enc, err := metaToken.abi.Pack("symbol")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackSymbol is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x95d89b41.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function symbol() view returns(string)
+func (metaToken *MetaToken) TryPackSymbol() ([]byte, error) {
+	return metaToken.abi.Pack("symbol")
+}
+
+// UnpackSymbol is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x95d89b41.
+//
+// Solidity: function symbol() view returns(string)
+func (metaToken *MetaToken) UnpackSymbol(data []byte) (string, error) {
+	out, err := metaToken.abi.Unpack("symbol", data)
+	if err != nil {
+		return *new(string), err
+	}
+	out0 := *abi.ConvertType(out[0], new(string)).(*string)
+	return out0, nil
+}
+
+// PackTotalSupply is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x18160ddd.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function totalSupply() view returns(uint256)
+func (metaToken *MetaToken) PackTotalSupply() []byte {
+	enc, err := metaToken.abi.Pack("totalSupply")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackTotalSupply is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x18160ddd.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function totalSupply() view returns(uint256)
+func (metaToken *MetaToken) TryPackTotalSupply() ([]byte, error) {
+	return metaToken.abi.Pack("totalSupply")
+}
+
+// UnpackTotalSupply is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x18160ddd.
+//
+// Solidity: function totalSupply() view returns(uint256)
+func (metaToken *MetaToken) UnpackTotalSupply(data []byte) (*big.Int, error) {
+	out, err := metaToken.abi.Unpack("totalSupply", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackTransfer is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xa9059cbb.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function transfer(address to, uint256 amount) returns(bool)
+func (metaToken *MetaToken) PackTransfer(to common.Address, amount *big.Int) []byte {
+	enc, err := metaToken.abi.Pack("transfer", to, amount)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackTransfer is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xa9059cbb.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function transfer(address to, uint256 amount) returns(bool)
+func (metaToken *MetaToken) TryPackTransfer(to common.Address, amount *big.Int) ([]byte, error) {
+	return metaToken.abi.Pack("transfer", to, amount)
+}
+
+// UnpackTransfer is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xa9059cbb.
+//
+// Solidity: function transfer(address to, uint256 amount) returns(bool)
+func (metaToken *MetaToken) UnpackTransfer(data []byte) (bool, error) {
+	out, err := metaToken.abi.Unpack("transfer", data)
+	if err != nil {
+		return *new(bool), err
+	}
+	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
+	return out0, nil
+}
+
+// PackTransferFrom is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x23b872dd.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function transferFrom(address from, address to, uint256 amount) returns(bool)
+func (metaToken *MetaToken) PackTransferFrom(from common.Address, to common.Address, amount *big.Int) []byte {
+	enc, err := metaToken.abi.Pack("transferFrom", from, to, amount)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackTransferFrom is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x23b872dd.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function transferFrom(address from, address to, uint256 amount) returns(bool)
+func (metaToken *MetaToken) TryPackTransferFrom(from common.Address, to common.Address, amount *big.Int) ([]byte, error) {
+	return metaToken.abi.Pack("transferFrom", from, to, amount)
+}
+
+// UnpackTransferFrom is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x23b872dd.
+//
+// Solidity: function transferFrom(address from, address to, uint256 amount) returns(bool)
+func (metaToken *MetaToken) UnpackTransferFrom(data []byte) (bool, error) {
+	out, err := metaToken.abi.Unpack("transferFrom", data)
+	if err != nil {
+		return *new(bool), err
+	}
+	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
+	return out0, nil
+}
+
+// MetaTokenApproval represents a Approval event raised by the MetaToken contract.
+type MetaTokenApproval struct {
+	Owner   common.Address
+	Spender common.Address
+	Value   *big.Int
+	Raw     *types.Log // Blockchain specific contextual infos
+}
+
+const MetaTokenApprovalEventName = "Approval"
+
+// ContractEventName returns the user-defined event name.
+func (MetaTokenApproval) ContractEventName() string {
+	return MetaTokenApprovalEventName
+}
+
+// UnpackApprovalEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event Approval(address indexed owner, address indexed spender, uint256 value)
+func (metaToken *MetaToken) UnpackApprovalEvent(log *types.Log) (*MetaTokenApproval, error) {
+	event := "Approval"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != metaToken.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(MetaTokenApproval)
+	if len(log.Data) > 0 {
+		if err := metaToken.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range metaToken.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// MetaTokenTransfer represents a Transfer event raised by the MetaToken contract.
+type MetaTokenTransfer struct {
+	From  common.Address
+	To    common.Address
+	Value *big.Int
+	Raw   *types.Log // Blockchain specific contextual infos
+}
+
+const MetaTokenTransferEventName = "Transfer"
+
+// ContractEventName returns the user-defined event name.
+func (MetaTokenTransfer) ContractEventName() string {
+	return MetaTokenTransferEventName
+}
+
+// UnpackTransferEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event Transfer(address indexed from, address indexed to, uint256 value)
+func (metaToken *MetaToken) UnpackTransferEvent(log *types.Log) (*MetaTokenTransfer, error) {
+	event := "Transfer"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != metaToken.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(MetaTokenTransfer)
+	if len(log.Data) > 0 {
+		if err := metaToken.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range metaToken.abi.Events[event].Inputs {
 		if arg.Indexed {
 			indexed = append(indexed, arg)
 		}
@@ -3395,7 +3925,7 @@ func (modex *Modex) UnpackZeroAddressError(raw []byte) (*ModexZeroAddress, error
 var NoReturnTokenMetaData = bind.MetaData{
 	ABI: "[{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"allowance\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"approve\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"balanceOf\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"mint\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"transfer\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"transferFrom\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"}]",
 	ID:  "NoReturnToken",
-	Bin: "0x6080604052348015600e575f5ffd5b5061047f8061001c5f395ff3fe608060405234801561000f575f5ffd5b5060043610610060575f3560e01c8063095ea7b31461006457806323b872dd1461009d57806340c10f19146100b057806370a08231146100c3578063a9059cbb146100f4578063dd62ed3e14610107575b5f5ffd5b61009b610072366004610356565b335f9081526001602090815260408083206001600160a01b039590951683529390529190912055565b005b61009b6100ab36600461037e565b610131565b61009b6100be366004610356565b610279565b6100e26100d13660046103b8565b5f6020819052908152604090205481565b60405190815260200160405180910390f35b61009b610102366004610356565b6102a9565b6100e26101153660046103d8565b600160209081525f928352604080842090915290825290205481565b6001600160a01b0383165f9081526001602090815260408083203384529091529020548111156101945760405162461bcd60e51b8152602060048201526009602482015268616c6c6f77616e636560b81b60448201526064015b60405180910390fd5b6001600160a01b0383165f908152602081905260409020548111156101e55760405162461bcd60e51b815260206004820152600760248201526662616c616e636560c81b604482015260640161018b565b6001600160a01b0383165f9081526001602090815260408083203384529091528120805483929061021790849061041d565b90915550506001600160a01b0383165f908152602081905260408120805483929061024390849061041d565b90915550506001600160a01b0382165f908152602081905260408120805483929061026f908490610436565b9091555050505050565b6001600160a01b0382165f90815260208190526040812080548392906102a0908490610436565b90915550505050565b335f908152602081905260409020548111156102f15760405162461bcd60e51b815260206004820152600760248201526662616c616e636560c81b604482015260640161018b565b335f908152602081905260408120805483929061030f90849061041d565b90915550506001600160a01b0382165f90815260208190526040812080548392906102a0908490610436565b80356001600160a01b0381168114610351575f5ffd5b919050565b5f5f60408385031215610367575f5ffd5b6103708361033b565b946020939093013593505050565b5f5f5f60608486031215610390575f5ffd5b6103998461033b565b92506103a76020850161033b565b929592945050506040919091013590565b5f602082840312156103c8575f5ffd5b6103d18261033b565b9392505050565b5f5f604083850312156103e9575f5ffd5b6103f28361033b565b91506104006020840161033b565b90509250929050565b634e487b7160e01b5f52601160045260245ffd5b8181038181111561043057610430610409565b92915050565b808201808211156104305761043061040956fea2646970667358221220561dbc80f13dfc238bb308b5790de8c1041bf49529bac008be963dea4c09059764736f6c63430008250033",
+	Bin: "0x6080604052348015600e575f5ffd5b5061047f8061001c5f395ff3fe608060405234801561000f575f5ffd5b5060043610610060575f3560e01c8063095ea7b31461006457806323b872dd1461009d57806340c10f19146100b057806370a08231146100c3578063a9059cbb146100f4578063dd62ed3e14610107575b5f5ffd5b61009b610072366004610356565b335f9081526001602090815260408083206001600160a01b039590951683529390529190912055565b005b61009b6100ab36600461037e565b610131565b61009b6100be366004610356565b610279565b6100e26100d13660046103b8565b5f6020819052908152604090205481565b60405190815260200160405180910390f35b61009b610102366004610356565b6102a9565b6100e26101153660046103d8565b600160209081525f928352604080842090915290825290205481565b6001600160a01b0383165f9081526001602090815260408083203384529091529020548111156101945760405162461bcd60e51b8152602060048201526009602482015268616c6c6f77616e636560b81b60448201526064015b60405180910390fd5b6001600160a01b0383165f908152602081905260409020548111156101e55760405162461bcd60e51b815260206004820152600760248201526662616c616e636560c81b604482015260640161018b565b6001600160a01b0383165f9081526001602090815260408083203384529091528120805483929061021790849061041d565b90915550506001600160a01b0383165f908152602081905260408120805483929061024390849061041d565b90915550506001600160a01b0382165f908152602081905260408120805483929061026f908490610436565b9091555050505050565b6001600160a01b0382165f90815260208190526040812080548392906102a0908490610436565b90915550505050565b335f908152602081905260409020548111156102f15760405162461bcd60e51b815260206004820152600760248201526662616c616e636560c81b604482015260640161018b565b335f908152602081905260408120805483929061030f90849061041d565b90915550506001600160a01b0382165f90815260208190526040812080548392906102a0908490610436565b80356001600160a01b0381168114610351575f5ffd5b919050565b5f5f60408385031215610367575f5ffd5b6103708361033b565b946020939093013593505050565b5f5f5f60608486031215610390575f5ffd5b6103998461033b565b92506103a76020850161033b565b929592945050506040919091013590565b5f602082840312156103c8575f5ffd5b6103d18261033b565b9392505050565b5f5f604083850312156103e9575f5ffd5b6103f28361033b565b91506104006020840161033b565b90509250929050565b634e487b7160e01b5f52601160045260245ffd5b8181038181111561043057610430610409565b92915050565b808201808211156104305761043061040956fea264697066735822122012799d99aa713da6a469a38b38a1112ee7149465ab46032ee3b24b39ce18a5ed64736f6c63430008250033",
 }
 
 // NoReturnToken is an auto generated Go binding around an Ethereum contract.
@@ -4167,7 +4697,7 @@ func (revertingReceiver *RevertingReceiver) UnpackExec(data []byte) ([]byte, err
 var TestTokenMetaData = bind.MetaData{
 	ABI: "[{\"inputs\":[{\"internalType\":\"string\",\"name\":\"n\",\"type\":\"string\"}],\"stateMutability\":\"nonpayable\",\"type\":\"constructor\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"owner\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"value\",\"type\":\"uint256\"}],\"name\":\"Approval\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"value\",\"type\":\"uint256\"}],\"name\":\"Transfer\",\"type\":\"event\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"allowance\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"approve\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"balanceOf\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"name\":\"blocked\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"mint\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"name\",\"outputs\":[{\"internalType\":\"string\",\"name\":\"\",\"type\":\"string\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"who\",\"type\":\"address\"},{\"internalType\":\"bool\",\"name\":\"b\",\"type\":\"bool\"}],\"name\":\"setBlocked\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"totalSupply\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"transfer\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"transferFrom\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"}]",
 	ID:  "TestToken",
-	Bin: "0x608060405234801561000f575f5ffd5b506040516109bb3803806109bb83398101604081905261002e91610054565b5f6100398282610193565b5050610251565b634e487b7160e01b5f52604160045260245ffd5b5f60208284031215610064575f5ffd5b81516001600160401b03811115610079575f5ffd5b8201601f81018413610089575f5ffd5b80516001600160401b038111156100a2576100a2610040565b604051601f8201601f19908116603f011681016001600160401b03811182821017156100d0576100d0610040565b6040528181528282016020018610156100e7575f5ffd5b8160208401602083015e5f91810160200191909152949350505050565b600181811c9082168061011857607f821691505b60208210810361013657634e487b7160e01b5f52602260045260245ffd5b50919050565b601f82111561018e578282111561018e57805f5260205f20601f840160051c602085101561016757505f5b90810190601f840160051c035f5b8181101561018a575f83820155600101610175565b5050505b505050565b81516001600160401b038111156101ac576101ac610040565b6101c0816101ba8454610104565b8461013c565b6020601f8211600181146101f2575f83156101db5750848201515b5f19600385901b1c1916600184901b17845561024a565b5f84815260208120601f198516915b828110156102215787850151825560209485019460019092019101610201565b508482101561023e57868401515f19600387901b60f8161c191681555b505060018360011b0184555b5050505050565b61075d8061025e5f395ff3fe608060405234801561000f575f5ffd5b506004361061009a575f3560e01c806340c10f191161006357806340c10f191461014357806370a0823114610156578063a9059cbb14610175578063dd62ed3e14610188578063e5962195146101b2575f5ffd5b80620af2a11461009e57806306fdde03146100d8578063095ea7b3146100f657806318160ddd1461011957806323b872dd14610130575b5f5ffd5b6100d66100ac366004610594565b6001600160a01b03919091165f908152600360205260409020805460ff1916911515919091179055565b005b6100e06101d4565b6040516100ed91906105cd565b60405180910390f35b610109610104366004610602565b61025f565b60405190151581526020016100ed565b61012260045481565b6040519081526020016100ed565b61010961013e36600461062a565b6102cb565b6100d6610151366004610602565b6102eb565b610122610164366004610664565b60016020525f908152604090205481565b610109610183366004610602565b610373565b610122610196366004610684565b600260209081525f928352604080842090915290825290205481565b6101096101c0366004610664565b60036020525f908152604090205460ff1681565b5f80546101e0906106b5565b80601f016020809104026020016040519081016040528092919081815260200182805461020c906106b5565b80156102575780601f1061022e57610100808354040283529160200191610257565b820191905f5260205f20905b81548152906001019060200180831161023a57829003601f168201915b505050505081565b335f8181526002602090815260408083206001600160a01b038716808552925280832085905551919290917f8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925906102b99086815260200190565b60405180910390a35060015b92915050565b5f6102d68483610388565b6102e1848484610421565b5060019392505050565b6001600160a01b0382165f9081526001602052604081208054839290610312908490610701565b925050819055508060045f82825461032a9190610701565b90915550506040518181526001600160a01b038316905f907fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef9060200160405180910390a35050565b5f61037f338484610421565b50600192915050565b6001600160a01b0382165f908152600260209081526040808320338452909152902054818110156103ec5760405162461bcd60e51b8152602060048201526009602482015268616c6c6f77616e636560b81b60448201526064015b60405180910390fd5b6103f68282610714565b6001600160a01b039093165f9081526002602090815260408083203384529091529020929092555050565b6001600160a01b0382165f9081526003602052604090205460ff161561047c5760405162461bcd60e51b815260206004820152601060248201526f313637b1b5b2b2103932b1b2b4bb32b960811b60448201526064016103e3565b6001600160a01b0383165f908152600160205260409020548111156104cd5760405162461bcd60e51b815260206004820152600760248201526662616c616e636560c81b60448201526064016103e3565b6001600160a01b0383165f90815260016020526040812080548392906104f4908490610714565b90915550506001600160a01b0382165f9081526001602052604081208054839290610520908490610701565b92505081905550816001600160a01b0316836001600160a01b03167fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef8360405161056c91815260200190565b60405180910390a3505050565b80356001600160a01b038116811461058f575f5ffd5b919050565b5f5f604083850312156105a5575f5ffd5b6105ae83610579565b9150602083013580151581146105c2575f5ffd5b809150509250929050565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b5f5f60408385031215610613575f5ffd5b61061c83610579565b946020939093013593505050565b5f5f5f6060848603121561063c575f5ffd5b61064584610579565b925061065360208501610579565b929592945050506040919091013590565b5f60208284031215610674575f5ffd5b61067d82610579565b9392505050565b5f5f60408385031215610695575f5ffd5b61069e83610579565b91506106ac60208401610579565b90509250929050565b600181811c908216806106c957607f821691505b6020821081036106e757634e487b7160e01b5f52602260045260245ffd5b50919050565b634e487b7160e01b5f52601160045260245ffd5b808201808211156102c5576102c56106ed565b818103818111156102c5576102c56106ed56fea26469706673582212200214ba8ba80919ff3fbb61140e51357b9f8d2f28615d2e14ca801c06891f0ca464736f6c63430008250033",
+	Bin: "0x608060405234801561000f575f5ffd5b506040516109bb3803806109bb83398101604081905261002e91610054565b5f6100398282610193565b5050610251565b634e487b7160e01b5f52604160045260245ffd5b5f60208284031215610064575f5ffd5b81516001600160401b03811115610079575f5ffd5b8201601f81018413610089575f5ffd5b80516001600160401b038111156100a2576100a2610040565b604051601f8201601f19908116603f011681016001600160401b03811182821017156100d0576100d0610040565b6040528181528282016020018610156100e7575f5ffd5b8160208401602083015e5f91810160200191909152949350505050565b600181811c9082168061011857607f821691505b60208210810361013657634e487b7160e01b5f52602260045260245ffd5b50919050565b601f82111561018e578282111561018e57805f5260205f20601f840160051c602085101561016757505f5b90810190601f840160051c035f5b8181101561018a575f83820155600101610175565b5050505b505050565b81516001600160401b038111156101ac576101ac610040565b6101c0816101ba8454610104565b8461013c565b6020601f8211600181146101f2575f83156101db5750848201515b5f19600385901b1c1916600184901b17845561024a565b5f84815260208120601f198516915b828110156102215787850151825560209485019460019092019101610201565b508482101561023e57868401515f19600387901b60f8161c191681555b505060018360011b0184555b5050505050565b61075d8061025e5f395ff3fe608060405234801561000f575f5ffd5b506004361061009a575f3560e01c806340c10f191161006357806340c10f191461014357806370a0823114610156578063a9059cbb14610175578063dd62ed3e14610188578063e5962195146101b2575f5ffd5b80620af2a11461009e57806306fdde03146100d8578063095ea7b3146100f657806318160ddd1461011957806323b872dd14610130575b5f5ffd5b6100d66100ac366004610594565b6001600160a01b03919091165f908152600360205260409020805460ff1916911515919091179055565b005b6100e06101d4565b6040516100ed91906105cd565b60405180910390f35b610109610104366004610602565b61025f565b60405190151581526020016100ed565b61012260045481565b6040519081526020016100ed565b61010961013e36600461062a565b6102cb565b6100d6610151366004610602565b6102eb565b610122610164366004610664565b60016020525f908152604090205481565b610109610183366004610602565b610373565b610122610196366004610684565b600260209081525f928352604080842090915290825290205481565b6101096101c0366004610664565b60036020525f908152604090205460ff1681565b5f80546101e0906106b5565b80601f016020809104026020016040519081016040528092919081815260200182805461020c906106b5565b80156102575780601f1061022e57610100808354040283529160200191610257565b820191905f5260205f20905b81548152906001019060200180831161023a57829003601f168201915b505050505081565b335f8181526002602090815260408083206001600160a01b038716808552925280832085905551919290917f8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925906102b99086815260200190565b60405180910390a35060015b92915050565b5f6102d68483610388565b6102e1848484610421565b5060019392505050565b6001600160a01b0382165f9081526001602052604081208054839290610312908490610701565b925050819055508060045f82825461032a9190610701565b90915550506040518181526001600160a01b038316905f907fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef9060200160405180910390a35050565b5f61037f338484610421565b50600192915050565b6001600160a01b0382165f908152600260209081526040808320338452909152902054818110156103ec5760405162461bcd60e51b8152602060048201526009602482015268616c6c6f77616e636560b81b60448201526064015b60405180910390fd5b6103f68282610714565b6001600160a01b039093165f9081526002602090815260408083203384529091529020929092555050565b6001600160a01b0382165f9081526003602052604090205460ff161561047c5760405162461bcd60e51b815260206004820152601060248201526f313637b1b5b2b2103932b1b2b4bb32b960811b60448201526064016103e3565b6001600160a01b0383165f908152600160205260409020548111156104cd5760405162461bcd60e51b815260206004820152600760248201526662616c616e636560c81b60448201526064016103e3565b6001600160a01b0383165f90815260016020526040812080548392906104f4908490610714565b90915550506001600160a01b0382165f9081526001602052604081208054839290610520908490610701565b92505081905550816001600160a01b0316836001600160a01b03167fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef8360405161056c91815260200190565b60405180910390a3505050565b80356001600160a01b038116811461058f575f5ffd5b919050565b5f5f604083850312156105a5575f5ffd5b6105ae83610579565b9150602083013580151581146105c2575f5ffd5b809150509250929050565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b5f5f60408385031215610613575f5ffd5b61061c83610579565b946020939093013593505050565b5f5f5f6060848603121561063c575f5ffd5b61064584610579565b925061065360208501610579565b929592945050506040919091013590565b5f60208284031215610674575f5ffd5b61067d82610579565b9392505050565b5f5f60408385031215610695575f5ffd5b61069e83610579565b91506106ac60208401610579565b90509250929050565b600181811c908216806106c957607f821691505b6020821081036106e757634e487b7160e01b5f52602260045260245ffd5b50919050565b634e487b7160e01b5f52601160045260245ffd5b808201808211156102c5576102c56106ed565b818103818111156102c5576102c56106ed56fea26469706673582212201ce70833b951d19fca6ffc21c52c3446b8fba86a9f1be0b302f43239505d9b5964736f6c63430008250033",
 }
 
 // TestToken is an auto generated Go binding around an Ethereum contract.

@@ -27,31 +27,33 @@
 package book
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/types"
+	"github.com/modex/modex/types/seqerr"
 )
 
-// Errors. Place and Submit fail atomically: on error nothing changed.
+// Errors. Place and Submit fail atomically: on error nothing changed. The
+// sentinels are types/seqerr's (so the API maps them without importing this
+// package); these are their names here.
 var (
-	ErrWrongModel = errors.New("book: order is for another model")
-	ErrBadSide    = errors.New("book: order side is neither buy nor sell")
-	ErrBadOrderID = errors.New("book: order id wider than 24 bits")
-	ErrZeroAmount = errors.New("book: order amount is zero")
-	ErrBadPrice   = errors.New("book: order price is zero or wider than 96 bits")
+	ErrWrongModel = seqerr.ErrBookWrongModel
+	ErrBadSide    = seqerr.ErrBookBadSide
+	ErrBadOrderID = seqerr.ErrBookBadOrderID
+	ErrZeroAmount = seqerr.ErrBookZeroAmount
+	ErrBadPrice   = seqerr.ErrBookBadPrice
 	// ErrNotPackable also matches types.ErrNotPackable.
-	ErrNotPackable = fmt.Errorf("book: order price: %w", types.ErrNotPackable)
+	ErrNotPackable = seqerr.ErrBookNotPackable
 	// ErrExpired also matches types.ErrOrderExpired.
-	ErrExpired   = fmt.Errorf("book: %w", types.ErrOrderExpired)
-	ErrDuplicate = errors.New("book: (account, order id) already resting")
-	ErrBookFull  = errors.New("book: order book is full")
-	ErrNotFound  = errors.New("book: no such resting order")
+	ErrExpired   = seqerr.ErrBookExpired
+	ErrDuplicate = seqerr.ErrBookDuplicate
+	ErrBookFull  = seqerr.ErrBookFull
+	ErrNotFound  = seqerr.ErrBookNotFound
 	// ErrRemaining: SubmitRemaining with 0 or more than the order's amount.
-	ErrRemaining = errors.New("book: remaining shares are 0 or above the order amount")
+	ErrRemaining = seqerr.ErrBookRemaining
 )
 
 // Reason says why an order left the book without being filled.

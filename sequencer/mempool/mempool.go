@@ -54,6 +54,7 @@ import (
 
 	"github.com/modex/modex/state/store"
 	"github.com/modex/modex/types"
+	"github.com/modex/modex/types/seqerr"
 )
 
 // Typed errors of the pool. The nonce errors wrap types.ErrNonce, so
@@ -61,21 +62,24 @@ import (
 // width refusals are the types package's (types.ErrBadSignature,
 // types.ErrSignatureMalleable, types.ErrNotPackable, types.ErrAmountTooLarge,
 // ...), an unknown signer is types.ErrAccountNotFound.
+//
+// The sentinels are types/seqerr's (so the API maps them without importing
+// this package); these are their names here.
 var (
-	ErrNotPoolTx              = errors.New("mempool: not an account-signed transaction (deposits and forced withdrawals come from L1, trades from the order book)")
-	ErrNonceTooLow            = fmt.Errorf("mempool: %w: below the account nonce", types.ErrNonce)
-	ErrNonceGap               = fmt.Errorf("mempool: %w: too far above the account nonce and its pending transactions", types.ErrNonce)
-	ErrReplacementUnderpriced = errors.New("mempool: replacement fee must be at least 10% higher, in the same fee token")
-	ErrPoolFull               = errors.New("mempool: pool full")
-	ErrAccountFull            = errors.New("mempool: too many pending transactions for this account")
-	ErrClosed                 = errors.New("mempool: closed")
+	ErrNotPoolTx              = seqerr.ErrNotPoolTx
+	ErrNonceTooLow            = seqerr.ErrNonceTooLow
+	ErrNonceGap               = seqerr.ErrNonceGap
+	ErrReplacementUnderpriced = seqerr.ErrReplacementUnderpriced
+	ErrPoolFull               = seqerr.ErrPoolFull
+	ErrAccountFull            = seqerr.ErrAccountFull
+	ErrClosed                 = seqerr.ErrPoolClosed
 
 	// Node faults (not the sender's): they wrap the underlying error too.
-	ErrAccountLookup = errors.New("mempool: account lookup failed")              // Accounts returned an error other than types.ErrAccountNotFound
-	ErrStore         = errors.New("mempool: storage failed")                     // a Badger read or write failed (an Add that returns it is not acknowledged)
-	ErrCorrupt       = errors.New("mempool: corrupt stored transaction")         // Open found a record it cannot decode
-	ErrLocked        = errors.New("mempool: directory is locked")                // another pool holds Options.Dir
-	ErrUnsupportedDB = errors.New("mempool: unsupported shared Badger database") // Options.DB is managed, read-only, or unsynced without NoSync
+	ErrAccountLookup = seqerr.ErrPoolAccountLookup // Accounts returned an error other than types.ErrAccountNotFound
+	ErrStore         = seqerr.ErrPoolStore         // a Badger read or write failed (an Add that returns it is not acknowledged)
+	ErrCorrupt       = seqerr.ErrPoolCorrupt       // Open found a record it cannot decode
+	ErrLocked        = seqerr.ErrPoolLocked        // another pool holds Options.Dir
+	ErrUnsupportedDB = seqerr.ErrPoolUnsupportedDB // Options.DB is managed, read-only, or unsynced without NoSync
 )
 
 // KeyPrefix is the prefix of every key the pool writes (in a shared

@@ -3,10 +3,12 @@ package mempool
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"sync"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/state/workload"
@@ -141,13 +143,25 @@ func TestSignatureRejected(t *testing.T) {
 	_, err = p.Add(tx)
 	wantErr(t, err, types.ErrBadSignature)
 
-	// malleable S
+	// S ≥ ℓ that is no re-encoding of a valid signature: a bad signature
 	tx = transfer(t, 1, 0, 5)
 	for i := 32; i < 64; i++ {
 		tx.Signature[i] = 0xff
 	}
 	_, err = p.Add(tx)
-	wantErr(t, err, types.ErrSignatureMalleable)
+	wantErr(t, err, types.ErrBadSignature)
+
+	// malleable S: S+ℓ of the valid signature
+	tx = transfer(t, 1, 0, 5)
+	var sv big.Int
+	sv.SetBytes(tx.Signature[32:])
+	ord := twistededwards.GetEdwardsCurve().Order
+	sv.Add(&sv, &ord)
+	if sv.BitLen() <= 256 {
+		sv.FillBytes(tx.Signature[32:])
+		_, err = p.Add(tx)
+		wantErr(t, err, types.ErrSignatureMalleable)
+	}
 
 	// unknown signer
 	_, err = p.Add(transfer(t, 7, 0, 5))

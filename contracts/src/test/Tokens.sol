@@ -62,6 +62,18 @@ contract TestToken {
     }
 }
 
+/// @notice A plain ERC-20 with the optional metadata (symbol, decimals) the node reads to
+/// name a token in its API.
+contract MetaToken is TestToken {
+    string public symbol;
+    uint8 public decimals;
+
+    constructor(string memory n, string memory s, uint8 d) TestToken(n) {
+        symbol = s;
+        decimals = d;
+    }
+}
+
 /// @notice Takes a fee of feeBips / 10,000 of every transfer (burned): the receiver gets less
 /// than the amount sent.
 contract FeeToken is TestToken {

@@ -13,6 +13,8 @@ require (
 	github.com/prometheus/client_golang v1.16.0
 )
 
+require github.com/urfave/cli/v3 v3.14.0 // indirect
+
 require (
 	github.com/DataDog/zstd v1.5.7 // indirect
 	github.com/Microsoft/go-winio v0.6.2 // indirect

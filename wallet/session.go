@@ -218,7 +218,7 @@ type PriorityProgress struct {
 // WaitPriority polls a priority request (a deposit) until the node has
 // applied it (at least included, or want).
 func (s *Session) WaitPriority(ctx context.Context, id uint64, want rpc.TxStatus, report func(PriorityProgress)) (*rpc.PriorityInfo, error) {
-	if StatusRank(want) < StatusRank(rpc.TxIncluded) {
+	if client.StatusRank(want) < client.StatusRank(rpc.TxIncluded) {
 		want = rpc.TxIncluded
 	}
 	start := time.Now()
@@ -249,7 +249,7 @@ func (s *Session) WaitPriority(ctx context.Context, id uint64, want rpc.TxStatus
 				last = pi.Status
 				tick(PriorityProgress{Status: pi.Status, Batch: pi.Batch, Changed: true})
 			}
-			if StatusRank(pi.Status) >= StatusRank(want) {
+			if client.StatusRank(pi.Status) >= client.StatusRank(want) {
 				return pi, nil
 			}
 			if time.Since(lastReport) >= ProgressEvery {
@@ -262,22 +262,6 @@ func (s *Session) WaitPriority(ctx context.Context, id uint64, want rpc.TxStatus
 		case <-time.After(client.PollInterval):
 		}
 	}
-}
-
-// StatusRank orders the lifecycle pending < included < proven < finalized
-// (0: failed, replaced or unknown).
-func StatusRank(st rpc.TxStatus) int {
-	switch st {
-	case rpc.TxPending:
-		return 1
-	case rpc.TxIncluded:
-		return 2
-	case rpc.TxProven:
-		return 3
-	case rpc.TxFinalized:
-		return 4
-	}
-	return 0
 }
 
 // NextOrderID is one above the highest order id the account has used on

@@ -11,7 +11,6 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
 
-	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/types"
 )
 
@@ -151,17 +150,5 @@ func TestFormat(t *testing.T) {
 		if got := FormatAsset(uint256.NewInt(tc.v), tc.a); got != tc.want {
 			t.Errorf("FormatAsset(%d, %v) = %q, want %q", tc.v, tc.a, got, tc.want)
 		}
-	}
-}
-
-func TestStatusRank(t *testing.T) {
-	order := []rpc.TxStatus{rpc.TxPending, rpc.TxIncluded, rpc.TxProven, rpc.TxFinalized}
-	for i := 1; i < len(order); i++ {
-		if StatusRank(order[i-1]) >= StatusRank(order[i]) {
-			t.Errorf("%s before %s", order[i-1], order[i])
-		}
-	}
-	if StatusRank(rpc.TxFailed) != 0 {
-		t.Error("failed ranks")
 	}
 }

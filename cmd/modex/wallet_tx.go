@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/modex/modex/rpc"
+	"github.com/modex/modex/rpc/client"
 	"github.com/modex/modex/types"
 	"github.com/modex/modex/wallet"
 )
@@ -207,7 +208,7 @@ func (a *app) orderPlaceCommand() *cli.Command {
 				fmt.Fprintf(a.out, "  dropped: %s\n", d)
 			}
 			fmt.Fprintf(a.out, "  filled %d, resting %d\n", filled, res.Rested)
-			if len(res.Trades) > 0 && wallet.StatusRank(o.wait) > wallet.StatusRank(rpc.TxIncluded) {
+			if len(res.Trades) > 0 && client.StatusRank(o.wait) > client.StatusRank(rpc.TxIncluded) {
 				for _, t := range res.Trades {
 					if _, err := s.WaitTx(ctx, t.Hash, o.wait, printProgress(a.out, o.wait)); err != nil {
 						return err
@@ -248,10 +249,7 @@ func (a *app) modelCommand() *cli.Command {
 			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
 				tx := &types.MintShares{}
 				var err error
-				if tx.Model, err = wallet.ParseModel(cmd.String("model")); err != nil {
-					return nil, err
-				}
-				if tx.Amount, err = wallet.ParseUint("amount", cmd.String("amount"), types.ShareBits, false); err != nil {
+				if tx.Model, tx.Amount, err = modelAndCount(cmd, "amount", types.ShareBits); err != nil {
 					return nil, err
 				}
 				tx.Fee.Set(fee)
@@ -309,6 +307,16 @@ func (a *app) modelCommand() *cli.Command {
 		}),
 		a.modelShowCommand(),
 	)
+}
+
+// modelAndCount parses --model and a positive count of bits bits.
+func modelAndCount(cmd *cli.Command, count string, bits int) (uint16, uint64, error) {
+	m, err := wallet.ParseModel(cmd.String("model"))
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := wallet.ParseUint(count, cmd.String(count), bits, false)
+	return m, n, err
 }
 
 // noBps: --holder-bps not given (keep the model's).
@@ -369,10 +377,7 @@ func (a *app) creditsCommand() *cli.Command {
 			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
 				tx := &types.BuyCredits{}
 				var err error
-				if tx.Model, err = wallet.ParseModel(cmd.String("model")); err != nil {
-					return nil, err
-				}
-				if tx.Credits, err = wallet.ParseUint("credits", cmd.String("credits"), 64, false); err != nil {
+				if tx.Model, tx.Credits, err = modelAndCount(cmd, "credits", 64); err != nil {
 					return nil, err
 				}
 				if mp := cmd.String("max-price"); mp != "" {
@@ -421,10 +426,7 @@ func (a *app) creditsCommand() *cli.Command {
 			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
 				tx := &types.RedeemCredits{}
 				var err error
-				if tx.Model, err = wallet.ParseModel(cmd.String("model")); err != nil {
-					return nil, err
-				}
-				if tx.Credits, err = wallet.ParseUint("credits", cmd.String("credits"), 64, false); err != nil {
+				if tx.Model, tx.Credits, err = modelAndCount(cmd, "credits", 64); err != nil {
 					return nil, err
 				}
 				if cmd.String("request") == "" {

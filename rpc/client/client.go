@@ -306,8 +306,9 @@ func (c *Client) SubscribeRedemptions(ctx context.Context, model uint16, ch chan
 	return c.subscribe(ctx, ch, "redemptions", model)
 }
 
-// statusRank orders the lifecycle; failed and replaced are terminal.
-func statusRank(s rpc.TxStatus) int {
+// StatusRank orders the lifecycle pending < included < proven < finalized
+// (1..4); failed, replaced and unknown statuses are 0.
+func StatusRank(s rpc.TxStatus) int {
 	switch s {
 	case rpc.TxPending:
 		return 1
@@ -347,7 +348,7 @@ func WithProgress(every time.Duration, fn func(v *rpc.TxInfo, changed bool)) Wai
 // unknown hash is waited for (until ctx ends). WithProgress reports the
 // way there.
 func (c *Client) WaitTx(ctx context.Context, hash common.Hash, status rpc.TxStatus, opts ...WaitOption) (*rpc.TxInfo, error) {
-	want := statusRank(status)
+	want := StatusRank(status)
 	if want == 0 {
 		return nil, fmt.Errorf("client: WaitTx: cannot wait for status %q", status)
 	}
@@ -381,7 +382,7 @@ func (c *Client) WaitTx(ctx context.Context, hash common.Hash, status rpc.TxStat
 		case rpc.TxReplaced:
 			return true, rpc.Wrap(rpc.ErrTxReplaced)
 		}
-		return statusRank(v.Status) >= want, nil
+		return StatusRank(v.Status) >= want, nil
 	}
 	var (
 		updates chan *rpc.TxInfo

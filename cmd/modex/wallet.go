@@ -146,6 +146,18 @@ func (o *walletOpts) open(ctx context.Context, k *wallet.Key, account bool) (*wa
 	return s, nil
 }
 
+// with runs fn with a session on the API, within --timeout (see open).
+func (o *walletOpts) with(ctx context.Context, k *wallet.Key, account bool, fn func(ctx context.Context, s *wallet.Session) error) error {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	s, err := o.open(ctx, k, account)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(ctx, s)
+}
+
 // printProgress prints a wait's reports.
 func printProgress(w io.Writer, want rpc.TxStatus) func(wallet.Progress) {
 	return func(p wallet.Progress) {
@@ -211,29 +223,24 @@ func (a *app) signedCommand(sc signed) *cli.Command {
 		if err != nil {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(ctx, o.timeout)
-		defer cancel()
-		s, err := o.open(ctx, k, true)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		setAccount(tx, s.Account)
-		if sc.complete != nil {
-			if err := sc.complete(ctx, s, tx); err != nil {
+		return o.with(ctx, k, true, func(ctx context.Context, s *wallet.Session) error {
+			setAccount(tx, s.Account)
+			if sc.complete != nil {
+				if err := sc.complete(ctx, s, tx); err != nil {
+					return err
+				}
+			}
+			h, nonce, err := s.Submit(ctx, tx)
+			if err != nil {
 				return err
 			}
-		}
-		h, nonce, err := s.Submit(ctx, tx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.out, "%s submitted: %s (account %d, nonce %d)\n", tx.Kind(), h, s.Account, nonce)
-		info, err := s.WaitTx(ctx, h, o.wait, printProgress(a.out, o.wait))
-		if err != nil {
-			return err
-		}
-		return sc.report(ctx, a.out, s, o, tx, info)
+			fmt.Fprintf(a.out, "%s submitted: %s (account %d, nonce %d)\n", tx.Kind(), h, s.Account, nonce)
+			info, err := s.WaitTx(ctx, h, o.wait, printProgress(a.out, o.wait))
+			if err != nil {
+				return err
+			}
+			return sc.report(ctx, a.out, s, o, tx, info)
+		})
 	})
 }
 
@@ -348,19 +355,14 @@ func (a *app) walletShow(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	printKey(a.out, k)
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	s, err := o.open(ctx, k, false)
-	if err != nil {
-		fmt.Fprintf(a.out, "accounts     (%v)\n", err)
-		return nil
-	}
-	defer s.Close()
-	ids, err := s.AccountsOf(ctx)
-	if err != nil {
+	var ids []uint32
+	err = o.with(ctx, k, false, func(ctx context.Context, s *wallet.Session) (err error) {
+		ids, err = s.AccountsOf(ctx)
 		return err
-	}
+	})
 	switch {
+	case err != nil:
+		fmt.Fprintf(a.out, "accounts     (%v)\n", err)
 	case len(ids) == 0 && k.L1 == nil:
 		fmt.Fprintln(a.out, "accounts     (unknown: no L1 key to look them up by)")
 	case len(ids) == 0:

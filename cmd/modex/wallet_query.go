@@ -50,14 +50,7 @@ func (a *app) queryCommand(q query) *cli.Command {
 				return err
 			}
 		}
-		ctx, cancel := context.WithTimeout(ctx, o.timeout)
-		defer cancel()
-		sess, err := o.open(ctx, nil, false)
-		if err != nil {
-			return err
-		}
-		defer sess.Close()
-		return q.show(ctx, cmd, o, sess)
+		return o.with(ctx, nil, false, func(ctx context.Context, sess *wallet.Session) error { return q.show(ctx, cmd, o, sess) })
 	})
 }
 

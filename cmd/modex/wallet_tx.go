@@ -176,47 +176,46 @@ func (a *app) orderPlaceCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(ctx, o.timeout)
-			defer cancel()
-			s, err := o.open(ctx, k, true)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			if oa.id == 0 {
-				if oa.id, err = s.NextOrderID(ctx, oa.model); err != nil {
-					return err
-				}
-			}
-			ord := &types.Order{Model: oa.model, Side: oa.side, OrderID: oa.id, Amount: oa.amount,
-				MaxFeeBips: oa.maxFeeBips, ValidUntil: uint32(time.Now().Add(oa.valid).Unix())}
-			ord.Price.Set(oa.price)
-			res, err := s.PlaceOrder(ctx, ord)
-			if err != nil {
-				return err
-			}
-			side := map[types.Side]string{types.Buy: "buy", types.Sell: "sell"}[oa.side]
-			fmt.Fprintf(a.out, "order %d placed: %s %s of model %d at %s (account %d, valid until %s)\n", res.OrderID, side,
-				wallet.Plural(oa.amount, "share"), oa.model, oa.price.Dec(), s.Account, wallet.Until(ord.ValidUntil))
-			var filled uint64
-			for _, t := range res.Trades {
-				filled += t.Fill
-				fmt.Fprintf(a.out, "  trade #%d: %s at %s, buyer %d (order %d), seller %d (order %d), maker %s, tx %s\n",
-					t.Seq, wallet.Plural(t.Fill, "share"), t.Price.Dec(), t.Buyer, t.BuyOrder, t.Seller, t.SellOrder, t.Maker, t.Hash)
-			}
-			for _, d := range res.Dropped {
-				fmt.Fprintf(a.out, "  dropped: %s\n", d)
-			}
-			fmt.Fprintf(a.out, "  filled %d, resting %d\n", filled, res.Rested)
-			if len(res.Trades) > 0 && client.StatusRank(o.wait) > client.StatusRank(rpc.TxIncluded) {
-				for _, t := range res.Trades {
-					if _, err := s.WaitTx(ctx, t.Hash, o.wait, printProgress(a.out, o.wait)); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+			return o.with(ctx, k, true, func(ctx context.Context, s *wallet.Session) error { return a.placeOrder(ctx, s, o, oa) })
 		})
+}
+
+// placeOrder signs and places the order and prints what it did.
+func (a *app) placeOrder(ctx context.Context, s *wallet.Session, o *walletOpts, oa *orderArgs) error {
+	var err error
+	if oa.id == 0 {
+		if oa.id, err = s.NextOrderID(ctx, oa.model); err != nil {
+			return err
+		}
+	}
+	ord := &types.Order{Model: oa.model, Side: oa.side, OrderID: oa.id, Amount: oa.amount,
+		MaxFeeBips: oa.maxFeeBips, ValidUntil: uint32(time.Now().Add(oa.valid).Unix())}
+	ord.Price.Set(oa.price)
+	res, err := s.PlaceOrder(ctx, ord)
+	if err != nil {
+		return err
+	}
+	side := map[types.Side]string{types.Buy: "buy", types.Sell: "sell"}[oa.side]
+	fmt.Fprintf(a.out, "order %d placed: %s %s of model %d at %s (account %d, valid until %s)\n", res.OrderID, side,
+		wallet.Plural(oa.amount, "share"), oa.model, oa.price.Dec(), s.Account, wallet.Until(ord.ValidUntil))
+	var filled uint64
+	for _, t := range res.Trades {
+		filled += t.Fill
+		fmt.Fprintf(a.out, "  trade #%d: %s at %s, buyer %d (order %d), seller %d (order %d), maker %s, tx %s\n",
+			t.Seq, wallet.Plural(t.Fill, "share"), t.Price.Dec(), t.Buyer, t.BuyOrder, t.Seller, t.SellOrder, t.Maker, t.Hash)
+	}
+	for _, d := range res.Dropped {
+		fmt.Fprintf(a.out, "  dropped: %s\n", d)
+	}
+	fmt.Fprintf(a.out, "  filled %d, resting %d\n", filled, res.Rested)
+	if len(res.Trades) > 0 && client.StatusRank(o.wait) > client.StatusRank(rpc.TxIncluded) {
+		for _, t := range res.Trades {
+			if _, err := s.WaitTx(ctx, t.Hash, o.wait, printProgress(a.out, o.wait)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // --- models ----------------------------------------------------------------

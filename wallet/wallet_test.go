@@ -152,3 +152,22 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDeposit(t *testing.T) {
+	d, err := ParseDeposit("1eth", "ETH")
+	if err != nil || d.Token != "" || d.Amount.Dec() != "1000000000000000000" {
+		t.Fatalf("1eth: %+v %v", d, err)
+	}
+	if d, err = ParseDeposit("5", "2"); err != nil || d.Token != "2" {
+		t.Fatalf("token 2: %+v %v", d, err)
+	}
+	if d, err = ParseDeposit("5", "0x"+strings.Repeat("ab", 20)); err != nil || d.Token == "" {
+		t.Fatalf("token address: %+v %v", d, err)
+	}
+	_, err = ParseDeposit("5", "gold")
+	wantArgErr(t, err, "token")
+	_, err = ParseDeposit("0", "eth")
+	wantArgErr(t, err, "amount")
+	_, err = ParseDeposit("1"+strings.Repeat("0", 40), "eth")
+	wantArgErr(t, err, "amount")
+}

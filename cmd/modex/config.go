@@ -56,6 +56,7 @@ func newApp(out, errOut io.Writer) *app {
 			return ctx, nil
 		},
 		OnUsageError: a.usageError,
+		Action:       listCommands,
 		Commands: []*cli.Command{
 			a.devnetCommand(), a.nodeCommand(), a.dumpConfigCommand(),
 			a.walletCommand(), a.depositCommand(), a.transferCommand(), a.orderCommand(),
@@ -107,7 +108,18 @@ func (a *app) command(s *node.Settings, name, usage string, flags []cli.Flag, ac
 
 // group is a command of subcommands.
 func group(name, usage string, subs ...*cli.Command) *cli.Command {
-	return &cli.Command{Name: name, Usage: usage, Commands: subs}
+	return &cli.Command{Name: name, Usage: usage, Commands: subs, Action: listCommands}
+}
+
+// listCommands is a group's action: its help, or an unknown command named.
+func listCommands(_ context.Context, cmd *cli.Command) error {
+	if cmd.Args().Present() {
+		return fmt.Errorf("%w: unknown command %q (%s -h lists the commands)", ErrUsage, strings.TrimSpace(cmd.FullName()+" "+cmd.Args().First()), cmd.FullName())
+	}
+	if cmd.Root() == cmd {
+		return cli.ShowRootCommandHelp(cmd)
+	}
+	return cli.ShowSubcommandHelp(cmd)
 }
 
 func (a *app) usageError(_ context.Context, cmd *cli.Command, err error, _ bool) error {

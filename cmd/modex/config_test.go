@@ -299,13 +299,19 @@ func TestPrepareDataDir(t *testing.T) {
 
 // What a new user tries first: help and the version, on every command.
 func TestHelpAndVersion(t *testing.T) {
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"order", "-h"}, {"order", "place", "-h"}, {"devnet", "-h"}, {"wallet", "import", "--help"}, {"order"}} {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"order", "-h"}, {"order", "place", "-h"}, {"devnet", "-h"}, {"wallet", "import", "--help"}, {"order"}, {}} {
 		out, err := runApp(t, args...)
 		if err != nil {
 			t.Errorf("%v: %v", args, err)
 		}
 		if !strings.Contains(out, "USAGE") || strings.Contains(out, "invalid") {
 			t.Errorf("%v printed:\n%s", args, out)
+		}
+	}
+	for _, args := range [][]string{{"frobnicate"}, {"wallet", "frobnicate"}, {"order", "frobnicate"}} {
+		_, err := runApp(t, args...)
+		if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "unknown command") {
+			t.Errorf("%v: %v", args, err)
 		}
 	}
 	for _, args := range [][]string{{"--version"}, {"transfer", "--version"}, {"order", "place", "--version"}, {"devnet", "--version"}, {"bench", "--version"}, {"model", "show", "--version"}} {

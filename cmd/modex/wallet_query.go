@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -18,7 +19,6 @@ import (
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/rpc/client"
 	"github.com/modex/modex/wallet"
-	"os"
 )
 
 // query is a read-only wallet command: its flags besides --rpc and
@@ -268,7 +268,8 @@ func (a *app) watchBook(rpcURL string, model uint16, depth int) error {
 				if d.Orders == 0 {
 					fmt.Fprintf(a.out, "%s  v%d  %s %s: level gone\n", time.Now().Format(time.TimeOnly), d.Seq, d.Side, d.Price.Dec())
 				} else {
-					fmt.Fprintf(a.out, "%s  v%d  %s %s: %s shares, %d orders\n", time.Now().Format(time.TimeOnly), d.Seq, d.Side, d.Price.Dec(), d.Amount.Dec(), d.Orders)
+					fmt.Fprintf(a.out, "%s  v%d  %s %s: %s, %s\n", time.Now().Format(time.TimeOnly), d.Seq, d.Side, d.Price.Dec(),
+						wallet.Plural(d.Amount.Uint64(), "share"), wallet.Plural(uint64(d.Orders), "order"))
 				}
 			}
 		}

@@ -324,3 +324,36 @@ func TestSignedCommandOutput(t *testing.T) {
 		t.Errorf("%d transactions submitted, want 3", submitted.Load())
 	}
 }
+
+// modex status --key finds the key's account by its L1 address and L2 key.
+func TestStatusFindsAccount(t *testing.T) {
+	k := &wallet.Key{L1: devchain.DevKey(2), L2: node.DevL2Key(2)}
+	pk := k.PubKey()
+	addr, _ := k.Address()
+	api := fakeAPI(t, map[string]func([]json.RawMessage) any{
+		"node_health":       health,
+		"node_syncStatus":   func([]json.RawMessage) any { return &rpc.SyncStatus{Sealed: 4, Verified: 3, Sequencing: true} },
+		"node_contracts":    func([]json.RawMessage) any { return rpc.Contracts{ChainID: 1337, Bridge: common.Address{0xb1}} },
+		"account_byAddress": func([]json.RawMessage) any { return []uint32{7, 9} },
+		"account_info": func(p []json.RawMessage) any {
+			var id uint32
+			_ = json.Unmarshal(p[0], &id)
+			info := &rpc.AccountInfo{ID: id, L1Address: addr, PubKey: [2]string{"0x1", "0x2"},
+				Balances: []rpc.Balance{{Asset: 0, Name: "base:0", Soft: *uint256.NewInt(42), Proven: *uint256.NewInt(40)}}}
+			if id == 9 { // 7 holds another L2 key
+				info.PubKey = [2]string{wallet.ElemHex(pk.X), wallet.ElemHex(pk.Y)}
+			}
+			return info
+		},
+	})
+	key := devKeyFile(t, 2, true)
+	out, err := runApp(t, "status", "--rpc", api, "--key", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"batches     sealed 4", "account 9", "base:0", "42", "40", "open orders: none"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+}

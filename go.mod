@@ -11,6 +11,7 @@ require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/holiman/uint256 v1.3.2
 	github.com/prometheus/client_golang v1.16.0
+	github.com/urfave/cli/v3 v3.14.0
 )
 
 require (

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modex/modex/types"
-)
+	"github.com/urfave/cli/v3"
 
-func envMap(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
+	"github.com/modex/modex/node"
+	"github.com/modex/modex/types"
+	"github.com/modex/modex/wallet"
+)
 
 func writeFile(t *testing.T, name, body string) string {
 	t.Helper()
@@ -26,25 +28,50 @@ func writeFile(t *testing.T, name, body string) string {
 	return p
 }
 
-func wantConfigErr(t *testing.T, err error, field string) *ConfigError {
+// wantField checks that err is a configuration or argument error naming
+// the flag.
+func wantField(t *testing.T, err error, field string) {
 	t.Helper()
-	var ce *ConfigError
-	if !errors.As(err, &ce) {
-		t.Fatalf("want a *ConfigError for --%s, got %T %v", field, err, err)
+	if got := errField(err); got != field {
+		t.Fatalf("want an error naming --%s, got %T %v", field, err, err)
 	}
-	if ce.Field != field {
-		t.Fatalf("want a ConfigError for --%s, got --%s: %v", field, ce.Field, err)
+	if !errors.Is(err, node.ErrInvalidConfig) && !errors.Is(err, wallet.ErrInvalidArgument) {
+		t.Fatalf("%v wraps neither ErrInvalidConfig nor ErrInvalidArgument", err)
 	}
-	if !errors.Is(err, ErrInvalidConfig) {
-		t.Fatalf("%v does not wrap ErrInvalidConfig", err)
+}
+
+// runApp runs a modex command line; its output comes back.
+func runApp(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	a := newApp(&out, &out)
+	err := a.run(context.Background(), append([]string{"modex"}, args...))
+	return out.String(), err
+}
+
+// parseCmd runs `modex path... args` with the leaf's action replaced by
+// read (the flags are parsed and their sources checked, nothing starts).
+func parseCmd(t *testing.T, path []string, args []string, read func(cmd *cli.Command) error) error {
+	t.Helper()
+	a := newApp(io.Discard, io.Discard)
+	c := a.root
+	for _, p := range path {
+		c = c.Command(p)
 	}
-	return ce
+	c.Action = func(_ context.Context, cmd *cli.Command) error { return read(cmd) }
+	return a.run(context.Background(), append(append([]string{"modex"}, path...), args...))
+}
+
+func parseDevnet(t *testing.T, args ...string) (*devnetConfig, error) {
+	var c *devnetConfig
+	err := parseCmd(t, []string{"devnet"}, args, func(cmd *cli.Command) (err error) { c, err = newDevnetConfig(cmd); return err })
+	return c, err
 }
 
 func TestEnvName(t *testing.T) {
 	for in, want := range map[string]string{"log.level": "MODEX_LOG_LEVEL", "l1-rpc": "MODEX_L1_RPC",
 		"batch.capacity": "MODEX_BATCH_CAPACITY", "operator-key-file": "MODEX_OPERATOR_KEY_FILE"} {
-		if got := EnvName(in); got != want {
+		if got := node.EnvName(in); got != want {
 			t.Errorf("EnvName(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -61,69 +88,46 @@ timeout = "3s"
 [log]
 level = "warn"
 `)
-	f, c := newDevnetFlags()
-	f.lookupEnv = envMap(map[string]string{
-		"MODEX_CONFIG":        file,
-		"MODEX_ACCOUNTS":      "5",  // flag wins
-		"MODEX_BATCH_TIMEOUT": "2s", // env beats TOML
-		"MODEX_LOG_FORMAT":    "json",
-	})
-	if err := f.parse([]string{"--accounts", "9"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.check(); err != nil {
+	t.Setenv("MODEX_CONFIG", file)
+	t.Setenv("MODEX_ACCOUNTS", "5")       // the flag wins
+	t.Setenv("MODEX_BATCH_TIMEOUT", "2s") // env beats TOML
+	t.Setenv("MODEX_LOG_FORMAT", "json")  // env beats the default
+	c, err := parseDevnet(t, "--accounts", "9")
+	if err != nil {
 		t.Fatal(err)
 	}
 	checks := []struct {
 		name      string
 		got, want any
-		src       string
 	}{
-		{"accounts", c.Accounts, 9, srcFlag},
-		{"batch.timeout", c.BatchTimeout, 2 * time.Second, srcEnv},
-		{"log.format", c.Log.Format, "json", srcEnv},
-		{"batch.capacity", c.Params.Capacity, 3, srcTOML},
-		{"log.level", c.Log.Level, "warn", srcTOML},
-		{"families", c.Families, "Priority,Trade", srcTOML},
-		{"datadir", c.DataDir, "./build/devnet", srcDefault},
-		{"admin", c.Admin, true, srcDefault},
+		{"accounts (flag)", c.Accounts, 9},
+		{"batch.timeout (env)", c.BatchTimeout, 2 * time.Second},
+		{"log.format (env)", c.Log.Format, "json"},
+		{"batch.capacity (TOML)", c.Params.BatchCapacity, 3},
+		{"log.level (TOML)", c.Log.Level.String(), "WARN"},
+		{"families (TOML)", len(c.Families), 2},
+		{"datadir (default)", c.DataDir, "./build/devnet"},
+		{"admin (default)", c.Admin, true},
 	}
 	for _, k := range checks {
 		if k.got != k.want {
 			t.Errorf("%s = %v, want %v", k.name, k.got, k.want)
 		}
-		if f.sources[k.name] != k.src {
-			t.Errorf("%s came from %s, want %s", k.name, f.sources[k.name], k.src)
-		}
-	}
-	if len(c.families) != 2 || c.Params.params().BatchCapacity != 3 {
-		t.Errorf("families %v, params %+v", c.families, c.Params.params())
 	}
 
 	// --config on the command line beats MODEX_CONFIG
 	other := writeFile(t, "other.toml", "accounts = 11\n")
-	f, c = newDevnetFlags()
-	f.lookupEnv = envMap(map[string]string{"MODEX_CONFIG": file})
-	if err := f.parse([]string{"--config", other}); err != nil {
+	os.Unsetenv("MODEX_ACCOUNTS")
+	c, err = parseDevnet(t, "--config", other)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Accounts != 11 || c.Params.Capacity != DefaultCapacity {
-		t.Errorf("accounts %d capacity %d: want the --config file's", c.Accounts, c.Params.Capacity)
+	if c.Accounts != 11 || c.Params.BatchCapacity != node.DefaultCapacity {
+		t.Errorf("accounts %d capacity %d: want the --config file's", c.Accounts, c.Params.BatchCapacity)
 	}
 }
 
 func TestConfigErrors(t *testing.T) {
-	parse := func(env map[string]string, toml string, args ...string) (*devnetConfig, error) {
-		f, c := newDevnetFlags()
-		if toml != "" {
-			args = append(args, "--config", writeFile(t, "c.toml", toml))
-		}
-		f.lookupEnv = envMap(env)
-		if err := f.parse(args); err != nil {
-			return c, err
-		}
-		return c, c.check()
-	}
 	cases := []struct {
 		name  string
 		env   map[string]string
@@ -131,9 +135,6 @@ func TestConfigErrors(t *testing.T) {
 		args  []string
 		field string
 	}{
-		{"unknown flag", nil, "", []string{"--nope", "1"}, "nope"},
-		{"stray argument", nil, "", []string{"extra"}, "extra"},
-		{"bad int", nil, "", []string{"--batch.capacity", "x"}, "batch.capacity"},
 		{"bad env", map[string]string{"MODEX_BATCH_TIMEOUT": "soon"}, "", nil, "batch.timeout"},
 		{"unknown TOML key", nil, "[batch]\nsize = 3\n", nil, "batch.size"},
 		{"bad TOML value", nil, "accounts = \"many\"\n", nil, "accounts"},
@@ -151,13 +152,26 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := parse(tc.env, tc.toml, tc.args...)
-			wantConfigErr(t, err, tc.field)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			args := tc.args
+			if tc.toml != "" {
+				args = append(args, "--config", writeFile(t, "c.toml", tc.toml))
+			}
+			_, err := parseDevnet(t, args...)
+			wantField(t, err, tc.field)
+			if tc.env != nil && !strings.Contains(err.Error(), "MODEX_BATCH_TIMEOUT") {
+				t.Errorf("the error does not name the env var: %v", err)
+			}
 		})
 	}
-	ce := wantConfigErr(t, func() error { _, err := parse(map[string]string{"MODEX_BATCH_TIMEOUT": "soon"}, ""); return err }(), "batch.timeout")
-	if !strings.Contains(ce.Error(), "MODEX_BATCH_TIMEOUT") {
-		t.Errorf("the error does not name the env var: %v", ce)
+	// command-line mistakes are usage errors that say where the usage is
+	for _, args := range [][]string{{"--nope", "1"}, {"--batch.capacity", "x"}, {"--accounts"}} {
+		_, err := parseDevnet(t, args...)
+		if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "modex devnet -h") {
+			t.Errorf("%v: %v", args, err)
+		}
 	}
 }
 
@@ -166,20 +180,21 @@ func TestNodeConfigCheck(t *testing.T) {
 	keyFile := writeFile(t, "op.key", "0x"+strings.Repeat("11", 32)+"\n")
 	base := []string{"--l1-rpc", "http://127.0.0.1:8545", "--bridge", "0x" + strings.Repeat("ab", 20),
 		"--operator-key-file", keyFile, "--keys", keys}
-	parse := func(args ...string) (*nodeConfig, error) {
-		f, c := newNodeFlags()
-		f.lookupEnv = envMap(nil)
-		if err := f.parse(args); err != nil {
-			return c, err
-		}
-		return c, c.check()
+	parse := func(args ...string) (*node.CLIConfig, error) {
+		var c *node.CLIConfig
+		err := parseCmd(t, []string{"node"}, args, func(cmd *cli.Command) (err error) { c, err = node.NewCLIConfig(cmd); return err })
+		return c, err
 	}
 	c, err := parse(base...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.operator == nil || len(c.families) != len(types.AllFamilies()) {
-		t.Fatalf("operator set %v, families %v", c.operator != nil, c.families)
+	if c.OperatorKey == nil || len(c.Families) != len(types.AllFamilies()) || c.MakerFeeBips != 2 || c.TakerFeeBips != 5 {
+		t.Fatalf("operator set %v, families %v, fees %d/%d", c.OperatorKey != nil, c.Families, c.MakerFeeBips, c.TakerFeeBips)
+	}
+	nc := c.Config(nil, nil, nil)
+	if nc.MaxFeeCap.String() != "1000000000000" || nc.RPC.Addr != node.DefaultRPCAddr || nc.Params.BatchCapacity != node.DefaultCapacity {
+		t.Errorf("node.Config: fee cap %s, rpc %s, capacity %d", nc.MaxFeeCap, nc.RPC.Addr, nc.Params.BatchCapacity)
 	}
 	without := func(name string) []string {
 		var out []string
@@ -210,48 +225,47 @@ func TestNodeConfigCheck(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := parse(tc.args...)
-		wantConfigErr(t, err, tc.field)
+		wantField(t, err, tc.field)
 	}
 }
 
 // dumpconfig's output is a config file that gives the same configuration.
 func TestDumpConfigRoundTrip(t *testing.T) {
-	f, c := newDevnetFlags()
-	f.lookupEnv = envMap(map[string]string{"MODEX_LOG_LEVEL": "debug"})
-	if err := f.parse([]string{"--batch.capacity", "2", "--families", "Trade,Priority", "--batch.timeout", "250ms", "--admin=false"}); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := f.dumpTOML(&buf); err != nil {
+	t.Setenv("MODEX_LOG_LEVEL", "debug")
+	args := []string{"--batch.capacity", "2", "--families", "Trade,Priority", "--batch.timeout", "250ms", "--admin=false"}
+	dump, err := runApp(t, append([]string{"dumpconfig", "devnet"}, args...)...)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"[batch]", "capacity = 2", `timeout = "250ms"`, `level = "debug"`, "admin = false"} {
-		if !strings.Contains(buf.String(), want) {
-			t.Errorf("dump lacks %q:\n%s", want, buf.String())
+		if !strings.Contains(dump, want) {
+			t.Errorf("dump lacks %q:\n%s", want, dump)
 		}
 	}
-	f2, c2 := newDevnetFlags()
-	f2.lookupEnv = envMap(nil)
-	if err := f2.parse([]string{"--config", writeFile(t, "dump.toml", buf.String())}); err != nil {
+	if same, err := runApp(t, append([]string{"devnet", "--dump-config"}, args...)...); err != nil || same != dump {
+		t.Errorf("devnet --dump-config differs from dumpconfig devnet (%v):\n%s", err, same)
+	}
+	c, err := parseDevnet(t, args...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	c.families, c2.families = nil, nil
+	os.Unsetenv("MODEX_LOG_LEVEL")
+	body := dump[strings.Index(dump, "\n")+1:] // the comment line, then TOML
+	c2, err := parseDevnet(t, "--config", writeFile(t, "dump.toml", body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !reflect.DeepEqual(c, c2) {
 		t.Errorf("round trip:\n%+v\n%+v", *c, *c2)
 	}
 
 	// secrets stay out of the dump
-	nf, _ := newNodeFlags()
-	nf.lookupEnv = envMap(nil)
-	if err := nf.parse([]string{"--operator-key", strings.Repeat("33", 32)}); err != nil {
+	out, err := runApp(t, "dumpconfig", "node", "--operator-key", strings.Repeat("33", 32))
+	if err != nil {
 		t.Fatal(err)
 	}
-	buf.Reset()
-	if err := nf.dumpTOML(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(buf.String(), strings.Repeat("33", 32)) {
-		t.Error("dumpconfig printed the operator key")
+	if strings.Contains(out, strings.Repeat("33", 32)) || !strings.Contains(out, "operator-key omitted") {
+		t.Errorf("dumpconfig node:\n%s", out)
 	}
 }
 
@@ -264,7 +278,7 @@ func TestPrepareDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := prepareDataDir(dir, false)
-	wantConfigErr(t, err, "fresh")
+	wantField(t, err, "fresh")
 	if wiped, err := prepareDataDir(dir, true); err != nil || !wiped {
 		t.Fatalf("devnet dir: wiped %v err %v", wiped, err)
 	}
@@ -277,8 +291,33 @@ func TestPrepareDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = prepareDataDir(other, true)
-	wantConfigErr(t, err, "datadir")
+	wantField(t, err, "datadir")
 	if _, err := os.Stat(filepath.Join(other, "precious")); err != nil {
 		t.Fatal("wiped a foreign directory")
+	}
+}
+
+// What a new user tries first: help and the version, on every command.
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"order", "-h"}, {"order", "place", "-h"}, {"devnet", "-h"}, {"wallet", "import", "--help"}, {"order"}, {}} {
+		out, err := runApp(t, args...)
+		if err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if !strings.Contains(out, "USAGE") || strings.Contains(out, "invalid") {
+			t.Errorf("%v printed:\n%s", args, out)
+		}
+	}
+	for _, args := range [][]string{{"frobnicate"}, {"wallet", "frobnicate"}, {"order", "frobnicate"}} {
+		_, err := runApp(t, args...)
+		if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "unknown command") {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	for _, args := range [][]string{{"--version"}, {"transfer", "--version"}, {"order", "place", "--version"}, {"devnet", "--version"}, {"bench", "--version"}, {"model", "show", "--version"}} {
+		out, err := runApp(t, args...)
+		if (err != nil && !errors.Is(err, errShown)) || strings.TrimSpace(out) != "modex "+node.Version {
+			t.Errorf("%v: %q %v", args, out, err)
+		}
 	}
 }

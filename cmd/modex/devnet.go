@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/urfave/cli/v3"
 
 	"github.com/modex/modex/circuits"
 	"github.com/modex/modex/node"
@@ -19,85 +22,53 @@ import (
 // kind the devnet wipes).
 const devnetMarker = ".modex-devnet"
 
-// devnetConfig is `modex devnet`'s configuration.
+// devnetConfig is `modex devnet`'s configuration, checked.
 type devnetConfig struct {
-	DataDir       string
-	Fresh         bool
-	Keys          string
-	L1Addr        string
-	L1BlockTime   time.Duration
-	RPCAddr       string
-	Admin         bool
-	Params        paramsConfig
-	Families      string
-	BatchTimeout  time.Duration
-	FamilyWait    time.Duration
-	Accounts      int
-	ProverWorkers int
-	StopTimeout   time.Duration
-	Log           logConfig
-
-	families []types.Family
+	node.ServiceConfig
+	DataDir     string
+	Fresh       bool
+	Keys        string
+	L1Addr      string
+	L1BlockTime time.Duration
+	Admin       bool
+	Accounts    int
 }
 
-func newDevnetFlags() (*cmdFlags, *devnetConfig) {
-	c := &devnetConfig{}
-	f := newCmdFlags("devnet", true)
-	fs := f.fs
-	fs.StringVar(&c.DataDir, "datadir", "./build/devnet", "the node's state store and journal (started afresh: the embedded L1 lives in memory)")
-	fs.BoolVar(&c.Fresh, "fresh", true, "wipe the data of a previous devnet in --datadir at start (--fresh=false refuses to start over it instead)")
-	fs.StringVar(&c.Keys, "keys", "./build/devnet-keys", "cache of compiled circuits, dev keys and verifiers (\"\": none)")
-	fs.StringVar(&c.L1Addr, "l1.addr", "127.0.0.1:8545", "the embedded L1's JSON-RPC address, HTTP and websocket (\"\": none)")
-	fs.DurationVar(&c.L1BlockTime, "l1.blocktime", time.Second, "the L1 mines pending transactions at once and an empty block at least this often")
-	fs.StringVar(&c.RPCAddr, "rpc.addr", "127.0.0.1:8645", "the rollup API's address (HTTP and websocket)")
-	fs.BoolVar(&c.Admin, "admin", true, "serve the admin namespace")
-	c.Params.register(fs)
-	fs.StringVar(&c.Families, "families", "all", "batch families to deploy verifiers for (comma-separated, or all)")
-	fs.DurationVar(&c.BatchTimeout, "batch.timeout", time.Second, "seal a batch this long after its first transaction")
-	fs.DurationVar(&c.FamilyWait, "batch.family-wait", 10*time.Millisecond, "seal the open batch once a transaction of another family has waited this long (a batch holds one family)")
-	fs.IntVar(&c.Accounts, "accounts", 10, "funded dev accounts (10,000 ETH each)")
-	fs.IntVar(&c.ProverWorkers, "prover.workers", 1, "batches proven at once")
-	fs.DurationVar(&c.StopTimeout, "stop-timeout", 30*time.Second, "how long a graceful stop may take")
-	c.Log.register(fs)
-	return f, c
-}
-
-func (c *devnetConfig) check() error {
-	if c.DataDir == "" {
-		return cfgErr("datadir", "", "required (the devnet's node keeps its state on disk)")
+// devnetFlags are the devnet's own flags; the rest are node.ServiceFlags.
+func devnetFlags(s *node.Settings) []cli.Flag {
+	own := []cli.Flag{
+		&cli.StringFlag{Name: "datadir", Value: "./build/devnet", Usage: "the node's state store and journal (started afresh: the embedded L1 lives in memory)", Sources: s.Sources("datadir")},
+		&cli.BoolFlag{Name: "fresh", Value: true, Usage: "wipe the data of a previous devnet in --datadir at start (--fresh=false refuses to start over it instead)", Sources: s.Sources("fresh")},
+		&cli.StringFlag{Name: "keys", Value: "./build/devnet-keys", Usage: "cache of compiled circuits, dev keys and verifiers (\"\": none)", Sources: s.Sources("keys")},
+		&cli.StringFlag{Name: "l1.addr", Value: "127.0.0.1:8545", Usage: "the embedded L1's JSON-RPC address, HTTP and websocket (\"\": none)", Sources: s.Sources("l1.addr")},
+		&cli.DurationFlag{Name: "l1.blocktime", Value: time.Second, Usage: "the L1 mines pending transactions at once and an empty block at least this often", Sources: s.Sources("l1.blocktime")},
+		&cli.BoolFlag{Name: "admin", Value: true, Usage: "serve the admin namespace", Sources: s.Sources("admin")},
+		&cli.IntFlag{Name: "accounts", Value: 10, Usage: "funded dev accounts (10,000 ETH each)", Sources: s.Sources("accounts")},
 	}
-	if err := checkAddr("l1.addr", c.L1Addr, true); err != nil {
-		return err
+	return append(own, node.ServiceFlags(s)...)
+}
+
+// newDevnetConfig reads and checks the devnet's flags.
+func newDevnetConfig(cmd *cli.Command) (*devnetConfig, error) {
+	sc, err := node.NewServiceConfig(cmd)
+	if err != nil {
+		return nil, err
+	}
+	c := &devnetConfig{ServiceConfig: *sc, DataDir: cmd.String("datadir"), Fresh: cmd.Bool("fresh"), Keys: cmd.String("keys"),
+		L1Addr: cmd.String("l1.addr"), L1BlockTime: cmd.Duration("l1.blocktime"), Admin: cmd.Bool("admin"), Accounts: cmd.Int("accounts")}
+	if c.DataDir == "" {
+		return nil, node.ConfigErr("datadir", "", "required (the devnet's node keeps its state on disk)")
+	}
+	if err := node.CheckAddr("l1.addr", c.L1Addr, true); err != nil {
+		return nil, err
 	}
 	if c.L1BlockTime <= 0 {
-		return cfgErr("l1.blocktime", c.L1BlockTime.String(), "must be positive")
-	}
-	if err := checkAddr("rpc.addr", c.RPCAddr, false); err != nil {
-		return err
-	}
-	if err := c.Params.check(); err != nil {
-		return err
-	}
-	var err error
-	if c.families, err = parseFamilies(c.Families); err != nil {
-		return cfgErr("families", c.Families, "%v", err)
-	}
-	if c.BatchTimeout <= 0 {
-		return cfgErr("batch.timeout", c.BatchTimeout.String(), "must be positive")
-	}
-	if c.FamilyWait <= 0 {
-		return cfgErr("batch.family-wait", c.FamilyWait.String(), "must be positive")
+		return nil, node.ConfigErr("l1.blocktime", c.L1BlockTime.String(), "must be positive")
 	}
 	if c.Accounts < 1 || c.Accounts > 1000 {
-		return cfgErr("accounts", strconv.Itoa(c.Accounts), "want 1..1000")
+		return nil, node.ConfigErr("accounts", strconv.Itoa(c.Accounts), "want 1..1000")
 	}
-	if c.ProverWorkers < 1 || c.ProverWorkers > 64 {
-		return cfgErr("prover.workers", strconv.Itoa(c.ProverWorkers), "want 1..64")
-	}
-	if c.StopTimeout <= 0 {
-		return cfgErr("stop-timeout", c.StopTimeout.String(), "must be positive")
-	}
-	return c.Log.check()
+	return c, nil
 }
 
 // prepareDataDir makes dir an empty devnet data directory. The devnet's L1
@@ -110,25 +81,25 @@ func prepareDataDir(dir string, fresh bool) (wiped bool, err error) {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
-		return false, cfgErr("datadir", dir, "%v", err)
+		return false, node.ConfigErr("datadir", dir, "%v", err)
 	case len(entries) > 0:
 		if _, err := os.Stat(filepath.Join(dir, devnetMarker)); err != nil {
-			return false, cfgErr("datadir", dir, "not empty and not a devnet data directory (no %s file): refusing to wipe it; choose another --datadir", devnetMarker)
+			return false, node.ConfigErr("datadir", dir, "not empty and not a devnet data directory (no %s file): refusing to wipe it; choose another --datadir", devnetMarker)
 		}
 		if !fresh {
-			return false, cfgErr("fresh", "false", "%s holds a previous devnet's data, which a new devnet cannot resume (its L1 lived in memory): wipe it (--fresh) or choose another --datadir", dir)
+			return false, node.ConfigErr("fresh", "false", "%s holds a previous devnet's data, which a new devnet cannot resume (its L1 lived in memory): wipe it (--fresh) or choose another --datadir", dir)
 		}
 		if err := os.RemoveAll(dir); err != nil {
-			return false, cfgErr("datadir", dir, "wipe: %v", err)
+			return false, node.ConfigErr("datadir", dir, "wipe: %v", err)
 		}
 		wiped = true
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false, cfgErr("datadir", dir, "%v", err)
+		return false, node.ConfigErr("datadir", dir, "%v", err)
 	}
 	marker := "a modex devnet's data directory: `modex devnet` wipes it at every start\n"
 	if err := os.WriteFile(filepath.Join(dir, devnetMarker), []byte(marker), 0o600); err != nil {
-		return false, cfgErr("datadir", dir, "%v", err)
+		return false, node.ConfigErr("datadir", dir, "%v", err)
 	}
 	return wiped, nil
 }
@@ -149,20 +120,25 @@ func missingKeys(keyDir string, p types.Params, fams []types.Family) []types.Fam
 	return out
 }
 
-// runDevnet: modex devnet — an embedded L1, the rollup deployed on it and a
-// node, with funded dev accounts.
-func runDevnet(args []string) error {
-	f, c := newDevnetFlags()
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	if f.dump {
-		return dumpAndCheck(f, c.check)
-	}
-	if err := c.check(); err != nil {
-		return err
-	}
-	log := c.Log.logger(os.Stderr)
+// devnetCommand: modex devnet — an embedded L1, the rollup deployed on it
+// and a node, with funded dev accounts.
+func (a *app) devnetCommand() *cli.Command {
+	s := a.newSettings(true)
+	return a.command(s, "devnet", "embedded L1 + deployed rollup + node, with funded dev accounts",
+		devnetFlags(s), func(_ context.Context, cmd *cli.Command) error {
+			c, err := newDevnetConfig(cmd)
+			if cmd.Bool("dump-config") {
+				return a.dumpAndCheck(s, cmd, func() error { return err })
+			}
+			if err != nil {
+				return err
+			}
+			return a.runDevnet(c)
+		})
+}
+
+func (a *app) runDevnet(c *devnetConfig) error {
+	log := newLogger(a.errOut, c.Log)
 	wiped, err := prepareDataDir(c.DataDir, c.Fresh)
 	if err != nil {
 		return err
@@ -170,14 +146,14 @@ func runDevnet(args []string) error {
 	if wiped {
 		log.Info("wiped the previous devnet's data (the embedded L1 starts afresh)", "datadir", c.DataDir)
 	}
-	params := c.Params.params()
-	if miss := missingKeys(c.Keys, params, c.families); len(miss) > 0 {
+	params := c.Params
+	if miss := missingKeys(c.Keys, params, c.Families); len(miss) > 0 {
 		where := "no cache (--keys \"\")"
 		if c.Keys != "" {
 			where = "cached in " + c.Keys + " for the next starts"
 		}
 		log.Warn(fmt.Sprintf("first start for these parameters: compiling %d circuits and running the INSECURE dev setup; this takes minutes (%s)", len(miss), where),
-			"families", fmt.Sprint(miss), "params", c.Params.Name, "capacity", params.BatchCapacity)
+			"families", fmt.Sprint(miss), "params", c.ParamsName, "capacity", params.BatchCapacity)
 	}
 
 	ctx, stopSignals := startupContext(log)
@@ -185,7 +161,7 @@ func runDevnet(args []string) error {
 	start := time.Now()
 	dn, err := node.StartDevnet(ctx, node.DevnetConfig{
 		DataDir: c.DataDir, KeyDir: c.Keys, L1Addr: c.L1Addr, RPCAddr: c.RPCAddr, Admin: c.Admin,
-		Params: params, Families: c.families, Accounts: c.Accounts, BlockTime: c.L1BlockTime,
+		Params: params, Families: c.Families, Accounts: c.Accounts, BlockTime: c.L1BlockTime,
 		BatchTimeout: c.BatchTimeout, FamilyWait: c.FamilyWait, ProverWorkers: c.ProverWorkers, Logger: log,
 		Progress: func(msg string) { log.Info(msg, "elapsed", humanSince(start)) },
 	})
@@ -194,7 +170,7 @@ func runDevnet(args []string) error {
 	}
 	stopSignals()
 	log.Info("devnet started", "elapsed", humanSince(start))
-	printDevnet(os.Stdout, dn, c)
+	printDevnet(a.out, dn, c)
 	return waitAndStop(log, c.StopTimeout, dn.Stop)
 }
 
@@ -205,7 +181,7 @@ func printDevnet(w io.Writer, dn *node.Devnet, c *devnetConfig) {
 		l1 = "(none: --l1.addr \"\")"
 	}
 	fams := make([]string, 0, len(dn.Rollup.Verifiers))
-	for _, f := range c.families {
+	for _, f := range c.Families {
 		fams = append(fams, f.String())
 	}
 	fmt.Fprintf(w, `
@@ -220,7 +196,7 @@ Modex devnet is running (Ctrl-C stops it; the next start begins afresh).
 Dev accounts: 10,000 ETH each on L1. Account 0 operates the rollup and owns L2 fee account 0.
 Import one into the wallet with its two keys, or with: modex wallet import --dev N --out dN.json
 `, l1, dn.Chain.ChainID(), dn.Rollup.Contract.Address, dn.Rollup.DeployBlock, api, api,
-		c.Params.Name, c.Params.Capacity, fams, c.DataDir, orNone(c.Keys))
+		c.ParamsName, c.Params.BatchCapacity, fams, c.DataDir, orNone(c.Keys))
 	for _, a := range dn.DevAccounts() {
 		role := ""
 		if a.Index == 0 {
@@ -229,11 +205,4 @@ Import one into the wallet with its two keys, or with: modex wallet import --dev
 		fmt.Fprintf(w, "\n  (%d) %s%s\n      l1Key 0x%s\n      l2Key 0x%s\n", a.Index, a.Address, role, a.L1Key, a.L2Key)
 	}
 	fmt.Fprintf(w, "\nTry: modex status --rpc http://%s\n\n", api)
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }

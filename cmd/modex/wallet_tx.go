@@ -4,161 +4,101 @@ package main
 // create|mint|set-price, credits buy|redeem, revenue claim, withdraw.
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
+	"github.com/urfave/cli/v3"
 
 	"github.com/modex/modex/rpc"
+	"github.com/modex/modex/rpc/client"
 	"github.com/modex/modex/types"
+	"github.com/modex/modex/wallet"
 )
-
-// signedCmd is a command that signs one transaction.
-type signedCmd struct {
-	f   *cmdFlags
-	o   walletOpts
-	fee *string
-}
-
-func newSignedCmd(name, feeHelp string) *signedCmd {
-	c := &signedCmd{f: newCmdFlags(name, false)}
-	c.o.register(c.f, true)
-	c.fee = c.f.fs.String("fee", "0", feeHelp+" (this sequencer asks none)")
-	return c
-}
-
-// parse parses and validates the shared flags and loads the key (no network).
-func (c *signedCmd) parse(args []string) (*walletKey, *uint256.Int, error) {
-	if err := c.f.parse(args); err != nil {
-		return nil, nil, err
-	}
-	if err := c.o.check(); err != nil {
-		return nil, nil, err
-	}
-	fee, err := parseAmount("fee", *c.fee, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := packable("fee", fee, types.Fee16); err != nil {
-		return nil, nil, err
-	}
-	k, err := loadKey(c.o.keyPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	return k, fee, nil
-}
-
-// run opens the session, builds the transaction for the account and sends it.
-func (c *signedCmd) run(k *walletKey, build func(s *session) (types.SignedTx, error)) (*session, *rpc.TxInfo, error) {
-	s, err := c.o.open(k, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	tx, err := build(s)
-	if err != nil {
-		s.close()
-		return nil, nil, err
-	}
-	info, err := s.send(tx)
-	if err != nil {
-		s.close()
-		return nil, nil, err
-	}
-	return s, info, nil
-}
-
-func parseModel(s string) (uint16, error) {
-	v, err := parseUint("model", s, types.ModelBits, true)
-	return uint16(v), err
-}
 
 // --- transfer ----------------------------------------------------------------
 
-func runTransfer(args []string) error {
-	c := newSignedCmd("transfer", "fee in the asset (base tokens) or the model's quote token (shares, credits)")
-	to := c.f.fs.String("to", "", "receiving account id")
-	amount := c.f.fs.String("amount", "", "amount in base units (wei for ETH; 1.5eth works too)")
-	asset := c.f.fs.String("asset", "eth", "eth, token:N, shares:MODEL or credits:MODEL")
-	k, fee, err := c.parse(args)
-	if err != nil {
-		return err
-	}
-	tx, err := buildTransfer(*to, *amount, *asset, fee)
-	if err != nil {
-		return err
-	}
-	s, _, err := c.run(k, func(s *session) (types.SignedTx, error) {
-		if tx.To == s.account {
-			return nil, cfgErr("to", *to, "is the sender's own account")
-		}
-		tx.From = s.account
-		return tx, nil
+func (a *app) transferCommand() *cli.Command {
+	return a.signedCommand(signed{
+		name: "transfer", usage: "move an asset to another account (--to ACCOUNT --amount N [--asset eth|token:N|shares:M|credits:M])",
+		feeHelp: "fee in the asset (base tokens) or the model's quote token (shares, credits)",
+		flags: []cli.Flag{
+			str("to", "", "receiving account id"),
+			str("amount", "", "amount in base units (wei for ETH; 1.5eth works too)"),
+			str("asset", "eth", "eth, token:N, shares:MODEL or credits:MODEL"),
+		},
+		build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
+			return buildTransfer(cmd.String("to"), cmd.String("amount"), cmd.String("asset"), fee)
+		},
+		complete: func(_ context.Context, s *wallet.Session, tx types.SignedTx) error {
+			if t := tx.(*types.Transfer); t.To == s.Account {
+				return wallet.ArgErr("to", strconv.FormatUint(uint64(t.To), 10), "is the sender's own account")
+			}
+			return nil
+		},
+		report: func(_ context.Context, w io.Writer, _ *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
+			t := tx.(*types.Transfer)
+			fmt.Fprintf(w, "transferred %s from account %d to account %d\n", wallet.FormatAsset(&t.Amount, t.Asset), t.From, t.To)
+			return nil
+		},
 	})
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	fmt.Printf("transferred %s %s from account %d to account %d\n", tx.Amount.Dec(), assetName(tx.Asset), tx.From, tx.To)
-	return nil
 }
 
 func buildTransfer(to, amount, asset string, fee *uint256.Int) (*types.Transfer, error) {
-	id, err := parseUint("to", to, types.AccountBits, true)
+	id, err := wallet.ParseUint("to", to, types.AccountBits, true)
 	if err != nil {
 		return nil, err
 	}
-	a, err := parseAsset("asset", asset)
+	as, err := wallet.ParseAsset("asset", asset)
 	if err != nil {
 		return nil, err
 	}
-	v, err := parseAmount("amount", amount, false)
+	v, err := wallet.ParseAmount("amount", amount, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := packable("amount", v, types.Amount38); err != nil {
+	if err := wallet.Packable("amount", v, types.Amount38); err != nil {
 		return nil, err
 	}
-	tx := &types.Transfer{To: uint32(id), Asset: a}
+	tx := &types.Transfer{To: uint32(id), Asset: as}
 	tx.Amount.Set(v)
 	tx.Fee.Set(fee)
 	return tx, nil
 }
 
-func assetName(a types.AssetID) string {
-	switch a.Kind() {
-	case types.AssetBase:
-		if a.Index() == 0 {
-			return "ETH (wei)"
-		}
-		return fmt.Sprintf("token:%d", a.Index())
-	case types.AssetShare:
-		return fmt.Sprintf("shares of model %d", a.Index())
-	case types.AssetCredit:
-		return fmt.Sprintf("credits of model %d", a.Index())
-	}
-	return a.String()
-}
-
 // --- orders ----------------------------------------------------------------
 
-func runOrder(args []string) error {
-	if len(args) == 0 {
-		return cfgErr("order", "", "want a subcommand: place or cancel")
-	}
-	switch args[0] {
-	case "place":
-		return runOrderPlace(args[1:])
-	case "cancel":
-		return runOrderCancel(args[1:])
-	}
-	return cfgErr("order", args[0], "unknown subcommand (place, cancel)")
+func (a *app) orderCommand() *cli.Command {
+	return group("order", "limit orders on a model's share market: place, cancel", a.orderPlaceCommand(), a.signedCommand(signed{
+		name: "cancel", usage: "cancel an order (--model M --id N)", feeHelp: "fee in the model's quote token",
+		flags: []cli.Flag{str("model", "", "model id"), str("id", "", "the order id to cancel")},
+		build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
+			m, err := wallet.ParseModel(cmd.String("model"))
+			if err != nil {
+				return nil, err
+			}
+			oid, err := wallet.ParseUint("id", cmd.String("id"), types.OrderIDBits, false)
+			if err != nil {
+				return nil, err
+			}
+			tx := &types.CancelOrder{Model: m, OrderID: uint32(oid)}
+			tx.Fee.Set(fee)
+			return tx, nil
+		},
+		report: func(_ context.Context, w io.Writer, _ *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
+			t := tx.(*types.CancelOrder)
+			fmt.Fprintf(w, "order %d on model %d cancelled\n", t.OrderID, t.Model)
+			return nil
+		},
+	}))
 }
 
-// orderArgs are order place's validated arguments.
+// orderArgs are order place's checked arguments.
 type orderArgs struct {
 	model      uint16
 	side       types.Side
@@ -172,7 +112,7 @@ type orderArgs struct {
 func parseOrderArgs(model, side, amount, price, id string, valid time.Duration, maxFee uint) (*orderArgs, error) {
 	a := &orderArgs{valid: valid}
 	var err error
-	if a.model, err = parseModel(model); err != nil {
+	if a.model, err = wallet.ParseModel(model); err != nil {
 		return nil, err
 	}
 	switch strings.ToLower(side) {
@@ -181,97 +121,96 @@ func parseOrderArgs(model, side, amount, price, id string, valid time.Duration, 
 	case "sell":
 		a.side = types.Sell
 	case "":
-		return nil, cfgErr("side", "", "required: buy or sell")
+		return nil, wallet.ArgErr("side", "", "required: buy or sell")
 	default:
-		return nil, cfgErr("side", side, "want buy or sell")
+		return nil, wallet.ArgErr("side", side, "want buy or sell")
 	}
-	if a.amount, err = parseUint("amount", amount, types.ShareBits, false); err != nil {
+	if a.amount, err = wallet.ParseUint("amount", amount, types.ShareBits, false); err != nil {
 		return nil, err
 	}
-	if a.price, err = parseAmount("price", price, false); err != nil {
+	if a.price, err = wallet.ParseAmount("price", price, false); err != nil {
 		return nil, err
 	}
-	if err := packable("price", a.price, types.Amount38); err != nil {
+	if err := wallet.Packable("price", a.price, types.Amount38); err != nil {
 		return nil, err
 	}
 	if id != "" {
-		v, err := parseUint("id", id, types.OrderIDBits, false)
+		v, err := wallet.ParseUint("id", id, types.OrderIDBits, false)
 		if err != nil {
 			return nil, err
 		}
 		a.id = uint32(v)
 	}
 	if valid <= 0 || valid > 365*24*time.Hour {
-		return nil, cfgErr("valid", valid.String(), "want a positive duration up to a year")
+		return nil, wallet.ArgErr("valid", valid.String(), "want a positive duration up to a year")
 	}
 	if maxFee > 255 {
-		return nil, cfgErr("max-fee-bips", strconv.FormatUint(uint64(maxFee), 10), "want 0..255")
+		return nil, wallet.ArgErr("max-fee-bips", strconv.FormatUint(uint64(maxFee), 10), "want 0..255")
 	}
 	a.maxFeeBips = uint8(maxFee)
 	return a, nil
 }
 
-func runOrderPlace(args []string) error {
-	f := newCmdFlags("order place", false)
-	var o walletOpts
-	o.register(f, true)
-	model := f.fs.String("model", "", "model id (its share market)")
-	side := f.fs.String("side", "", "buy or sell")
-	amount := f.fs.String("amount", "", "shares")
-	price := f.fs.String("price", "", "quote-token units per share (a limit: the order trades at this price or better)")
-	id := f.fs.String("id", "", "order id (default: one above the account's highest order id on this market)")
-	valid := f.fs.Duration("valid", time.Hour, "how long the order stays valid")
-	maxFee := f.fs.Uint("max-fee-bips", 10, "the highest trade fee accepted (basis points)")
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
-		return err
-	}
-	a, err := parseOrderArgs(*model, *side, *amount, *price, *id, *valid, *maxFee)
-	if err != nil {
-		return err
-	}
-	k, err := loadKey(o.keyPath)
-	if err != nil {
-		return err
-	}
-	s, err := o.open(k, true)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	if a.id == 0 {
-		if a.id, err = s.nextOrderID(a.model); err != nil {
+func (a *app) orderPlaceCommand() *cli.Command {
+	s := a.newSettings(false)
+	flags := append(walletFlags(s, true),
+		&cli.StringFlag{Name: "model", Usage: "model id (its share market)", Sources: s.Sources("model")},
+		&cli.StringFlag{Name: "side", Usage: "buy or sell", Sources: s.Sources("side")},
+		&cli.StringFlag{Name: "amount", Usage: "shares", Sources: s.Sources("amount")},
+		&cli.StringFlag{Name: "price", Usage: "quote-token units per share (a limit: the order trades at this price or better)", Sources: s.Sources("price")},
+		&cli.StringFlag{Name: "id", Usage: "order id (default: one above the account's highest order id on this market)", Sources: s.Sources("id")},
+		&cli.DurationFlag{Name: "valid", Value: time.Hour, Usage: "how long the order stays valid", Sources: s.Sources("valid")},
+		&cli.UintFlag{Name: "max-fee-bips", Value: 10, Usage: "the highest trade fee accepted (basis points)", Sources: s.Sources("max-fee-bips")},
+	)
+	return a.command(s, "place", "a signed limit order (--model M --side buy|sell --amount N --price P); it trades at once against the book, the rest rests", flags,
+		func(ctx context.Context, cmd *cli.Command) error {
+			o, err := readWalletOpts(cmd)
+			if err != nil {
+				return err
+			}
+			oa, err := parseOrderArgs(cmd.String("model"), cmd.String("side"), cmd.String("amount"), cmd.String("price"), cmd.String("id"), cmd.Duration("valid"), cmd.Uint("max-fee-bips"))
+			if err != nil {
+				return err
+			}
+			k, err := wallet.LoadKey(o.keyPath)
+			if err != nil {
+				return err
+			}
+			return o.with(ctx, k, true, func(ctx context.Context, s *wallet.Session) error { return a.placeOrder(ctx, s, o, oa) })
+		})
+}
+
+// placeOrder signs and places the order and prints what it did.
+func (a *app) placeOrder(ctx context.Context, s *wallet.Session, o *walletOpts, oa *orderArgs) error {
+	var err error
+	if oa.id == 0 {
+		if oa.id, err = s.NextOrderID(ctx, oa.model); err != nil {
 			return err
 		}
 	}
-	ord := &types.Order{Account: s.account, Model: a.model, Side: a.side, OrderID: a.id, Amount: a.amount,
-		MaxFeeBips: a.maxFeeBips, ValidUntil: uint32(time.Now().Add(a.valid).Unix())}
-	ord.Price.Set(a.price)
-	if err := types.SignOrder(k.l2, s.domain, ord); err != nil {
+	ord := &types.Order{Model: oa.model, Side: oa.side, OrderID: oa.id, Amount: oa.amount,
+		MaxFeeBips: oa.maxFeeBips, ValidUntil: uint32(time.Now().Add(oa.valid).Unix())}
+	ord.Price.Set(oa.price)
+	res, err := s.PlaceOrder(ctx, ord)
+	if err != nil {
 		return err
 	}
-	res, err := s.c.PlaceOrder(s.ctx, ord)
-	if err != nil {
-		return fmt.Errorf("order: %w", err)
-	}
-	sideName := map[types.Side]string{types.Buy: "buy", types.Sell: "sell"}[a.side]
-	fmt.Printf("order %d placed: %s %d shares of model %d at %s (account %d, valid until %s)\n", res.OrderID, sideName,
-		a.amount, a.model, a.price.Dec(), s.account, time.Unix(int64(ord.ValidUntil), 0).Format(time.RFC3339))
+	side := map[types.Side]string{types.Buy: "buy", types.Sell: "sell"}[oa.side]
+	fmt.Fprintf(a.out, "order %d placed: %s %s of model %d at %s (account %d, valid until %s)\n", res.OrderID, side,
+		wallet.Plural(oa.amount, "share"), oa.model, oa.price.Dec(), s.Account, wallet.Until(ord.ValidUntil))
 	var filled uint64
 	for _, t := range res.Trades {
 		filled += t.Fill
-		fmt.Printf("  trade #%d: %d shares at %s, buyer %d (order %d), seller %d (order %d), maker %s, tx %s\n",
-			t.Seq, t.Fill, t.Price.Dec(), t.Buyer, t.BuyOrder, t.Seller, t.SellOrder, t.Maker, t.Hash)
+		fmt.Fprintf(a.out, "  trade #%d: %s at %s, buyer %d (order %d), seller %d (order %d), maker %s, tx %s\n",
+			t.Seq, wallet.Plural(t.Fill, "share"), t.Price.Dec(), t.Buyer, t.BuyOrder, t.Seller, t.SellOrder, t.Maker, t.Hash)
 	}
 	for _, d := range res.Dropped {
-		fmt.Printf("  dropped: %s\n", d)
+		fmt.Fprintf(a.out, "  dropped: %s\n", d)
 	}
-	fmt.Printf("  filled %d, resting %d\n", filled, res.Rested)
-	if w := s.o.wait.status; len(res.Trades) > 0 && statusRank(w) > statusRank(rpc.TxIncluded) {
+	fmt.Fprintf(a.out, "  filled %d, resting %d\n", filled, res.Rested)
+	if len(res.Trades) > 0 && client.StatusRank(o.wait) > client.StatusRank(rpc.TxIncluded) {
 		for _, t := range res.Trades {
-			if _, err := s.waitTx(t.Hash, w); err != nil {
+			if _, err := s.WaitTx(ctx, t.Hash, o.wait, printProgress(a.out, o.wait)); err != nil {
 				return err
 			}
 		}
@@ -279,450 +218,324 @@ func runOrderPlace(args []string) error {
 	return nil
 }
 
-// nextOrderID is one above the highest order id the account has used on
-// the market: its open orders, its trades there and its cancellations.
-func (s *session) nextOrderID(model uint16) (uint32, error) {
-	var top uint32
-	info, err := s.c.Account(s.ctx, s.account)
-	if err != nil {
-		return 0, err
-	}
-	for _, o := range info.Orders {
-		if o.Model == model {
-			top = max(top, o.OrderID)
-		}
-	}
-	cursor := ""
-	for range 20 { // the newest 10,000 trades of the market
-		page, err := s.c.Trades(s.ctx, model, cursor, rpc.MaxPageLimit)
-		if err != nil {
-			return 0, err
-		}
-		for _, t := range page.Items {
-			if t.Buyer == s.account {
-				top = max(top, t.BuyOrder)
-			}
-			if t.Seller == s.account {
-				top = max(top, t.SellOrder)
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		cursor = page.Next
-	}
-	cursor = ""
-	for range 20 {
-		page, err := s.c.History(s.ctx, s.account, cursor, rpc.MaxPageLimit)
-		if err != nil {
-			return 0, err
-		}
-		for _, t := range page.Items {
-			if t.Kind != types.KindCancelOrder.String() || len(t.Raw) == 0 {
-				continue
-			}
-			if tx, err := types.DecodeTx(t.Raw); err == nil {
-				if c, ok := tx.(*types.CancelOrder); ok && c.Model == model {
-					top = max(top, c.OrderID)
-				}
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		cursor = page.Next
-	}
-	if top+1 >= 1<<types.OrderIDBits {
-		return 0, cfgErr("id", "", "the account's order ids are used up on model %d", model)
-	}
-	return top + 1, nil
-}
-
-func runOrderCancel(args []string) error {
-	c := newSignedCmd("order cancel", "fee in the model's quote token")
-	model := c.f.fs.String("model", "", "model id")
-	id := c.f.fs.String("id", "", "the order id to cancel")
-	k, fee, err := c.parse(args)
-	if err != nil {
-		return err
-	}
-	m, err := parseModel(*model)
-	if err != nil {
-		return err
-	}
-	oid, err := parseUint("id", *id, types.OrderIDBits, false)
-	if err != nil {
-		return err
-	}
-	tx := &types.CancelOrder{Model: m, OrderID: uint32(oid)}
-	tx.Fee.Set(fee)
-	s, _, err := c.run(k, func(s *session) (types.SignedTx, error) { tx.Account = s.account; return tx, nil })
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	fmt.Printf("order %d on model %d cancelled\n", oid, m)
-	return nil
-}
-
 // --- models ----------------------------------------------------------------
 
-func runModel(args []string) error {
-	if len(args) == 0 {
-		return cfgErr("model", "", "want a subcommand: create, mint, set-price or show")
-	}
-	switch args[0] {
-	case "create":
-		return runModelCreate(args[1:])
-	case "mint":
-		return runModelMint(args[1:])
-	case "set-price":
-		return runModelSetPrice(args[1:])
-	case "show":
-		return runModelShow(args[1:])
-	}
-	return cfgErr("model", args[0], "unknown subcommand (create, mint, set-price, show)")
+func (a *app) modelCommand() *cli.Command {
+	return group("model", "models: create, mint, set-price, show",
+		a.signedCommand(signed{
+			name: "create", usage: "register a model; the signer becomes its DAO", feeHelp: "fee in the quote token",
+			flags: []cli.Flag{
+				str("model", "", "the new model's id"),
+				str("supply", "", "initial shares (to the DAO, the signer)"),
+				str("max-supply", "", "share cap (default: --supply)"),
+				str("credit-price", "", "price of one inference credit in the quote token"),
+				str("holder-bps", "", "share of credit revenue paid to shareholders (basis points; the rest goes to the treasury)"),
+				str("quote-token", "0", "base token of the market, credit price and revenue (0 = ETH)"),
+				str("weights", "", "commitment to the model weights (field element, 0x-hex)"),
+				str("metadata", "", "commitment to the model metadata (field element, 0x-hex)"),
+			},
+			build: buildCreateModel,
+			report: func(_ context.Context, w io.Writer, _ *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
+				t := tx.(*types.CreateModel)
+				fmt.Fprintf(w, "model %d created: DAO account %d, %s (cap %d), credits at %s, %d bps to holders\n",
+					t.Model, t.Account, wallet.Plural(t.Supply, "share"), t.MaxSupply, t.CreditPrice.Dec(), t.HolderBps)
+				return nil
+			},
+		}),
+		a.signedCommand(signed{
+			name: "mint", usage: "new shares to the DAO, up to the cap (--model M --amount N)", feeHelp: "fee in the quote token",
+			flags: []cli.Flag{str("model", "", "model id"), str("amount", "", "new shares (to the DAO, up to the cap)")},
+			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
+				tx := &types.MintShares{}
+				var err error
+				if tx.Model, tx.Amount, err = modelAndCount(cmd, "amount", types.ShareBits); err != nil {
+					return nil, err
+				}
+				tx.Fee.Set(fee)
+				return tx, nil
+			},
+			report: func(_ context.Context, w io.Writer, _ *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
+				t := tx.(*types.MintShares)
+				fmt.Fprintf(w, "minted %s of model %d\n", wallet.Plural(t.Amount, "share"), t.Model)
+				return nil
+			},
+		}),
+		a.signedCommand(signed{
+			name: "set-price", usage: "the credit price and the holders' share (--model M --credit-price P [--holder-bps B])", feeHelp: "fee in the quote token",
+			flags: []cli.Flag{
+				str("model", "", "model id"),
+				str("credit-price", "", "new price of one credit"),
+				str("holder-bps", "", "new holders' share of credit revenue (default: unchanged)"),
+			},
+			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
+				tx := &types.SetModelParams{HolderBps: noBps}
+				var err error
+				if tx.Model, err = wallet.ParseModel(cmd.String("model")); err != nil {
+					return nil, err
+				}
+				p, err := wallet.ParseAmount("credit-price", cmd.String("credit-price"), true)
+				if err != nil {
+					return nil, err
+				}
+				tx.CreditPrice.Set(p)
+				if b := cmd.String("holder-bps"); b != "" {
+					if tx.HolderBps, err = wallet.ParseBps("holder-bps", b); err != nil {
+						return nil, err
+					}
+				}
+				tx.Fee.Set(fee)
+				return tx, nil
+			},
+			complete: func(ctx context.Context, s *wallet.Session, tx types.SignedTx) error {
+				t := tx.(*types.SetModelParams)
+				if t.HolderBps != noBps {
+					return nil
+				}
+				m, err := s.Client.Model(ctx, t.Model)
+				if err != nil {
+					return err
+				}
+				t.HolderBps = m.HolderBps
+				return nil
+			},
+			report: func(_ context.Context, w io.Writer, _ *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
+				t := tx.(*types.SetModelParams)
+				fmt.Fprintf(w, "model %d: credits at %s, %d bps to holders\n", t.Model, t.CreditPrice.Dec(), t.HolderBps)
+				return nil
+			},
+		}),
+		a.modelShowCommand(),
+	)
 }
 
-func parseBps(field, s string) (uint16, error) {
-	v, err := parseUint(field, s, 16, true)
+// modelAndCount parses --model and a positive count of bits bits.
+func modelAndCount(cmd *cli.Command, count string, bits int) (uint16, uint64, error) {
+	m, err := wallet.ParseModel(cmd.String("model"))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	if v > 10_000 {
-		return 0, cfgErr(field, s, "basis points above 10,000")
-	}
-	return uint16(v), nil
+	n, err := wallet.ParseUint(count, cmd.String(count), bits, false)
+	return m, n, err
 }
 
-func runModelCreate(args []string) error {
-	c := newSignedCmd("model create", "fee in the quote token")
-	model := c.f.fs.String("model", "", "the new model's id")
-	supply := c.f.fs.String("supply", "", "initial shares (to the DAO, the signer)")
-	maxSupply := c.f.fs.String("max-supply", "", "share cap (default: --supply)")
-	price := c.f.fs.String("credit-price", "", "price of one inference credit in the quote token")
-	holderBps := c.f.fs.String("holder-bps", "", "share of credit revenue paid to shareholders (basis points; the rest goes to the treasury)")
-	quote := c.f.fs.String("quote-token", "0", "base token of the market, credit price and revenue (0 = ETH)")
-	weights := c.f.fs.String("weights", "", "commitment to the model weights (field element, 0x-hex)")
-	metadata := c.f.fs.String("metadata", "", "commitment to the model metadata (field element, 0x-hex)")
-	k, fee, err := c.parse(args)
-	if err != nil {
-		return err
-	}
+// noBps: --holder-bps not given (keep the model's).
+const noBps = 0xFFFF
+
+func buildCreateModel(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
 	tx := &types.CreateModel{}
-	if tx.Model, err = parseModel(*model); err != nil {
-		return err
+	var err error
+	if tx.Model, err = wallet.ParseModel(cmd.String("model")); err != nil {
+		return nil, err
 	}
-	if tx.Supply, err = parseUint("supply", *supply, types.ShareBits, false); err != nil {
-		return err
+	if tx.Supply, err = wallet.ParseUint("supply", cmd.String("supply"), types.ShareBits, false); err != nil {
+		return nil, err
 	}
 	tx.MaxSupply = tx.Supply
-	if *maxSupply != "" {
-		if tx.MaxSupply, err = parseUint("max-supply", *maxSupply, types.ShareBits, false); err != nil {
-			return err
+	if ms := cmd.String("max-supply"); ms != "" {
+		if tx.MaxSupply, err = wallet.ParseUint("max-supply", ms, types.ShareBits, false); err != nil {
+			return nil, err
 		}
 		if tx.MaxSupply < tx.Supply {
-			return cfgErr("max-supply", *maxSupply, "below --supply %d", tx.Supply)
+			return nil, wallet.ArgErr("max-supply", ms, "below --supply %d", tx.Supply)
 		}
 	}
-	p, err := parseAmount("credit-price", *price, true)
+	p, err := wallet.ParseAmount("credit-price", cmd.String("credit-price"), true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tx.CreditPrice.Set(p)
-	if tx.HolderBps, err = parseBps("holder-bps", *holderBps); err != nil {
-		return err
+	if tx.HolderBps, err = wallet.ParseBps("holder-bps", cmd.String("holder-bps")); err != nil {
+		return nil, err
 	}
-	q, err := parseUint("quote-token", *quote, 16, true)
+	q, err := wallet.ParseUint("quote-token", cmd.String("quote-token"), 16, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tx.QuoteToken = uint16(q)
-	if tx.Weights, err = parseElem("weights", *weights); err != nil {
-		return err
+	if tx.Weights, err = wallet.ParseElem("weights", cmd.String("weights")); err != nil {
+		return nil, err
 	}
-	if tx.Metadata, err = parseElem("metadata", *metadata); err != nil {
-		return err
-	}
-	tx.Fee.Set(fee)
-	s, _, err := c.run(k, func(s *session) (types.SignedTx, error) { tx.Account = s.account; return tx, nil })
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	fmt.Printf("model %d created: DAO account %d, %d shares (cap %d), credits at %s, %d bps to holders\n",
-		tx.Model, tx.Account, tx.Supply, tx.MaxSupply, tx.CreditPrice.Dec(), tx.HolderBps)
-	return nil
-}
-
-func runModelMint(args []string) error {
-	c := newSignedCmd("model mint", "fee in the quote token")
-	model := c.f.fs.String("model", "", "model id")
-	amount := c.f.fs.String("amount", "", "new shares (to the DAO, up to the cap)")
-	k, fee, err := c.parse(args)
-	if err != nil {
-		return err
-	}
-	tx := &types.MintShares{}
-	if tx.Model, err = parseModel(*model); err != nil {
-		return err
-	}
-	if tx.Amount, err = parseUint("amount", *amount, types.ShareBits, false); err != nil {
-		return err
+	if tx.Metadata, err = wallet.ParseElem("metadata", cmd.String("metadata")); err != nil {
+		return nil, err
 	}
 	tx.Fee.Set(fee)
-	s, _, err := c.run(k, func(s *session) (types.SignedTx, error) { tx.Account = s.account; return tx, nil })
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	fmt.Printf("minted %d shares of model %d\n", tx.Amount, tx.Model)
-	return nil
-}
-
-func runModelSetPrice(args []string) error {
-	c := newSignedCmd("model set-price", "fee in the quote token")
-	model := c.f.fs.String("model", "", "model id")
-	price := c.f.fs.String("credit-price", "", "new price of one credit")
-	holderBps := c.f.fs.String("holder-bps", "", "new holders' share of credit revenue (default: unchanged)")
-	k, fee, err := c.parse(args)
-	if err != nil {
-		return err
-	}
-	tx := &types.SetModelParams{}
-	if tx.Model, err = parseModel(*model); err != nil {
-		return err
-	}
-	p, err := parseAmount("credit-price", *price, true)
-	if err != nil {
-		return err
-	}
-	tx.CreditPrice.Set(p)
-	keepBps := *holderBps == ""
-	if !keepBps {
-		if tx.HolderBps, err = parseBps("holder-bps", *holderBps); err != nil {
-			return err
-		}
-	}
-	tx.Fee.Set(fee)
-	s, _, err := c.run(k, func(s *session) (types.SignedTx, error) {
-		tx.Account = s.account
-		if keepBps {
-			m, err := s.c.Model(s.ctx, tx.Model)
-			if err != nil {
-				return nil, err
-			}
-			tx.HolderBps = m.HolderBps
-		}
-		return tx, nil
-	})
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	fmt.Printf("model %d: credits at %s, %d bps to holders\n", tx.Model, tx.CreditPrice.Dec(), tx.HolderBps)
-	return nil
+	return tx, nil
 }
 
 // --- credits and revenue -----------------------------------------------------
 
-func runCredits(args []string) error {
-	if len(args) == 0 {
-		return cfgErr("credits", "", "want a subcommand: buy or redeem")
-	}
-	switch args[0] {
-	case "buy":
-		return runCreditsBuy(args[1:])
-	case "redeem":
-		return runCreditsRedeem(args[1:])
-	}
-	return cfgErr("credits", args[0], "unknown subcommand (buy, redeem)")
+func (a *app) creditsCommand() *cli.Command {
+	return group("credits", "inference credits: buy, redeem",
+		a.signedCommand(signed{
+			name: "buy", usage: "buy credits at the model's price (--model M --credits N [--max-price P])", feeHelp: "fee in the quote token",
+			flags: []cli.Flag{
+				str("model", "", "model id"),
+				str("credits", "", "credits to buy"),
+				str("max-price", "", "the highest price per credit accepted (default: the model's current price)"),
+			},
+			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
+				tx := &types.BuyCredits{}
+				var err error
+				if tx.Model, tx.Credits, err = modelAndCount(cmd, "credits", 64); err != nil {
+					return nil, err
+				}
+				if mp := cmd.String("max-price"); mp != "" {
+					p, err := wallet.ParseAmount("max-price", mp, true)
+					if err != nil {
+						return nil, err
+					}
+					tx.MaxPrice.Set(p)
+				}
+				tx.Fee.Set(fee)
+				return tx, nil
+			},
+			complete: func(ctx context.Context, s *wallet.Session, tx types.SignedTx) error {
+				t := tx.(*types.BuyCredits)
+				if !t.MaxPrice.IsZero() {
+					return nil
+				}
+				m, err := s.Client.Model(ctx, t.Model)
+				if err != nil {
+					return err
+				}
+				t.MaxPrice = m.CreditPrice
+				return nil
+			},
+			report: func(ctx context.Context, w io.Writer, s *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
+				t := tx.(*types.BuyCredits)
+				m, err := s.Client.Model(ctx, t.Model)
+				if err != nil {
+					return err
+				}
+				// the price paid is the model's at the time the batch applied it: its current one
+				var cost uint256.Int
+				cost.Mul(&m.CreditPrice, uint256.NewInt(t.Credits))
+				fmt.Fprintf(w, "bought %s of model %d for %s (%s each)\n", wallet.Plural(t.Credits, "credit"), t.Model,
+					wallet.FormatToken(&cost, m.QuoteToken), m.CreditPrice.Dec())
+				return nil
+			},
+		}),
+		a.signedCommand(signed{
+			name: "redeem", usage: "burn credits for an inference request (--model M --credits N --request HEX)", feeHelp: "fee in the quote token",
+			flags: []cli.Flag{
+				str("model", "", "model id"),
+				str("credits", "", "credits to burn"),
+				str("request", "", "commitment to the inference request (field element, 0x-hex): the model's operator sees it"),
+			},
+			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
+				tx := &types.RedeemCredits{}
+				var err error
+				if tx.Model, tx.Credits, err = modelAndCount(cmd, "credits", 64); err != nil {
+					return nil, err
+				}
+				if cmd.String("request") == "" {
+					return nil, wallet.ArgErr("request", "", "required: the request commitment (0x-hex)")
+				}
+				if tx.Request, err = wallet.ParseElem("request", cmd.String("request")); err != nil {
+					return nil, err
+				}
+				tx.Fee.Set(fee)
+				return tx, nil
+			},
+			report: func(_ context.Context, w io.Writer, _ *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
+				t := tx.(*types.RedeemCredits)
+				fmt.Fprintf(w, "redeemed %s of model %d for request %s\n", wallet.Plural(t.Credits, "credit"), t.Model, wallet.ElemHex(t.Request))
+				return nil
+			},
+		}),
+	)
 }
 
-func runCreditsBuy(args []string) error {
-	c := newSignedCmd("credits buy", "fee in the quote token")
-	model := c.f.fs.String("model", "", "model id")
-	credits := c.f.fs.String("credits", "", "credits to buy")
-	maxPrice := c.f.fs.String("max-price", "", "the highest price per credit accepted (default: the model's current price)")
-	k, fee, err := c.parse(args)
-	if err != nil {
-		return err
-	}
-	tx := &types.BuyCredits{}
-	if tx.Model, err = parseModel(*model); err != nil {
-		return err
-	}
-	if tx.Credits, err = parseUint("credits", *credits, 64, false); err != nil {
-		return err
-	}
-	usePrice := *maxPrice == ""
-	if !usePrice {
-		p, err := parseAmount("max-price", *maxPrice, true)
-		if err != nil {
-			return err
-		}
-		tx.MaxPrice.Set(p)
-	}
-	tx.Fee.Set(fee)
-	s, _, err := c.run(k, func(s *session) (types.SignedTx, error) {
-		tx.Account = s.account
-		if usePrice {
-			m, err := s.c.Model(s.ctx, tx.Model)
-			if err != nil {
-				return nil, err
-			}
-			tx.MaxPrice = m.CreditPrice
-		}
-		return tx, nil
-	})
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	fmt.Printf("bought %d credits of model %d (at most %s each)\n", tx.Credits, tx.Model, tx.MaxPrice.Dec())
-	return nil
-}
-
-func runCreditsRedeem(args []string) error {
-	c := newSignedCmd("credits redeem", "fee in the quote token")
-	model := c.f.fs.String("model", "", "model id")
-	credits := c.f.fs.String("credits", "", "credits to burn")
-	request := c.f.fs.String("request", "", "commitment to the inference request (field element, 0x-hex): the model's operator sees it")
-	k, fee, err := c.parse(args)
-	if err != nil {
-		return err
-	}
-	tx := &types.RedeemCredits{}
-	if tx.Model, err = parseModel(*model); err != nil {
-		return err
-	}
-	if tx.Credits, err = parseUint("credits", *credits, 64, false); err != nil {
-		return err
-	}
-	if *request == "" {
-		return cfgErr("request", "", "required: the request commitment (0x-hex)")
-	}
-	if tx.Request, err = parseElem("request", *request); err != nil {
-		return err
-	}
-	tx.Fee.Set(fee)
-	s, _, err := c.run(k, func(s *session) (types.SignedTx, error) { tx.Account = s.account; return tx, nil })
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	fmt.Printf("redeemed %d credits of model %d for request %s\n", tx.Credits, tx.Model, elemHex(tx.Request))
-	return nil
-}
-
-func runRevenue(args []string) error {
-	if len(args) == 0 || args[0] != "claim" {
-		return cfgErr("revenue", strings.Join(args, " "), "want: modex revenue claim --key FILE --model M")
-	}
-	c := newSignedCmd("revenue claim", "fee in the quote token")
-	model := c.f.fs.String("model", "", "model id")
-	k, fee, err := c.parse(args[1:])
-	if err != nil {
-		return err
-	}
-	tx := &types.ClaimRevenue{}
-	if tx.Model, err = parseModel(*model); err != nil {
-		return err
-	}
-	tx.Fee.Set(fee)
+func (a *app) revenueCommand() *cli.Command {
 	var before *uint256.Int
-	s, _, err := c.run(k, func(s *session) (types.SignedTx, error) {
-		tx.Account = s.account
-		m, err := s.c.Model(s.ctx, tx.Model)
-		if err != nil {
-			return nil, err
-		}
-		before, _ = s.balance(types.BaseAsset(m.QuoteToken))
-		return tx, nil
-	})
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	m, err := s.c.Model(s.ctx, tx.Model)
-	if err != nil {
-		return err
-	}
-	after, err := s.balance(types.BaseAsset(m.QuoteToken))
-	if err == nil && before != nil {
-		var d uint256.Int
-		d.Sub(after, before)
-		d.Add(&d, &tx.Fee)
-		fmt.Printf("claimed %s of token %d from model %d (balance now %s)\n", d.Dec(), m.QuoteToken, tx.Model, after.Dec())
-	}
-	return nil
-}
-
-// balance is the account's soft balance of an asset.
-func (s *session) balance(a types.AssetID) (*uint256.Int, error) {
-	info, err := s.c.Account(s.ctx, s.account)
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range info.Balances {
-		if b.Asset == uint32(a) {
-			v := b.Soft
-			return &v, nil
-		}
-	}
-	return new(uint256.Int), nil
+	var quote uint16
+	return group("revenue", "credit revenue: claim",
+		a.signedCommand(signed{
+			name: "claim", usage: "pay your share of a model's credit revenue into your balance (--model M)", feeHelp: "fee in the quote token",
+			flags: []cli.Flag{str("model", "", "model id")},
+			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
+				tx := &types.ClaimRevenue{}
+				var err error
+				if tx.Model, err = wallet.ParseModel(cmd.String("model")); err != nil {
+					return nil, err
+				}
+				tx.Fee.Set(fee)
+				return tx, nil
+			},
+			complete: func(ctx context.Context, s *wallet.Session, tx types.SignedTx) error {
+				m, err := s.Client.Model(ctx, tx.(*types.ClaimRevenue).Model)
+				if err != nil {
+					return err
+				}
+				quote = m.QuoteToken
+				before, err = s.Balance(ctx, types.BaseAsset(quote))
+				return err
+			},
+			report: func(ctx context.Context, w io.Writer, s *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
+				t := tx.(*types.ClaimRevenue)
+				after, err := s.Balance(ctx, types.BaseAsset(quote))
+				if err != nil {
+					return err
+				}
+				var d uint256.Int
+				d.Sub(after, before)
+				d.Add(&d, &t.Fee)
+				fmt.Fprintf(w, "claimed %s from model %d (balance now %s)\n", wallet.FormatToken(&d, quote), t.Model, wallet.FormatToken(after, quote))
+				return nil
+			},
+		}))
 }
 
 // --- withdraw --------------------------------------------------------------
 
-func runWithdraw(args []string) error {
-	c := newSignedCmd("withdraw", "fee in the token")
-	amount := c.f.fs.String("amount", "", "amount in base units (wei for ETH; 0.5eth works too)")
-	token := c.f.fs.String("token", "0", "base token id (0 = ETH)")
-	to := c.f.fs.String("to", "", "L1 address paid on L1 (default: the key's L1 address)")
-	k, fee, err := c.parse(args)
-	if err != nil {
-		return err
-	}
-	tx := &types.Withdraw{}
-	v, err := parseAmount("amount", *amount, false)
-	if err != nil {
-		return err
-	}
-	tx.Amount.Set(v)
-	t, err := parseUint("token", *token, 16, true)
-	if err != nil {
-		return err
-	}
-	tx.Token = uint16(t)
-	switch {
-	case *to != "":
-		if !common.IsHexAddress(*to) {
-			return cfgErr("to", *to, "not an L1 address")
-		}
-		tx.To = common.HexToAddress(*to)
-	default:
-		addr, ok := k.address()
-		if !ok {
-			return cfgErr("to", "", "required: the key file has no L1 key")
-		}
-		tx.To = addr
-	}
-	tx.Fee.Set(fee)
-	s, info, err := c.run(k, func(s *session) (types.SignedTx, error) { tx.Account = s.account; return tx, nil })
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	w, err := s.c.Withdrawal(s.ctx, info.Hash)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("withdrawal of %s (token %d) to %s: %s", w.Amount.Dec(), w.Token, w.To, w.Status)
-	if w.Claimable {
-		fmt.Printf(", claimable on L1: modex claim --key %s --owner %s\n", c.o.keyPath, w.To)
-	} else {
-		fmt.Printf("; claimable on L1 once its batch is verified (modex withdraw ... --wait, or modex tx --hash %s)\n", info.Hash)
-	}
-	return nil
+func (a *app) withdrawCommand() *cli.Command {
+	return a.signedCommand(signed{
+		name: "withdraw", usage: "move a base token to L1 (--amount N [--token 0] [--to ADDR] [--wait])", feeHelp: "fee in the token",
+		flags: []cli.Flag{
+			str("amount", "", "amount in base units (wei for ETH; 0.5eth works too)"),
+			str("token", "0", "base token id (0 = ETH)"),
+			str("to", "", "L1 address paid on L1 (default: the key's L1 address)"),
+		},
+		build: func(cmd *cli.Command, k *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
+			tx := &types.Withdraw{}
+			v, err := wallet.ParseAmount("amount", cmd.String("amount"), false)
+			if err != nil {
+				return nil, err
+			}
+			tx.Amount.Set(v)
+			t, err := wallet.ParseUint("token", cmd.String("token"), 16, true)
+			if err != nil {
+				return nil, err
+			}
+			tx.Token = uint16(t)
+			switch to := cmd.String("to"); {
+			case to != "":
+				if !common.IsHexAddress(to) {
+					return nil, wallet.ArgErr("to", to, "not an L1 address")
+				}
+				tx.To = common.HexToAddress(to)
+			default:
+				addr, ok := k.Address()
+				if !ok {
+					return nil, wallet.ArgErr("to", "", "required: the key file has no L1 key")
+				}
+				tx.To = addr
+			}
+			tx.Fee.Set(fee)
+			return tx, nil
+		},
+		report: func(ctx context.Context, w io.Writer, s *wallet.Session, o *walletOpts, _ types.SignedTx, info *rpc.TxInfo) error {
+			wd, err := s.Client.Withdrawal(ctx, info.Hash)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "withdrawal of %s to %s: %s", wallet.FormatToken(&wd.Amount, wd.Token), wd.To, wd.Status)
+			if wd.Claimable {
+				fmt.Fprintf(w, ", claimable on L1: modex claim --key %s --owner %s\n", o.keyPath, wd.To)
+			} else {
+				fmt.Fprintf(w, "; claimable on L1 once its batch is verified (modex withdraw ... --wait, or modex tx --hash %s)\n", info.Hash)
+			}
+			return nil
+		},
+	})
 }

@@ -306,8 +306,9 @@ func (c *Client) SubscribeRedemptions(ctx context.Context, model uint16, ch chan
 	return c.subscribe(ctx, ch, "redemptions", model)
 }
 
-// statusRank orders the lifecycle; failed and replaced are terminal.
-func statusRank(s rpc.TxStatus) int {
+// StatusRank orders the lifecycle pending < included < proven < finalized
+// (1..4); failed, replaced and unknown statuses are 0.
+func StatusRank(s rpc.TxStatus) int {
 	switch s {
 	case rpc.TxPending:
 		return 1
@@ -324,17 +325,54 @@ func statusRank(s rpc.TxStatus) int {
 // PollInterval is WaitTx's polling period over HTTP.
 var PollInterval = 250 * time.Millisecond
 
+// WaitOption configures WaitTx.
+type WaitOption func(*waitConfig)
+
+type waitConfig struct {
+	every    time.Duration
+	progress func(v *rpc.TxInfo, changed bool)
+}
+
+// WithProgress has WaitTx call fn with the transaction's info each time
+// its status changes (changed true, the first known status included), and
+// with the latest info every `every` while it does not (changed false;
+// every 0: only on changes). fn runs on WaitTx's goroutine.
+func WithProgress(every time.Duration, fn func(v *rpc.TxInfo, changed bool)) WaitOption {
+	return func(c *waitConfig) { c.every, c.progress = every, fn }
+}
+
 // WaitTx waits until the transaction reaches at least status (pending <
 // included < proven < finalized) and returns its info. A failed
 // transaction returns its error as *rpc.APIError; a replaced one
 // rpc.ErrTxReplaced's. Over websocket it subscribes, else it polls; an
-// unknown hash is waited for (until ctx ends).
-func (c *Client) WaitTx(ctx context.Context, hash common.Hash, status rpc.TxStatus) (*rpc.TxInfo, error) {
-	want := statusRank(status)
+// unknown hash is waited for (until ctx ends). WithProgress reports the
+// way there.
+func (c *Client) WaitTx(ctx context.Context, hash common.Hash, status rpc.TxStatus, opts ...WaitOption) (*rpc.TxInfo, error) {
+	want := StatusRank(status)
 	if want == 0 {
 		return nil, fmt.Errorf("client: WaitTx: cannot wait for status %q", status)
 	}
+	var cfg waitConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var (
+		last       *rpc.TxInfo
+		lastReport time.Time
+	)
+	report := func(v *rpc.TxInfo) {
+		if cfg.progress == nil || v == nil {
+			return
+		}
+		changed := last == nil || last.Status != v.Status || last.Batch != v.Batch
+		last = v
+		if changed || (cfg.every > 0 && time.Since(lastReport) >= cfg.every) {
+			lastReport = time.Now()
+			cfg.progress(v, changed)
+		}
+	}
 	check := func(v *rpc.TxInfo) (bool, error) {
+		report(v)
 		switch v.Status {
 		case rpc.TxFailed:
 			if v.Error != nil {
@@ -344,7 +382,7 @@ func (c *Client) WaitTx(ctx context.Context, hash common.Hash, status rpc.TxStat
 		case rpc.TxReplaced:
 			return true, rpc.Wrap(rpc.ErrTxReplaced)
 		}
-		return statusRank(v.Status) >= want, nil
+		return StatusRank(v.Status) >= want, nil
 	}
 	var (
 		updates chan *rpc.TxInfo
@@ -382,6 +420,12 @@ func (c *Client) WaitTx(ctx context.Context, hash common.Hash, status rpc.TxStat
 		// The subscription pushes changes; poll slowly as a safety net.
 		ticker.Reset(10 * PollInterval)
 	}
+	var every <-chan time.Time
+	if cfg.progress != nil && cfg.every > 0 {
+		t := time.NewTicker(cfg.every)
+		defer t.Stop()
+		every = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -401,6 +445,8 @@ func (c *Client) WaitTx(ctx context.Context, hash common.Hash, status rpc.TxStat
 			if v, done, err := poll(); err != nil || done {
 				return v, err
 			}
+		case <-every:
+			report(last)
 		}
 	}
 }

@@ -44,6 +44,9 @@ func ServiceFlags(s *Settings) []cli.Flag {
 		&cli.StringFlag{Name: "families", Value: "all", Usage: "batch families with a verifier on L1 (comma-separated, or all)", Sources: s.Sources("families")},
 		&cli.DurationFlag{Name: "batch.timeout", Value: time.Second, Usage: "seal a batch this long after its first transaction", Sources: s.Sources("batch.timeout")},
 		&cli.DurationFlag{Name: "batch.family-wait", Value: 10 * time.Millisecond, Usage: "seal the open batch once a transaction of another family has waited this long (a batch holds one family)", Sources: s.Sources("batch.family-wait")},
+		&cli.DurationFlag{Name: "rpc.ws-ping-interval", Value: rpc.DefaultWSPingInterval, Usage: "ping each websocket this often; a peer that answers no ping for two intervals is dropped", Sources: s.Sources("rpc.ws-ping-interval")},
+		&cli.IntFlag{Name: "rpc.ws-max-connections", Value: rpc.DefaultWSMaxConnections, Usage: "open websocket connections at most (more are refused with 503)", Sources: s.Sources("rpc.ws-max-connections")},
+		&cli.IntFlag{Name: "rpc.ws-max-subscriptions", Value: rpc.DefaultWSMaxSubscriptions, Usage: "subscriptions of one websocket connection at most", Sources: s.Sources("rpc.ws-max-subscriptions")},
 		&cli.IntFlag{Name: "prover.workers", Value: 1, Usage: "batches proven at once", Sources: s.Sources("prover.workers")},
 		&cli.DurationFlag{Name: "stop-timeout", Value: 30 * time.Second, Usage: "how long a graceful stop may take", Sources: s.Sources("stop-timeout")},
 		&cli.StringFlag{Name: "log.level", Value: "info", Usage: "log level: debug, info, warn or error", Sources: s.Sources("log.level")},
@@ -83,7 +86,8 @@ type LogConfig struct {
 // ServiceConfig is what ServiceFlags set, checked.
 type ServiceConfig struct {
 	RPCAddr       string
-	ParamsName    string // test or prod
+	RPC           rpc.Config // RPCAddr and the websocket limits (Admin is set by the command)
+	ParamsName    string     // test or prod
 	Params        types.Params
 	Families      []types.Family
 	BatchTimeout  time.Duration
@@ -101,6 +105,20 @@ func NewServiceConfig(cmd *cli.Command) (*ServiceConfig, error) {
 	}
 	if err := CheckAddr("rpc.addr", c.RPCAddr, false); err != nil {
 		return nil, err
+	}
+	c.RPC = rpc.Config{Addr: c.RPCAddr, WSPingInterval: cmd.Duration("rpc.ws-ping-interval"),
+		WSMaxConnections: cmd.Int("rpc.ws-max-connections"), WSMaxSubscriptions: cmd.Int("rpc.ws-max-subscriptions")}
+	for _, f := range []struct {
+		name, val, want string
+		bad             bool
+	}{
+		{"rpc.ws-ping-interval", c.RPC.WSPingInterval.String(), "want 10ms..10m", c.RPC.WSPingInterval < 10*time.Millisecond || c.RPC.WSPingInterval > 10*time.Minute},
+		{"rpc.ws-max-connections", strconv.Itoa(c.RPC.WSMaxConnections), "want 1..1000000", c.RPC.WSMaxConnections < 1 || c.RPC.WSMaxConnections > 1_000_000},
+		{"rpc.ws-max-subscriptions", strconv.Itoa(c.RPC.WSMaxSubscriptions), "want 1..10000", c.RPC.WSMaxSubscriptions < 1 || c.RPC.WSMaxSubscriptions > 10_000},
+	} {
+		if f.bad {
+			return nil, ConfigErr(f.name, f.val, "%s", f.want)
+		}
 	}
 	switch c.ParamsName {
 	case "test":
@@ -252,7 +270,7 @@ func (c *CLIConfig) Config(l1 bridge.L1, provers map[types.Family]prover.Prover,
 		MaxFeeCap: new(big.Int).Mul(new(big.Int).SetUint64(c.MaxFeeGwei), big.NewInt(1_000_000_000)),
 		L1Poll:    c.L1Poll, Provers: provers, ProverWorkers: c.ProverWorkers,
 		BatchTimeout: c.BatchTimeout, FamilyWait: c.FamilyWait, MakerFeeBips: c.MakerFeeBips, TakerFeeBips: c.TakerFeeBips,
-		RPC:    rpc.Config{Addr: c.RPCAddr, Admin: c.Admin},
+		RPC:    c.rpcConfig(),
 		Logger: log,
 	}
 }
@@ -322,4 +340,10 @@ func CheckURL(field, v string) error {
 		}
 	}
 	return ConfigErr(field, v, "want an http://, https://, ws:// or wss:// URL")
+}
+
+func (c *CLIConfig) rpcConfig() rpc.Config {
+	r := c.RPC
+	r.Addr, r.Admin = c.RPCAddr, c.Admin
+	return r
 }

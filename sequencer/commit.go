@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
+	"github.com/modex/modex/sequencer/journal"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -15,32 +15,9 @@ import (
 	"github.com/modex/modex/types"
 )
 
-// ErrCommitMismatch: the tree stage, applying a sealed batch's transactions
-// to the state store, did not reproduce what the soft execution sealed (a
-// transaction refused, other pubdata, another header). Sequencing and the
-// pipeline halt on it; an operator must look.
-var ErrCommitMismatch = errors.New("sequencer: the tree stage disagrees with the sealed batch")
-
-// pfxSealed: S/<n:8> → sealedRecord (JSON), a batch sealed by the loop and
-// not yet committed to the state store by the tree stage.
-var pfxSealed = []byte("S/")
-
-// sealedRecord is a sealed batch as the journal keeps it until the tree
-// stage has committed it: enough to apply it again, and what the tree
-// stage must reproduce.
-type sealedRecord struct {
-	Number        uint64   `json:"number"`
-	Timestamp     uint64   `json:"timestamp"`
-	Family        uint8    `json:"family"`
-	FirstPriority uint64   `json:"firstPriority"`
-	PriorityCount uint32   `json:"priorityCount"`
-	PubdataHash   [32]byte `json:"pubdataHash"` // sha256 of the padded pubdata
-	Txs           [][]byte `json:"txs"`         // types.EncodeTx, in order
-}
-
-func newSealedRecord(sb *state.SealedBatch, list []openTx) (*sealedRecord, error) {
+func newSealedRecord(sb *state.SealedBatch, list []openTx) (*journal.SealedBatch, error) {
 	h := &sb.Header
-	rec := &sealedRecord{Number: h.Number, Timestamp: h.Timestamp, Family: uint8(h.Family),
+	rec := &journal.SealedBatch{Number: h.Number, Timestamp: h.Timestamp, Family: uint8(h.Family),
 		FirstPriority: h.FirstPriority, PriorityCount: h.PriorityCount, PubdataHash: sha256.Sum256(sb.Pubdata)}
 	rec.Txs = make([][]byte, len(sb.Txs))
 	for i, tx := range sb.Txs {
@@ -103,7 +80,7 @@ func (s *Sequencer) committer() {
 }
 
 // commit applies one sealed batch to the state store.
-func (s *Sequencer) commit(rec *sealedRecord) error {
+func (s *Sequencer) commit(rec *journal.SealedBatch) error {
 	start := time.Now()
 	b, err := s.db.NewBatch(rec.Timestamp)
 	if err != nil {
@@ -145,7 +122,7 @@ func (s *Sequencer) commit(rec *sealedRecord) error {
 	s.cmu.Lock()
 	delete(s.pendingRecs, n)
 	s.cmu.Unlock()
-	s.jw.Write(func(txn *badger.Txn) error { return txn.Delete(key(pfxSealed, n)) }, nil)
+	s.jw.Write(func(txn *badger.Txn) error { return journal.DeleteSealedBatch(txn, n) }, nil)
 	// the loop moves its soft state's base up
 	select {
 	case s.cmds <- func() {
@@ -176,7 +153,7 @@ func (s *Sequencer) halt(err error) {
 		s.halted = err
 	}
 	s.haltMu.Unlock()
-	s.stopped.Store(true)
+	s.paused.Store(true)
 	s.log.Error("sequencer: HALTED", "err", err)
 	if m := s.cfg.Metrics; m != nil {
 		m.PipelineHalted.Set(1)
@@ -192,10 +169,10 @@ func (s *Sequencer) Halted() error {
 
 // SealedBatch describes a sealed batch the tree stage has not committed
 // yet (no roots), or nil.
-func (s *Sequencer) SealedBatch(n uint64) *rpc.BatchInfo {
-	s.cmu.Lock()
-	rec := s.pendingRecs[n]
-	s.cmu.Unlock()
+func (q *Queries) SealedBatch(n uint64) *rpc.BatchInfo {
+	q.s.cmu.Lock()
+	rec := q.s.pendingRecs[n]
+	q.s.cmu.Unlock()
 	if rec == nil {
 		return nil
 	}

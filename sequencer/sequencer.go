@@ -226,15 +226,23 @@ func (s *Sequencer) signal() {
 	}
 }
 
+// live refuses work before Start (ErrNotRunning) and after Stop (ErrClosed).
+func (s *Sequencer) live() error {
+	select {
+	case <-s.quit:
+		return ErrClosed
+	default:
+	}
+	if !s.running.Load() {
+		return ErrNotRunning
+	}
+	return nil
+}
+
 // do runs f in the loop and waits for it.
 func (s *Sequencer) do(ctx context.Context, f func()) error {
-	if !s.running.Load() {
-		select {
-		case <-s.quit:
-			return ErrClosed
-		default:
-			return ErrNotRunning
-		}
+	if err := s.live(); err != nil {
+		return err
 	}
 	ch := make(chan struct{})
 	select {

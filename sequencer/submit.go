@@ -39,6 +39,9 @@ func (s *Sequencer) SubmitTx(ctx context.Context, raw []byte) (common.Hash, erro
 
 // Submit pools a signed transaction (see SubmitTx).
 func (s *Sequencer) Submit(ctx context.Context, tx types.SignedTx) (common.Hash, error) {
+	if err := s.live(); err != nil {
+		return common.Hash{}, err
+	}
 	if err := state.Precheck(s.cfg.Params, tx); err != nil {
 		s.reject(err)
 		return common.Hash{}, err
@@ -84,6 +87,9 @@ func (s *Sequencer) reject(err error) {
 func (s *Sequencer) AddPriority(ctx context.Context, reqs []PriorityRequest) error {
 	if len(reqs) == 0 {
 		return nil
+	}
+	if err := s.live(); err != nil {
+		return err
 	}
 	err := s.j.Update(func(txn *badger.Txn) error {
 		for i := range reqs {

@@ -36,7 +36,7 @@ import (
 // TestSequencerSurvivesKill SIGKILLs a child process running a sequencer
 // over an on-disk state store and journal while it takes a stream of
 // signed transfers, orders and deposits, with its tree stage paused at
-// random (so that kills land with batches sealed in the journal, S/<n>, and
+// random (so that kills land with batches sealed in the journal, c/<n>, and
 // not committed to the state store). The child prints
 //
 //	TRY/ACK <hash> <acct> <nonce> around each Submit (ACK: it returned nil)

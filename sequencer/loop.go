@@ -308,7 +308,7 @@ func (s *Sequencer) fillPriority() bool {
 }
 
 // seal seals the open batch: its soft state becomes sealed batch n's, and
-// one group-committed journal write records the batch (S/<n>, which the
+// one group-committed journal write records the batch (c/<n>, which the
 // tree stage applies to the state store) and its transactions' records.
 // Once that write is durable the batch's pool transactions leave the pool
 // and the batch is announced; the loop goes on meanwhile.

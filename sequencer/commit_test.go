@@ -135,11 +135,11 @@ func TestTreeStageHaltsOnMismatch(t *testing.T) {
 	}
 	n := f.sealOnly()
 	// the record the tree stage works from says other pubdata
-	f.s.cmu.Lock()
-	rec := *f.s.pendingRecs[n]
+	f.s.tree.mu.Lock()
+	rec := *f.s.tree.recs[n]
 	rec.PubdataHash[0] ^= 1
-	f.s.pendingRecs[n] = &rec
-	f.s.cmu.Unlock()
+	f.s.tree.recs[n] = &rec
+	f.s.tree.mu.Unlock()
 	f.s.PauseTree(false)
 	deadline := time.Now().Add(10 * time.Second)
 	for f.s.Halted() == nil && time.Now().Before(deadline) {

@@ -422,10 +422,7 @@ func (s *Sequencer) journalSealed(sb *state.SealedBatch, rec *journal.SealedBatc
 			m.PoolTxs.Set(float64(s.pool.Len()))
 		}
 		s.publishSealed(sb, list)
-		s.cmu.Lock()
-		s.pendingRecs[n] = rec
-		s.cmu.Unlock()
-		s.signal()
+		s.tree.add(rec)
 	})
 }
 

@@ -3,7 +3,6 @@ package sequencer
 import (
 	"errors"
 	"fmt"
-	"github.com/modex/modex/sequencer/journal"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/sequencer/book"
+	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/types"
 )

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/modex/modex/sequencer/journal"
 	"sort"
 
 	"github.com/dgraph-io/badger/v4"
@@ -14,6 +13,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/rpc"
+	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/sequencer/mempool"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/types"

@@ -96,7 +96,7 @@ func replaySealed(s *Sequencer) error {
 		}
 		s.kv.sealOpen(rec.Number)
 		s.lastSealed, s.lastTs = rec.Number, rec.Timestamp
-		s.pendingRecs[rec.Number] = rec
+		s.tree.recs[rec.Number] = rec
 	}
 	s.sealed.Store(s.lastSealed)
 	if len(recs) > 0 {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/sequencer/book"
-	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/sequencer/mempool"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
@@ -45,15 +44,9 @@ type Sequencer struct {
 	started, stopOnce sync.Once
 	running           atomic.Bool
 
-	// the tree stage (commit.go)
-	cdone       chan struct{}
-	ckick       chan struct{}
-	cmu         sync.Mutex
-	pendingRecs map[uint64]*journal.SealedBatch // sealed, not yet committed
-	committed   atomic.Uint64
-	treePaused  atomic.Bool
-	haltMu      sync.Mutex
-	halted      error
+	tree   *treeStage // commit.go
+	haltMu sync.Mutex
+	halted error
 
 	// owned by the loop
 	failing    sync.Map // hash → true: failed, its record not yet durable
@@ -119,8 +112,8 @@ func New(cfg Config, db *state.DB, j *store.Plain) (*Sequencer, error) {
 		tradeSeq: map[uint16]uint64{}, models: map[uint16]bool{},
 	}
 	s.cache = accountCache{db: db, m: map[uint32]cachedAccount{}}
-	s.cdone, s.ckick, s.pendingRecs = make(chan struct{}), make(chan struct{}, 1), map[uint64]*journal.SealedBatch{}
-	s.committed.Store(db.Head())
+	s.tree = newTreeStage(db, cfg.Params, &s.jw, cfg.Logger, cfg.Metrics)
+	s.tree.committed, s.tree.halt = s.committedBatch, s.halt
 	popts := cfg.Pool
 	popts.Dir = ""
 	popts.DB = j.DB
@@ -157,8 +150,8 @@ func (s *Sequencer) Start(ctx context.Context) error {
 		}
 		s.running.Store(true)
 		go s.loop()
-		go s.committer()
-		s.signal()
+		go s.tree.run(s.quit)
+		s.tree.signal()
 	})
 	return err
 }
@@ -180,7 +173,7 @@ func (s *Sequencer) Stop(ctx context.Context) error {
 				return
 			}
 			select {
-			case <-s.cdone:
+			case <-s.tree.done:
 			case <-ctx.Done():
 				err = fmt.Errorf("sequencer: stop: %w", ctx.Err())
 				return
@@ -215,14 +208,6 @@ func (j *journalWriter) Write(fn func(*badger.Txn) error, done func(error)) {
 	}
 	if done != nil {
 		done(ErrNotRunning)
-	}
-}
-
-// signal wakes the tree stage.
-func (s *Sequencer) signal() {
-	select {
-	case s.ckick <- struct{}{}:
-	default:
 	}
 }
 

@@ -4,14 +4,17 @@ import (
 	"encoding/binary"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/modex/modex/sequencer/mempool"
 )
 
 // Key layouts. Integers are big-endian, so keys sort by number and a
 // reverse iteration over a prefix is newest first.
 var (
 	// PoolPrefix: m/… — the pool's transactions (sequencer/mempool owns
-	// the layout; named here so that no other record takes it).
-	PoolPrefix = []byte("m/")
+	// the layout and the prefix; named here so that no other record takes
+	// it).
+	PoolPrefix = []byte(mempool.KeyPrefix)
 	// BridgePrefix: b/… — the bridge watcher's cursor and the submitter's
 	// L1 transactions (bridge.NewBadgerStore owns the layout).
 	BridgePrefix = []byte("b/")

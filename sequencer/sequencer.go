@@ -25,7 +25,7 @@ import (
 // methods are safe for concurrent use. The loop (loop.go) fills, applies
 // and seals; submission (submit.go) takes transactions, orders and L1
 // requests; the tree stage (commit.go) hashes and commits sealed batches;
-// recovery (recovery.go) rebuilds the loop's state at New; reads go
+// recovery (recovery.go) rebuilds the loop's state at New and Start; reads go
 // through Queries (query.go).
 type Sequencer struct {
 	cfg  Config
@@ -94,11 +94,12 @@ type openTx struct {
 }
 
 // New builds a sequencer over the state and its journal and recovers what
-// the journal holds: the batches sealed and not yet committed are replayed
-// softly, the pool, the confirmed priority requests and the open orders
-// reloaded (rebuilding the books), and the records of the batch a crash
-// left unsealed dropped. It starts nothing: Start runs the loop and the
-// tree stage.
+// the journal holds (recovery.go): the batches sealed and not yet committed
+// are replayed softly, the pool and the confirmed priority requests
+// reloaded, and the records of the batch a crash left unsealed dropped.
+// It starts nothing: Start rebuilds the books from the journaled orders
+// (a match may seal, through the journal writer Start opens) and runs the
+// loop and the tree stage.
 func New(cfg Config, db *state.DB, j *store.Plain) (*Sequencer, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err

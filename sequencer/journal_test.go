@@ -96,3 +96,19 @@ func TestResumeAfterHalt(t *testing.T) {
 		t.Fatal("a halted sequencer resumed")
 	}
 }
+
+// TestCorruptOrderSeq: recovery does not take an order sequence it cannot
+// read for none (it would hand out sequence numbers again): New fails with
+// journal.ErrCorrupt.
+func TestCorruptOrderSeq(t *testing.T) {
+	f := newFixture(t, 1)
+	if err := f.s.Stop(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.j.Update(func(txn *badger.Txn) error { return txn.Set(journal.OrderSeqKey(), []byte{0, 7}) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{Params: f.p, Domain: testDomain}, f.db, f.j); !errors.Is(err, journal.ErrCorrupt) {
+		t.Fatalf("New over a corrupt order sequence: %v, want ErrCorrupt", err)
+	}
+}

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -96,8 +97,10 @@ func AddressPrefix(l1 common.Address) []byte { return append(with(addressPrefix,
 // tail64 is the big-endian uint64 that ends key k.
 func tail64(k []byte) uint64 { return binary.BigEndian.Uint64(k[len(k)-8:]) }
 
-// StageKey and TxKey are the raw keys of a batch's stage record and of a
-// transaction's record, for tools and tests that must reach a record below
-// its accessors (a corrupted journal).
+// StageKey, TxKey and OrderSeqKey are the raw keys of a batch's stage
+// record, of a transaction's record and of the order sequence, for tools
+// and tests that must reach a record below its accessors (a corrupted
+// journal).
 func StageKey(n uint64) []byte      { return stageKey(n) }
 func TxKey(hash common.Hash) []byte { return txKey(hash) }
+func OrderSeqKey() []byte           { return bytes.Clone(orderSeqKey) }

@@ -41,18 +41,18 @@ func (n *Node) haltReason() error {
 	return n.pipe.Halted()
 }
 
-func (n *Node) Tx(ctx context.Context, h common.Hash) (*rpc.TxInfo, error) { return n.seq.Tx(ctx, h) }
+func (n *Node) Tx(ctx context.Context, h common.Hash) (*rpc.TxInfo, error) { return n.q.Tx(ctx, h) }
 
 func (n *Node) History(ctx context.Context, account uint32, cursor string, limit int) (*rpc.Page[rpc.TxInfo], error) {
-	return n.seq.History(ctx, account, cursor, limit)
+	return n.q.History(ctx, account, cursor, limit)
 }
 
 func (n *Node) Account(ctx context.Context, id uint32) (*rpc.AccountInfo, error) {
-	return n.seq.Account(ctx, id)
+	return n.q.Account(ctx, id)
 }
 
 func (n *Node) AccountByAddress(ctx context.Context, a common.Address) ([]uint32, error) {
-	return n.seq.AccountByAddress(ctx, a)
+	return n.q.AccountByAddress(ctx, a)
 }
 
 func (n *Node) PlaceOrder(ctx context.Context, raw []byte) (*rpc.OrderResult, error) {
@@ -62,20 +62,20 @@ func (n *Node) PlaceOrder(ctx context.Context, raw []byte) (*rpc.OrderResult, er
 	return n.seq.PlaceOrder(ctx, raw)
 }
 
-func (n *Node) Markets(ctx context.Context) ([]rpc.Market, error) { return n.seq.Markets(ctx) }
+func (n *Node) Markets(ctx context.Context) ([]rpc.Market, error) { return n.q.Markets(ctx) }
 
 func (n *Node) Book(ctx context.Context, model uint16, depth int) (*rpc.BookSnapshot, error) {
-	return n.seq.Book(ctx, model, depth)
+	return n.q.Book(ctx, model, depth)
 }
 
 func (n *Node) Trades(ctx context.Context, model uint16, cursor string, limit int) (*rpc.Page[rpc.TradeInfo], error) {
-	return n.seq.Trades(ctx, model, cursor, limit)
+	return n.q.Trades(ctx, model, cursor, limit)
 }
 
-func (n *Node) Models(ctx context.Context) ([]rpc.ModelInfo, error) { return n.seq.Models(ctx) }
+func (n *Node) Models(ctx context.Context) ([]rpc.ModelInfo, error) { return n.q.Models(ctx) }
 
 func (n *Node) Model(ctx context.Context, id uint16) (*rpc.ModelInfo, error) {
-	return n.seq.Model(ctx, id)
+	return n.q.Model(ctx, id)
 }
 
 // Assets lists the base tokens registered on the bridge, each with its L1
@@ -156,7 +156,7 @@ func (n *Node) FeeQuote(ctx context.Context, kind string) (*rpc.FeeQuote, error)
 func (n *Node) Batch(ctx context.Context, num uint64) (*rpc.BatchInfo, error) {
 	if num == 0 || num > n.db.Head() {
 		if num > 0 && num <= n.seq.Sealed() { // sealed; the tree stage has not committed it yet
-			if info := n.seq.SealedBatch(num); info != nil {
+			if info := n.q.SealedBatch(num); info != nil {
 				return info, nil
 			}
 		}
@@ -170,7 +170,10 @@ func (n *Node) Batch(ctx context.Context, num uint64) (*rpc.BatchInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, l1Tx, ms := n.pipe.StageOf(num)
+	st, l1Tx, ms, err := n.pipe.StageOf(num)
+	if err != nil {
+		return nil, err
+	}
 	return &rpc.BatchInfo{Number: h.Number, Family: h.Family.String(), Status: st, Timestamp: h.Timestamp, Txs: len(txs),
 		PrevRoot: "0x" + h.PrevRoot.Text(16), NewRoot: "0x" + h.NewRoot.Text(16), FirstPriority: h.FirstPriority,
 		PriorityCount: h.PriorityCount, Commitment: "0x" + h.PubdataCommitment.Text(16), L1Tx: l1Tx, ProveMillis: ms}, nil
@@ -183,7 +186,7 @@ func (n *Node) SyncStatus(ctx context.Context) (*rpc.SyncStatus, error) {
 		return nil, err
 	}
 	st := &rpc.SyncStatus{Sealed: n.seq.Sealed(), Committed: n.seq.Committed(), Proven: proven, Submitted: sent, Verified: verified,
-		L1Head: n.l1Head.Load(), PriorityIn: next, Sequencing: !n.seq.Stopped()}
+		L1Head: n.l1Head.Load(), PriorityIn: next, Sequencing: !n.seq.Paused()}
 	if err := n.haltReason(); err != nil {
 		st.Halted = err.Error()
 	}
@@ -225,21 +228,23 @@ func (n *Node) Contracts(ctx context.Context) (*rpc.Contracts, error) {
 }
 
 func (n *Node) Priority(ctx context.Context, id uint64) (*rpc.PriorityInfo, error) {
-	return n.seq.Priority(ctx, id)
+	return n.q.Priority(ctx, id)
 }
 
 func (n *Node) Withdrawal(ctx context.Context, h common.Hash) (*rpc.WithdrawalInfo, error) {
-	return n.seq.Withdrawal(ctx, h)
+	return n.q.Withdrawal(ctx, h)
 }
 
 func (n *Node) StartSequencing(ctx context.Context) error {
-	n.seq.Start()
+	if err := n.seq.Resume(); err != nil {
+		return err
+	}
 	n.log.Info("sequencing started by the operator")
 	return nil
 }
 
 func (n *Node) StopSequencing(ctx context.Context) error {
-	n.seq.Stop()
+	n.seq.Pause()
 	n.log.Warn("sequencing stopped by the operator")
 	return nil
 }
@@ -254,23 +259,23 @@ func (n *Node) Health() rpc.Health {
 }
 
 func (n *Node) SubscribeBatches(ch chan<- *rpc.BatchInfo) event.Subscription {
-	return n.seq.SubscribeBatches(ch)
+	return n.q.SubscribeBatches(ch)
 }
 
-func (n *Node) SubscribeTxs(ch chan<- *rpc.TxInfo) event.Subscription { return n.seq.SubscribeTxs(ch) }
+func (n *Node) SubscribeTxs(ch chan<- *rpc.TxInfo) event.Subscription { return n.q.SubscribeTxs(ch) }
 
 func (n *Node) SubscribeAccounts(ch chan<- *rpc.AccountUpdate) event.Subscription {
-	return n.seq.SubscribeAccounts(ch)
+	return n.q.SubscribeAccounts(ch)
 }
 
 func (n *Node) SubscribeBook(model uint16, ch chan<- *rpc.BookDelta) (*rpc.BookSnapshot, event.Subscription, error) {
-	return n.seq.SubscribeBook(model, ch)
+	return n.q.SubscribeBook(model, ch)
 }
 
 func (n *Node) SubscribeTrades(ch chan<- *rpc.TradeInfo) event.Subscription {
-	return n.seq.SubscribeTrades(ch)
+	return n.q.SubscribeTrades(ch)
 }
 
 func (n *Node) SubscribeRedemptions(ch chan<- *rpc.Redemption) event.Subscription {
-	return n.seq.SubscribeRedemptions(ch)
+	return n.q.SubscribeRedemptions(ch)
 }

@@ -21,9 +21,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/pipeline"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/sequencer"
+	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
 	"github.com/modex/modex/types"
@@ -53,6 +55,9 @@ type Config struct {
 	// Provers proves each family (prover.NewCPU(keys), NewGPU, or remote).
 	Provers       map[types.Family]prover.Prover
 	ProverWorkers int
+	// ProveAttempts: how many times a batch is proven before the pipeline
+	// halts on it (pipeline.Config.MaxAttempts; default 8).
+	ProveAttempts int
 
 	BatchTimeout time.Duration
 	// FamilyWait: how long a transaction of another family waits behind an
@@ -78,6 +83,8 @@ func (c *Config) Check() error {
 		return fmt.Errorf("%w: no provers", ErrConfig)
 	case c.ProverWorkers < 0:
 		return fmt.Errorf("%w: prover workers %d", ErrConfig, c.ProverWorkers)
+	case c.ProveAttempts < 0:
+		return fmt.Errorf("%w: prove attempts %d", ErrConfig, c.ProveAttempts)
 	case c.BatchTimeout < 0:
 		return fmt.Errorf("%w: batch timeout %s", ErrConfig, c.BatchTimeout)
 	case c.FamilyWait < 0:
@@ -96,7 +103,8 @@ type Node struct {
 	db      *state.DB
 	j       *store.Plain
 	seq     *sequencer.Sequencer
-	pipe    *sequencer.Pipeline
+	q       *sequencer.Queries
+	pipe    *pipeline.Pipeline
 	watcher *bridge.Watcher
 	sub     *bridge.Submitter
 	c       *bridge.Contract
@@ -167,7 +175,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.reg = prometheus.NewRegistry()
 	n.metrics = rpc.NewMetrics(n.reg, Version)
-	bstore := bridge.NewBadgerStore(n.j.DB, "b/")
+	bstore := bridge.NewBadgerStore(n.j.DB, string(journal.BridgePrefix))
 	if n.watcher, err = bridge.NewWatcher(cfg.L1, bridge.WatcherConfig{Contract: cfg.Bridge, Confirmations: cfg.Confirmations, FromBlock: cfg.FromBlock}, bstore); err != nil {
 		n.close()
 		return nil, err
@@ -181,18 +189,14 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		n.close()
 		return nil, err
 	}
-	if n.pipe, err = sequencer.NewPipeline(sequencer.PipelineConfig{
-		Params: cfg.Params, Domain: d, Provers: cfg.Provers, Workers: cfg.ProverWorkers,
-		Submitter: n.sub, Logger: cfg.Logger, Metrics: n.metrics, Progress: n.progress,
-	}, n.db, n.j); err != nil {
-		n.close()
-		return nil, err
-	}
-	if n.seq, err = sequencer.Open(sequencer.Config{
+	// The sequencer hands each batch its tree stage committed to the
+	// pipeline, which reports the stages back to it (pipeline.Listener);
+	// neither runs before Start.
+	if n.seq, err = sequencer.New(sequencer.Config{
 		Params: cfg.Params, Domain: d, BatchTimeout: cfg.BatchTimeout, FamilyWait: cfg.FamilyWait,
 		MakerFeeBips: cfg.MakerFeeBips, TakerFeeBips: cfg.TakerFeeBips,
 		Clock:    n.clock,
-		OnSeal:   n.pipe.Sealed,
+		OnSeal:   func(sb *state.SealedBatch) { n.pipe.Sealed(sb) },
 		Tokens:   func() int { return int(n.tokens.Load()) },
 		Families: families(cfg.Provers),
 		Logger:   cfg.Logger, Metrics: n.metrics,
@@ -200,9 +204,14 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		n.close()
 		return nil, err
 	}
-	proven, _, verified := n.pipe.Heads()
-	n.seq.SetProven(proven)
-	n.seq.SetVerified(verified)
+	n.q = n.seq.Queries()
+	if n.pipe, err = pipeline.New(pipeline.Config{
+		Params: cfg.Params, Domain: d, Provers: cfg.Provers, Workers: cfg.ProverWorkers,
+		MaxAttempts: cfg.ProveAttempts, Submitter: l1Submitter{n.sub}, Logger: cfg.Logger, Metrics: n.metrics,
+	}, n.db, n.j, n.seq); err != nil {
+		n.close()
+		return nil, err
+	}
 	rcfg := cfg.RPC
 	rcfg.Version = Version
 	rcfg.Registry = n.reg
@@ -251,7 +260,12 @@ func (n *Node) refreshL1(ctx context.Context) error {
 
 // Start runs the services and the API.
 func (n *Node) Start(ctx context.Context) error {
-	n.pipe.Start()
+	if err := n.seq.Start(ctx); err != nil {
+		return err
+	}
+	if err := n.pipe.Start(ctx); err != nil {
+		return err
+	}
 	if err := n.api.Start(ctx); err != nil {
 		return err
 	}
@@ -270,24 +284,46 @@ func (n *Node) Stop(ctx context.Context) error {
 			err = n.api.Stop(ctx)
 		}
 		n.wg.Wait()
-		n.close()
+		err = errors.Join(err, n.stopServices(ctx), n.close())
 	})
 	return err
 }
 
-func (n *Node) close() {
+// stopServices stops the sequencer, then the pipeline it feeds.
+func (n *Node) stopServices(ctx context.Context) error {
+	var errs []error
 	if n.seq != nil {
-		_ = n.seq.Close()
+		if err := n.seq.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("node: stop sequencer: %w", err))
+		}
 	}
 	if n.pipe != nil {
-		n.pipe.Close()
+		if err := n.pipe.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("node: stop pipeline: %w", err))
+		}
 	}
+	return errors.Join(errs...)
+}
+
+// close closes the stores (and, on a failed New, the services built so
+// far); every Close error is returned and logged.
+func (n *Node) close() error {
+	errs := []error{n.stopServices(context.Background())}
 	if n.j != nil {
-		_ = n.j.Close()
+		if err := n.j.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("node: close journal: %w", err))
+		}
 	}
 	if n.db != nil {
-		_ = n.db.Close()
+		if err := n.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("node: close state: %w", err))
+		}
 	}
+	err := errors.Join(errs...)
+	if err != nil {
+		n.log.Error("node: shutdown", "err", err)
+	}
+	return err
 }
 
 // l1Loop polls L1: the head (the batch clock, tokens) and the watcher's
@@ -332,23 +368,25 @@ func (n *Node) l1Loop() {
 	}
 }
 
-// progress is the pipeline's stage callback.
-func (n *Node) progress(h *state.Header, st rpc.BatchStatus, l1Tx common.Hash, ms int64) {
-	switch st {
-	case rpc.BatchProven:
-		proven, _, _ := n.pipe.Heads()
-		n.seq.SetProven(proven)
-	case rpc.BatchVerified:
-		proven, _, verified := n.pipe.Heads()
-		n.seq.SetProven(proven)
-		n.seq.SetVerified(verified)
+// l1Submitter adapts the bridge's submitter to the pipeline's Submitter:
+// L1 holding another batch, or rejecting the commit, is the pipeline's
+// ErrL1Disagrees (it halts on it).
+type l1Submitter struct{ s *bridge.Submitter }
+
+func (a l1Submitter) Step(ctx context.Context, h *state.Header, pubdata []byte, proof *prover.Proof) (pipeline.SubmitStatus, error) {
+	st, err := a.s.Step(ctx, h, pubdata, proof)
+	if errors.Is(err, bridge.ErrForeignBatch) || errors.Is(err, bridge.ErrRejected) {
+		return pipeline.SubmitStatus{}, fmt.Errorf("%w: %w", pipeline.ErrL1Disagrees, err)
 	}
-	n.seq.PublishBatch(h, st, l1Tx, ms)
+	if err != nil {
+		return pipeline.SubmitStatus{}, err
+	}
+	return pipeline.SubmitStatus{Landed: st.State == bridge.Landed, Tx: st.Tx}, nil
 }
 
 // Sequencer, Pipeline, Domain, DB and Addr give tests and the devnet access.
 func (n *Node) Sequencer() *sequencer.Sequencer { return n.seq }
-func (n *Node) Pipeline() *sequencer.Pipeline   { return n.pipe }
+func (n *Node) Pipeline() *pipeline.Pipeline    { return n.pipe }
 func (n *Node) Domain() types.Domain            { return n.d }
 func (n *Node) DB() *state.DB                   { return n.db }
 func (n *Node) Addr() string                    { return n.api.Addr() }

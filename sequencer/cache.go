@@ -59,13 +59,15 @@ func (c *accountCache) set(st *state.State, id uint32) {
 // refresh rereads an account from the soft state (loop only): after the
 // open batch was discarded, its accounts go back to what the sealed
 // batches left (an account the batch created is forgotten).
-func (c *accountCache) refresh(st *state.State, id uint32) {
+// A read error drops the account from the cache and is returned.
+func (c *accountCache) refresh(st *state.State, id uint32) error {
 	acc, err := st.Account(id)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil || acc.PubKey.IsZero() {
 		delete(c.m, id)
-		return
+		return err
 	}
 	c.m[id] = cachedAccount{pk: acc.PubKey, nonce: acc.Nonce}
+	return nil
 }

@@ -4,43 +4,23 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/modex/modex/rpc"
+	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/types"
 )
 
-// ErrCommitMismatch: the tree stage, applying a sealed batch's transactions
-// to the state store, did not reproduce what the soft execution sealed (a
-// transaction refused, other pubdata, another header). Sequencing and the
-// pipeline halt on it; an operator must look.
-var ErrCommitMismatch = errors.New("sequencer: the tree stage disagrees with the sealed batch")
-
-// pfxSealed: S/<n:8> → sealedRecord (JSON), a batch sealed by the loop and
-// not yet committed to the state store by the tree stage.
-var pfxSealed = []byte("S/")
-
-// sealedRecord is a sealed batch as the journal keeps it until the tree
-// stage has committed it: enough to apply it again, and what the tree
-// stage must reproduce.
-type sealedRecord struct {
-	Number        uint64   `json:"number"`
-	Timestamp     uint64   `json:"timestamp"`
-	Family        uint8    `json:"family"`
-	FirstPriority uint64   `json:"firstPriority"`
-	PriorityCount uint32   `json:"priorityCount"`
-	PubdataHash   [32]byte `json:"pubdataHash"` // sha256 of the padded pubdata
-	Txs           [][]byte `json:"txs"`         // types.EncodeTx, in order
-}
-
-func newSealedRecord(sb *state.SealedBatch, list []openTx) (*sealedRecord, error) {
+func newSealedRecord(sb *state.SealedBatch, list []openTx) (*journal.SealedBatch, error) {
 	h := &sb.Header
-	rec := &sealedRecord{Number: h.Number, Timestamp: h.Timestamp, Family: uint8(h.Family),
+	rec := &journal.SealedBatch{Number: h.Number, Timestamp: h.Timestamp, Family: uint8(h.Family),
 		FirstPriority: h.FirstPriority, PriorityCount: h.PriorityCount, PubdataHash: sha256.Sum256(sb.Pubdata)}
 	rec.Txs = make([][]byte, len(sb.Txs))
 	for i, tx := range sb.Txs {
@@ -67,51 +47,111 @@ func addTo(b *state.Batch, tx types.Tx) (*state.Receipt, error) {
 	return b.AddVerified(tx)
 }
 
-// committer is the tree stage: it applies each sealed batch, in order, to
-// the state store (hashing the trees), checks that it reproduces the sealed
-// batch, commits it and hands it to the pipeline.
-func (s *Sequencer) committer() {
-	defer close(s.cdone)
+// treeStage is the tree stage (docs/node.md §2): it applies each sealed
+// batch, in order, to the state store (hashing the trees), checks that it
+// reproduces the sealed batch, commits it and hands it on. It runs in its
+// own goroutine behind the loop; the loop hands it sealed batches (add)
+// once their journal write is durable.
+type treeStage struct {
+	db      *state.DB
+	params  types.Params
+	jw      *journalWriter
+	log     *slog.Logger
+	metrics *rpc.Metrics
+	// committed is told of each committed batch (in the stage's
+	// goroutine); it moves head.
+	committed func(sb *state.SealedBatch)
+	// halt is told why the stage stopped for good.
+	halt func(error)
+
+	kick   chan struct{}
+	done   chan struct{}
+	mu     sync.Mutex
+	recs   map[uint64]*journal.SealedBatch // sealed, not yet committed
+	head   atomic.Uint64                   // the last batch committed
+	paused atomic.Bool
+}
+
+func newTreeStage(db *state.DB, params types.Params, jw *journalWriter, log *slog.Logger, m *rpc.Metrics) *treeStage {
+	t := &treeStage{db: db, params: params, jw: jw, log: log, metrics: m,
+		kick: make(chan struct{}, 1), done: make(chan struct{}), recs: map[uint64]*journal.SealedBatch{}}
+	t.head.Store(db.Head())
+	return t
+}
+
+// signal wakes the stage.
+func (t *treeStage) signal() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
+}
+
+// add queues a sealed batch whose journal record is durable.
+func (t *treeStage) add(rec *journal.SealedBatch) {
+	t.mu.Lock()
+	t.recs[rec.Number] = rec
+	t.mu.Unlock()
+	t.signal()
+}
+
+// record is sealed batch n's record while it waits, or nil.
+func (t *treeStage) record(n uint64) *journal.SealedBatch {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.recs[n]
+}
+
+// backlog is how many sealed batches wait.
+func (t *treeStage) backlog() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.recs)
+}
+
+// run commits the waiting batches in order until quit; a batch it cannot
+// commit halts it.
+func (t *treeStage) run(quit <-chan struct{}) {
+	defer close(t.done)
 	for {
 		select {
-		case <-s.quit:
+		case <-quit:
 			return
-		case <-s.ckick:
+		case <-t.kick:
 		}
 		for {
 			select {
-			case <-s.quit:
+			case <-quit:
 				return
 			default:
 			}
-			if s.treePaused.Load() {
+			if t.paused.Load() {
 				break
 			}
-			n := s.db.Head() + 1
-			s.cmu.Lock()
-			rec := s.pendingRecs[n]
-			s.cmu.Unlock()
+			rec := t.record(t.db.Head() + 1)
 			if rec == nil {
 				break
 			}
-			if err := s.commit(rec); err != nil {
-				s.halt(err)
+			sb, err := t.commit(rec)
+			if err != nil {
+				t.halt(err)
 				return
 			}
+			t.committed(sb)
 		}
 	}
 }
 
 // commit applies one sealed batch to the state store.
-func (s *Sequencer) commit(rec *sealedRecord) error {
+func (t *treeStage) commit(rec *journal.SealedBatch) (*state.SealedBatch, error) {
 	start := time.Now()
-	b, err := s.db.NewBatch(rec.Timestamp)
+	b, err := t.db.NewBatch(rec.Timestamp)
 	if err != nil {
-		return fmt.Errorf("tree stage: batch %d: %w", rec.Number, err)
+		return nil, fmt.Errorf("tree stage: batch %d: %w", rec.Number, err)
 	}
 	if b.Number() != rec.Number {
 		b.Discard()
-		return fmt.Errorf("%w: the store's next batch is %d, the sealed one %d", ErrCommitMismatch, b.Number(), rec.Number)
+		return nil, fmt.Errorf("%w: the store's next batch is %d, the sealed one %d", ErrCommitMismatch, b.Number(), rec.Number)
 	}
 	for i, raw := range rec.Txs {
 		tx, err := types.DecodeTx(raw)
@@ -120,33 +160,44 @@ func (s *Sequencer) commit(rec *sealedRecord) error {
 		}
 		if err != nil {
 			b.Discard()
-			return fmt.Errorf("%w: batch %d tx %d: %w", ErrCommitMismatch, rec.Number, i, err)
+			return nil, fmt.Errorf("%w: batch %d tx %d: %w", ErrCommitMismatch, rec.Number, i, err)
 		}
 	}
 	pub := b.Pubdata()
 	if f := b.Family(); f != types.Family(rec.Family) {
 		b.Discard()
-		return fmt.Errorf("%w: batch %d family %v, sealed %v", ErrCommitMismatch, rec.Number, f, types.Family(rec.Family))
+		return nil, fmt.Errorf("%w: batch %d family %v, sealed %v", ErrCommitMismatch, rec.Number, f, types.Family(rec.Family))
 	}
-	padded := append(bytes.Clone(pub), make([]byte, (s.cfg.Params.BatchCapacity-len(rec.Txs))*b.Family().SlotBytes())...)
+	padded := append(bytes.Clone(pub), make([]byte, (t.params.BatchCapacity-len(rec.Txs))*b.Family().SlotBytes())...)
 	if sha256.Sum256(padded) != rec.PubdataHash {
 		b.Discard()
-		return fmt.Errorf("%w: batch %d pubdata", ErrCommitMismatch, rec.Number)
+		return nil, fmt.Errorf("%w: batch %d pubdata", ErrCommitMismatch, rec.Number)
 	}
 	sb, err := b.Seal()
 	if err != nil {
-		return fmt.Errorf("tree stage: seal batch %d: %w", rec.Number, err)
+		return nil, fmt.Errorf("tree stage: seal batch %d: %w", rec.Number, err)
 	}
 	if sb.Header.FirstPriority != rec.FirstPriority || sb.Header.PriorityCount != rec.PriorityCount ||
 		sb.Header.Timestamp != rec.Timestamp {
-		return fmt.Errorf("%w: batch %d header", ErrCommitMismatch, rec.Number)
+		return nil, fmt.Errorf("%w: batch %d header", ErrCommitMismatch, rec.Number)
 	}
 	n := rec.Number
-	s.cmu.Lock()
-	delete(s.pendingRecs, n)
-	s.cmu.Unlock()
-	s.jw.Write(func(txn *badger.Txn) error { return txn.Delete(key(pfxSealed, n)) }, nil)
-	// the loop moves its soft state's base up
+	t.mu.Lock()
+	delete(t.recs, n)
+	t.mu.Unlock()
+	t.jw.Write(func(txn *badger.Txn) error { return journal.DeleteSealedBatch(txn, n) }, nil)
+	t.log.Info("batch committed", "batch", n, "root", sb.Header.NewRoot.Text(16), "took", time.Since(start))
+	if m := t.metrics; m != nil {
+		m.BatchCommitSeconds.Observe(time.Since(start).Seconds())
+		m.BatchCommitted.Set(float64(n))
+	}
+	return sb, nil
+}
+
+// committedBatch is the tree stage's hand-off: the loop moves its soft
+// state's base up, the batch is announced and goes to the pipeline.
+func (s *Sequencer) committedBatch(sb *state.SealedBatch) {
+	n := sb.Header.Number
 	select {
 	case s.cmds <- func() {
 		if err := s.kv.advance(n); err != nil {
@@ -155,17 +206,11 @@ func (s *Sequencer) commit(rec *sealedRecord) error {
 	}:
 	case <-s.quit:
 	}
-	s.committed.Store(n)
-	s.log.Info("batch committed", "batch", n, "root", sb.Header.NewRoot.Text(16), "took", time.Since(start))
-	if m := s.cfg.Metrics; m != nil {
-		m.BatchCommitSeconds.Observe(time.Since(start).Seconds())
-		m.BatchCommitted.Set(float64(n))
-	}
+	s.tree.head.Store(n)
 	s.PublishBatch(&sb.Header, rpc.BatchCommitted, [32]byte{}, 0)
 	if s.cfg.OnSeal != nil {
 		s.cfg.OnSeal(sb)
 	}
-	return nil
 }
 
 // halt stops sequencing for good (until a restart): a journal write failed
@@ -176,7 +221,7 @@ func (s *Sequencer) halt(err error) {
 		s.halted = err
 	}
 	s.haltMu.Unlock()
-	s.stopped.Store(true)
+	s.paused.Store(true)
 	s.log.Error("sequencer: HALTED", "err", err)
 	if m := s.cfg.Metrics; m != nil {
 		m.PipelineHalted.Set(1)
@@ -192,10 +237,8 @@ func (s *Sequencer) Halted() error {
 
 // SealedBatch describes a sealed batch the tree stage has not committed
 // yet (no roots), or nil.
-func (s *Sequencer) SealedBatch(n uint64) *rpc.BatchInfo {
-	s.cmu.Lock()
-	rec := s.pendingRecs[n]
-	s.cmu.Unlock()
+func (q *Queries) SealedBatch(n uint64) *rpc.BatchInfo {
+	rec := q.s.tree.record(n)
 	if rec == nil {
 		return nil
 	}
@@ -208,25 +251,23 @@ func (s *Sequencer) SealedBatch(n uint64) *rpc.BatchInfo {
 // the sequencer alone with it; an operator may use it to give the
 // sequencer the CPU through a burst.
 func (s *Sequencer) PauseTree(paused bool) {
-	s.treePaused.Store(paused)
-	s.signal()
+	s.tree.paused.Store(paused)
+	s.tree.signal()
 }
 
 // TreeBacklog is how many sealed batches the tree stage has not committed.
 func (s *Sequencer) TreeBacklog() int {
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
-	return len(s.pendingRecs)
+	return s.tree.backlog()
 }
 
 // Committed is the last batch the tree stage committed to the state store.
-func (s *Sequencer) Committed() uint64 { return s.committed.Load() }
+func (s *Sequencer) Committed() uint64 { return s.tree.head.Load() }
 
 // WaitCommitted waits until the tree stage has committed batch n.
 func (s *Sequencer) WaitCommitted(ctx context.Context, n uint64) error {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
-	for s.committed.Load() < n {
+	for s.tree.head.Load() < n {
 		if err := s.Halted(); err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/modex/modex/rpc"
+	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/types"
 )
 
@@ -75,7 +76,7 @@ func TestTreeStageLagsAndCatchesUp(t *testing.T) {
 				t.Fatalf("an included nonce again: %v, want ErrNonce", err)
 			}
 			// a batch sealed and not committed is described without roots
-			info := f.s.SealedBatch(last)
+			info := f.s.Queries().SealedBatch(last)
 			if info == nil || info.Status != rpc.BatchSealed || info.NewRoot != "" || info.Txs != 1 {
 				t.Fatalf("sealed batch info %+v", info)
 			}
@@ -134,11 +135,11 @@ func TestTreeStageHaltsOnMismatch(t *testing.T) {
 	}
 	n := f.sealOnly()
 	// the record the tree stage works from says other pubdata
-	f.s.cmu.Lock()
-	rec := *f.s.pendingRecs[n]
+	f.s.tree.mu.Lock()
+	rec := *f.s.tree.recs[n]
 	rec.PubdataHash[0] ^= 1
-	f.s.pendingRecs[n] = &rec
-	f.s.cmu.Unlock()
+	f.s.tree.recs[n] = &rec
+	f.s.tree.mu.Unlock()
 	f.s.PauseTree(false)
 	deadline := time.Now().Add(10 * time.Second)
 	for f.s.Halted() == nil && time.Now().Before(deadline) {
@@ -147,20 +148,20 @@ func TestTreeStageHaltsOnMismatch(t *testing.T) {
 	if err := f.s.Halted(); !errors.Is(err, ErrCommitMismatch) {
 		t.Fatalf("halted with %v, want ErrCommitMismatch", err)
 	}
-	if f.db.Head() != head || !f.s.Stopped() {
-		t.Fatalf("head %d (want %d), stopped %v after a mismatch", f.db.Head(), head, f.s.Stopped())
+	if f.db.Head() != head || !f.s.Paused() {
+		t.Fatalf("head %d (want %d), paused %v after a mismatch", f.db.Head(), head, f.s.Paused())
 	}
 	if err := f.s.WaitCommitted(f.ctx, n); !errors.Is(err, ErrCommitMismatch) {
 		t.Fatalf("WaitCommitted: %v", err)
 	}
 	// a journal record that no longer replays stops the next Open
-	if err := f.s.Close(); err != nil {
+	if err := f.s.Stop(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.j.Update(func(txn *badger.Txn) error { return putJSON(txn, key(pfxSealed, n), &rec) }); err != nil {
+	if err := f.j.Update(func(txn *badger.Txn) error { return journal.WriteSealedBatch(txn, &rec) }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(Config{Params: f.p, Domain: testDomain}, f.db, f.j); !errors.Is(err, ErrCommitMismatch) {
+	if _, err := New(Config{Params: f.p, Domain: testDomain}, f.db, f.j); !errors.Is(err, ErrCommitMismatch) {
 		t.Fatalf("Open over an altered journal: %v, want ErrCommitMismatch", err)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/rpc"
+	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/sequencer/mempool"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
@@ -35,7 +36,7 @@ import (
 // TestSequencerSurvivesKill SIGKILLs a child process running a sequencer
 // over an on-disk state store and journal while it takes a stream of
 // signed transfers, orders and deposits, with its tree stage paused at
-// random (so that kills land with batches sealed in the journal, S/<n>, and
+// random (so that kills land with batches sealed in the journal, c/<n>, and
 // not committed to the state store). The child prints
 //
 //	TRY/ACK <hash> <acct> <nonce> around each Submit (ACK: it returned nil)
@@ -143,11 +144,14 @@ func openKillStores(dir string) (*killNode, error) {
 }
 
 func (n *killNode) start() error {
-	s, err := Open(Config{Params: killParams(), Domain: testDomain, BatchTimeout: 20 * time.Millisecond,
+	s, err := New(Config{Params: killParams(), Domain: testDomain, BatchTimeout: 20 * time.Millisecond,
 		FamilyWait: 5 * time.Millisecond, MakerFeeBips: 2, TakerFeeBips: 5,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, n.db, n.j)
 	if err != nil {
 		return err
+	}
+	if err := s.Start(context.Background()); err != nil {
+		return errors.Join(err, s.Stop(context.Background()))
 	}
 	n.s = s
 	return nil
@@ -155,7 +159,7 @@ func (n *killNode) start() error {
 
 func (n *killNode) close() {
 	if n.s != nil {
-		_ = n.s.Close()
+		_ = n.s.Stop(context.Background())
 	}
 	_ = n.j.Close()
 	_ = n.db.Close()
@@ -183,7 +187,7 @@ func (n *killNode) drain(ctx context.Context) error {
 			return errors.New("drain: the pool and queue do not empty")
 		}
 	}
-	s.Stop()
+	s.Pause()
 	if err := s.Flush(ctx); err != nil {
 		return err
 	}
@@ -245,7 +249,7 @@ func TestSequencerKillChild(t *testing.T) {
 		prio++
 	}
 	nonce := func(u uint32) uint32 {
-		info, err := s.Account(ctx, u)
+		info, err := s.Queries().Account(ctx, u)
 		if err != nil {
 			fail("account %d: %v", u, err)
 		}
@@ -269,7 +273,7 @@ func TestSequencerKillChild(t *testing.T) {
 			if err != nil {
 				// what became of the account's earlier transactions
 				var hist []string
-				if page, herr := s.History(ctx, u, "", 3); herr == nil {
+				if page, herr := s.Queries().History(ctx, u, "", 3); herr == nil {
 					for _, it := range page.Items {
 						hist = append(hist, fmt.Sprintf("%s nonce %d batch %d %s %v", it.Kind, it.Nonce, it.Batch, it.Status, it.Error))
 					}
@@ -524,14 +528,13 @@ func verifyKill(dir string, led *killLedger, st *killStats) error {
 	head0 := n.db.Head()
 	var lag uint64
 	if err := n.j.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
-		defer it.Close()
-		for it.Seek(pfxSealed); it.ValidForPrefix(pfxSealed); it.Next() {
-			if seqOf(it.Item().Key()) > head0 {
+		ns, err := journal.SealedBatchNumbers(txn)
+		for _, b := range ns {
+			if b > head0 {
 				lag++
 			}
 		}
-		return nil
+		return err
 	}); err != nil {
 		return err
 	}
@@ -610,12 +613,12 @@ func verifyKill(dir string, led *killLedger, st *killStats) error {
 	// 1. nothing acknowledged is lost; an included transaction is in the
 	// committed batch its record names
 	for h := range led.inflight {
-		if _, err := s.Tx(ctx, h); err == nil {
+		if _, err := s.Queries().Tx(ctx, h); err == nil {
 			st.inflightKept++
 		}
 	}
 	for h := range led.acked {
-		info, err := s.Tx(ctx, h)
+		info, err := s.Queries().Tx(ctx, h)
 		if errors.Is(err, rpc.ErrTxNotFound) {
 			return fmt.Errorf("acknowledged tx %x lost", h)
 		}
@@ -638,7 +641,7 @@ func verifyKill(dir string, led *killLedger, st *killStats) error {
 			return fmt.Errorf("acknowledged tx %x failed: %+v (the workload never overdraws)", h, info.Error)
 		default:
 			var at uint32
-			if acc, err := s.Account(ctx, info.Account); err == nil {
+			if acc, err := s.Queries().Account(ctx, info.Account); err == nil {
 				at = acc.Nonce
 			}
 			return fmt.Errorf("acknowledged tx %x (account %d nonce %d) still %s after the drain; the account is at nonce %d (an earlier acknowledged one lost?)",
@@ -650,7 +653,7 @@ func verifyKill(dir string, led *killLedger, st *killStats) error {
 	var sum uint256.Int
 	var shares uint64
 	for a := uint32(0); a < killUsers; a++ {
-		info, err := s.Account(ctx, a)
+		info, err := s.Queries().Account(ctx, a)
 		if errors.Is(err, types.ErrAccountNotFound) {
 			continue // the set-up was killed before its deposit
 		}
@@ -757,7 +760,7 @@ func verifyKill(dir string, led *killLedger, st *killStats) error {
 	}
 	// every trade of a committed batch has its trade record
 	var records int
-	pfx := key(pfxTrade, killModel)
+	pfx := journal.TradePrefix(killModel)
 	if err := n.j.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
 		defer it.Close()

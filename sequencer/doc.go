@@ -1,19 +1,28 @@
-// Package sequencer orders transactions into batches and takes them to L1
-// (docs/node.md §1–§3):
+// Package sequencer orders transactions into batches (docs/node.md §1).
+// One goroutine, the loop, owns the open state.Batch; the soft state is
+// the state store's head under every batch sealed since; the tree stage
+// hashes each sealed batch into the state store behind the loop and hands
+// it to the proving pipeline (package pipeline) through Config.OnSeal.
 //
-//   - Sequencer: one loop goroutine owns the open state.Batch. Signed
-//     transactions are soft-confirmed once the pool (sequencer/mempool) has
-//     checked and journaled them; orders are matched in their market's book
-//     (sequencer/book) and every match is applied as a Trade before the book
-//     commits it; L1 priority requests are journaled and go first. A batch
-//     holds one family and is sealed when full or after BatchTimeout.
-//   - Pipeline: every sealed batch is re-executed over the state before it
-//     (the sealed→witness root check), proven by the family's prover.Prover
-//     in a pool of workers (public input checked against the header), and
-//     committed to L1 in order by a Submitter; each stage is journaled by
-//     batch number, so a restart resumes where it stopped. A disagreement
-//     between stages halts the pipeline.
+// By responsibility:
 //
-// The journal is one Badger database (store.OpenPlain) shared by the pool,
-// the orders, the API's records and the pipeline.
+//   - loop.go: the loop — fill the open batch (priority requests first,
+//     then the pool, one family per batch), apply, seal (one
+//     group-committed journal write per batch).
+//   - submit.go: submission — signed transactions into the pool, orders
+//     into their book, confirmed L1 requests into the priority queue; each
+//     is journaled (synced) before it is acknowledged.
+//   - orders.go: matching — each match applied as a Trade before the book
+//     commits it.
+//   - commit.go: the tree stage.
+//   - recovery.go: restart — New replays the sealed, uncommitted batches
+//     softly and reloads the queues; Start replays the open orders.
+//   - query.go, events.go: Queries, the read side and subscriptions.
+//   - journal (sub-package): the journal's schema and accessors.
+//
+// Lifecycle: New(cfg, db, journal) recovers and starts nothing;
+// Start(ctx) runs the loop and the tree stage; Stop(ctx) stops them.
+// Pause and Resume switch sequencing (the operator's admin API). A journal
+// write that fails, or a tree stage that does not reproduce a sealed
+// batch, halts sequencing (Halted) until a restart.
 package sequencer

@@ -62,20 +62,20 @@ func (f *feeds) bookDelta(model uint16, d book.Delta) {
 
 // SubscribeBatches delivers each batch as it is sealed and as its pipeline
 // status changes.
-func (s *Sequencer) SubscribeBatches(ch chan<- *rpc.BatchInfo) event.Subscription {
-	return s.feeds.batches.Subscribe(ch)
+func (q *Queries) SubscribeBatches(ch chan<- *rpc.BatchInfo) event.Subscription {
+	return q.s.feeds.batches.Subscribe(ch)
 }
 
 // SubscribeTxs delivers every transaction status change.
-func (s *Sequencer) SubscribeTxs(ch chan<- *rpc.TxInfo) event.Subscription {
-	return s.feeds.txs.Subscribe(ch)
+func (q *Queries) SubscribeTxs(ch chan<- *rpc.TxInfo) event.Subscription {
+	return q.s.feeds.txs.Subscribe(ch)
 }
 
 // SubscribeAccounts delivers account updates (soft state) after each
 // transaction that changes an account.
-func (s *Sequencer) SubscribeAccounts(ch chan<- *rpc.AccountUpdate) event.Subscription {
-	s.feeds.nAccounts.Add(1)
-	return &countedSub{Subscription: s.feeds.accounts.Subscribe(ch), n: &s.feeds.nAccounts}
+func (q *Queries) SubscribeAccounts(ch chan<- *rpc.AccountUpdate) event.Subscription {
+	q.s.feeds.nAccounts.Add(1)
+	return &countedSub{Subscription: q.s.feeds.accounts.Subscribe(ch), n: &q.s.feeds.nAccounts}
 }
 
 type countedSub struct {
@@ -90,33 +90,33 @@ func (c *countedSub) Unsubscribe() {
 }
 
 // SubscribeTrades delivers every trade as it is matched.
-func (s *Sequencer) SubscribeTrades(ch chan<- *rpc.TradeInfo) event.Subscription {
-	return s.feeds.trades.Subscribe(ch)
+func (q *Queries) SubscribeTrades(ch chan<- *rpc.TradeInfo) event.Subscription {
+	return q.s.feeds.trades.Subscribe(ch)
 }
 
 // SubscribeRedemptions delivers every sealed RedeemCredits.
-func (s *Sequencer) SubscribeRedemptions(ch chan<- *rpc.Redemption) event.Subscription {
-	return s.feeds.redemptions.Subscribe(ch)
+func (q *Queries) SubscribeRedemptions(ch chan<- *rpc.Redemption) event.Subscription {
+	return q.s.feeds.redemptions.Subscribe(ch)
 }
 
 // SubscribeBook returns a market's snapshot and subscribes ch to the deltas
 // of every market, atomically: the deltas after the snapshot's Seq follow
 // it (the caller filters by model).
-func (s *Sequencer) SubscribeBook(model uint16, ch chan<- *rpc.BookDelta) (*rpc.BookSnapshot, event.Subscription, error) {
+func (q *Queries) SubscribeBook(model uint16, ch chan<- *rpc.BookDelta) (*rpc.BookSnapshot, event.Subscription, error) {
 	var snap *rpc.BookSnapshot
 	var sub event.Subscription
 	var err error
-	derr := s.do(bg, func() {
-		if !s.models[model] {
+	derr := q.s.do(bg, func() {
+		if !q.s.models[model] {
 			err = errNoMarket(model)
 			return
 		}
-		snap = toSnapshot(model, s.book(model).Depth(MaxDepth))
+		snap = toSnapshot(model, q.s.book(model).Depth(MaxDepth))
 		// Everything the loop emitted before this point is queued ahead of
 		// the subscription in the dispatcher; subscribe from inside it, in
 		// order, so no delta is lost or duplicated.
 		done := make(chan struct{})
-		s.feeds.send(func() { sub = s.feeds.books.Subscribe(ch); close(done) })
+		q.s.feeds.send(func() { sub = q.s.feeds.books.Subscribe(ch); close(done) })
 		<-done
 	})
 	if derr != nil {

@@ -1,9 +1,6 @@
 package sequencer
 
 import (
-	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -14,26 +11,10 @@ import (
 
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/sequencer/book"
+	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/types"
 )
-
-// journaledOrder is an acknowledged order as the journal keeps it.
-type journaledOrder struct {
-	Raw []byte `json:"raw"` // types.EncodeOrder
-	seq uint64
-}
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
-func beUint64(b []byte) uint64 {
-	if len(b) < 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(b)
-}
-
-func seqOf(k []byte) uint64 { return beUint64(k[len(k)-8:]) }
 
 // book returns a model's book, creating it.
 func (s *Sequencer) book(model uint16) *book.Book {
@@ -116,55 +97,6 @@ type placement struct {
 	drop   []uint64 // journal seqs of orders that left the book unfilled
 }
 
-// PlaceOrder checks a signed order, matches it in its market and rests the
-// remainder. When it returns nil the order is journaled (synced).
-func (s *Sequencer) PlaceOrder(ctx context.Context, raw []byte) (*rpc.OrderResult, error) {
-	if len(raw) > MaxRawSize {
-		return nil, fmt.Errorf("%w: %d bytes", ErrRawTooLarge, len(raw))
-	}
-	o, err := types.DecodeOrder(raw)
-	if err != nil {
-		return nil, err
-	}
-	return s.Place(ctx, o)
-}
-
-// Place is PlaceOrder for a decoded order.
-func (s *Sequencer) Place(ctx context.Context, o *types.Order) (*rpc.OrderResult, error) {
-	if s.stopped.Load() {
-		return nil, ErrStopped
-	}
-	if err := s.enabled(&types.Trade{}); err != nil {
-		return nil, err
-	}
-	pk, _, err := s.cache.Account(o.Account)
-	if err != nil {
-		return nil, err
-	}
-	if err := types.VerifyOrder(pk, s.cfg.Domain, o); err != nil {
-		return nil, err
-	}
-	var res *rpc.OrderResult
-	var perr error
-	var durable chan error
-	if err := s.do(ctx, func() { res, durable, perr = s.place(*o) }); err != nil {
-		return nil, err
-	}
-	if perr != nil {
-		return nil, perr
-	}
-	// the loop goes on matching while the journal write is synced
-	select {
-	case err := <-durable:
-		if err != nil {
-			return nil, err
-		}
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return res, nil
-}
-
 // place matches an order in the loop. The journal write (the order, its
 // trades, the orders it removed) is queued on the group-committing writer;
 // durable reports when it is synced, and only then is the order
@@ -227,20 +159,17 @@ func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, chan error, error) {
 	s.pl = placement{}
 	durable := make(chan error, 1)
 	s.jw.Write(func(txn *badger.Txn) error {
-		if err := putJSON(txn, key(pfxOrder, seq), journaledOrder{Raw: enc}); err != nil {
-			return err
-		}
-		if err := txn.Set(keyOrderSeq, binary.BigEndian.AppendUint64(nil, seq)); err != nil {
+		if err := journal.WriteOrder(txn, seq, &journal.Order{Raw: enc}); err != nil {
 			return err
 		}
 		for _, t := range pl.trades {
-			if err := putJSON(txn, key(pfxTrade, t.Model, t.Seq), t); err != nil {
+			if err := journal.WriteTrade(txn, t); err != nil {
 				return err
 			}
 		}
 		for _, d := range pl.drop {
 			if d != 0 {
-				if err := txn.Delete(key(pfxOrder, d)); err != nil {
+				if err := journal.DeleteOrder(txn, d); err != nil {
 					return err
 				}
 			}
@@ -381,7 +310,7 @@ func (s *Sequencer) expire() {
 	}
 	s.jw.Write(func(txn *badger.Txn) error {
 		for _, q := range seqs {
-			if err := txn.Delete(key(pfxOrder, q)); err != nil {
+			if err := journal.DeleteOrder(txn, q); err != nil {
 				return err
 			}
 		}
@@ -390,59 +319,5 @@ func (s *Sequencer) expire() {
 		if err != nil { // at worst the restart drops them as expired
 			s.log.Error("sequencer: journal expired orders", "err", err)
 		}
-	})
-}
-
-// restoreOrders replays the journaled orders, in arrival order, into fresh
-// books with the shares their slots have left.
-func (s *Sequencer) restoreOrders(orders []journaledOrder) error {
-	now := uint32(s.cfg.Clock())
-	var gone []uint64
-	for _, jo := range orders {
-		o, err := types.DecodeOrder(jo.Raw)
-		if err != nil {
-			return fmt.Errorf("sequencer: journaled order %d: %w", jo.seq, err)
-		}
-		var rem uint64
-		err = s.soft(func(st *state.State) error {
-			var err error
-			rem, err = s.remaining(st, o)
-			return err
-		})
-		if err != nil || rem == 0 || now > o.ValidUntil || !s.models[o.Model] {
-			gone = append(gone, jo.seq)
-			continue
-		}
-		res, err := s.book(o.Model).SubmitRemaining(*o, rem, jo.seq, now)
-		if err != nil {
-			gone = append(gone, jo.seq)
-			continue
-		}
-		for _, r := range res.Removed {
-			if seq := s.forget(r.Order); seq != 0 {
-				gone = append(gone, seq)
-			}
-		}
-		if res.Rested > 0 {
-			s.orderKeys[orderKey{o.Account, o.Model, o.OrderID}] = jo.seq
-		}
-		s.orderSeq = max(s.orderSeq, jo.seq)
-	}
-	pl := s.pl
-	s.pl = placement{}
-	return s.j.Update(func(txn *badger.Txn) error {
-		for _, t := range pl.trades {
-			if err := putJSON(txn, key(pfxTrade, t.Model, t.Seq), t); err != nil {
-				return err
-			}
-		}
-		for _, q := range append(gone, pl.drop...) {
-			if q != 0 {
-				if err := txn.Delete(key(pfxOrder, q)); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
 	})
 }

@@ -3,7 +3,6 @@ package sequencer
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/rpc"
+	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/sequencer/mempool"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/types"
@@ -21,28 +21,36 @@ import (
 
 var bg = context.Background()
 
+// Queries answers the API's reads (transactions, accounts, markets, models,
+// batches, priority requests) and its subscriptions: from the loop for the
+// soft state and the books, from the journal for records.
+type Queries struct{ s *Sequencer }
+
+// Queries is the sequencer's read side.
+func (s *Sequencer) Queries() *Queries { return &Queries{s} }
+
 func errNoMarket(model uint16) error { return fmt.Errorf("%w: %d", rpc.ErrMarketNotFound, model) }
 
 // status is a sealed transaction's status from the pipeline heads.
-func (s *Sequencer) status(batch uint64) rpc.TxStatus {
+func (q *Queries) status(batch uint64) rpc.TxStatus {
 	switch {
 	case batch == 0:
 		return rpc.TxPending
-	case batch <= s.verified.Load():
+	case batch <= q.s.verified.Load():
 		return rpc.TxFinalized
-	case batch <= s.proven.Load():
+	case batch <= q.s.proven.Load():
 		return rpc.TxProven
 	}
 	return rpc.TxIncluded
 }
 
 // Tx is a transaction's status: in the open batch, in the pool, or recorded.
-func (s *Sequencer) Tx(ctx context.Context, hash common.Hash) (*rpc.TxInfo, error) {
+func (q *Queries) Tx(ctx context.Context, hash common.Hash) (*rpc.TxInfo, error) {
 	var info *rpc.TxInfo
-	if err := s.do(ctx, func() {
-		if i, ok := s.openTxs[hash]; ok {
-			o := s.openList[i]
-			info = txInfo(hash, o.tx, rpc.TxIncluded, s.open.Number())
+	if err := q.s.do(ctx, func() {
+		if i, ok := q.s.openTxs[hash]; ok {
+			o := q.s.openList[i]
+			info = txInfo(hash, o.tx, rpc.TxIncluded, q.s.open.Number())
 		}
 	}); err != nil {
 		return nil, err
@@ -50,32 +58,31 @@ func (s *Sequencer) Tx(ctx context.Context, hash common.Hash) (*rpc.TxInfo, erro
 	if info != nil {
 		return info, nil
 	}
-	if v, ok := s.sealing.Load(hash); ok {
+	if v, ok := q.s.sealing.Load(hash); ok {
 		st := v.(sealingTx)
 		return txInfo(hash, st.tx, rpc.TxIncluded, st.batch), nil
 	}
-	if tx, ok := s.pool.Get(hash); ok {
+	if tx, ok := q.s.pool.Get(hash); ok {
 		return txInfo(hash, tx, rpc.TxPending, 0), nil
 	}
-	var rec record
-	var found bool
-	err := s.j.View(func(txn *badger.Txn) error {
+	var rec *journal.TxRecord
+	var tx types.Tx
+	err := q.s.j.View(func(txn *badger.Txn) error {
 		var err error
-		found, err = getJSON(txn, key(pfxRecord, hash), &rec)
+		rec, tx, err = journal.ReadTx(txn, hash)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	if !found {
+	if errors.Is(err, journal.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", rpc.ErrTxNotFound, hash)
 	}
-	return s.fromRecord(hash, &rec), nil
+	if err != nil {
+		return nil, fmt.Errorf("sequencer: transaction %s: %w", hash, err)
+	}
+	return q.fromRecord(hash, rec, tx), nil
 }
 
-func (s *Sequencer) fromRecord(hash common.Hash, rec *record) *rpc.TxInfo {
-	tx, _ := types.DecodeTx(rec.Raw)
-	st := s.status(rec.Batch)
+func (q *Queries) fromRecord(hash common.Hash, rec *journal.TxRecord, tx types.Tx) *rpc.TxInfo {
+	st := q.status(rec.Batch)
 	if rec.Error != nil {
 		st = rpc.TxFailed
 	}
@@ -117,18 +124,25 @@ func parseCursor(c string, prefix []byte) ([]byte, error) {
 }
 
 // History pages an account's sealed transactions, newest first.
-func (s *Sequencer) History(ctx context.Context, account uint32, cursor string, limit int) (*rpc.Page[rpc.TxInfo], error) {
+func (q *Queries) History(ctx context.Context, account uint32, cursor string, limit int) (*rpc.Page[rpc.TxInfo], error) {
 	page := &rpc.Page[rpc.TxInfo]{Items: []rpc.TxInfo{}}
-	next, err := s.pageDesc(key(pfxHistory, account), cursor, limit, func(txn *badger.Txn, it *badger.Item) (bool, error) {
+	next, err := q.pageDesc(journal.HistoryPrefix(account), cursor, limit, func(txn *badger.Txn, it *badger.Item) (bool, error) {
 		var h common.Hash
-		if err := it.Value(func(b []byte) error { h = common.BytesToHash(b); return nil }); err != nil {
+		if err := it.Value(func(b []byte) error {
+			var err error
+			h, err = journal.HistoryHash(b)
+			return err
+		}); err != nil {
 			return false, err
 		}
-		var rec record
-		if ok, err := getJSON(txn, key(pfxRecord, h), &rec); err != nil || !ok {
+		rec, tx, err := journal.ReadTx(txn, h)
+		if errors.Is(err, journal.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
 			return false, err
 		}
-		page.Items = append(page.Items, *s.fromRecord(h, &rec))
+		page.Items = append(page.Items, *q.fromRecord(h, rec, tx))
 		return true, nil
 	})
 	if err != nil {
@@ -139,14 +153,18 @@ func (s *Sequencer) History(ctx context.Context, account uint32, cursor string, 
 }
 
 // Trades pages a market's trades, newest first.
-func (s *Sequencer) Trades(ctx context.Context, model uint16, cursor string, limit int) (*rpc.Page[rpc.TradeInfo], error) {
+func (q *Queries) Trades(ctx context.Context, model uint16, cursor string, limit int) (*rpc.Page[rpc.TradeInfo], error) {
 	page := &rpc.Page[rpc.TradeInfo]{Items: []rpc.TradeInfo{}}
-	next, err := s.pageDesc(key(pfxTrade, model), cursor, limit, func(_ *badger.Txn, it *badger.Item) (bool, error) {
-		var t rpc.TradeInfo
-		if err := it.Value(func(b []byte) error { return jsonUnmarshal(b, &t) }); err != nil {
+	next, err := q.pageDesc(journal.TradePrefix(model), cursor, limit, func(_ *badger.Txn, it *badger.Item) (bool, error) {
+		var t *rpc.TradeInfo
+		if err := it.Value(func(b []byte) error {
+			var err error
+			t, err = journal.DecodeTrade(b)
+			return err
+		}); err != nil {
 			return false, err
 		}
-		page.Items = append(page.Items, t)
+		page.Items = append(page.Items, *t)
 		return true, nil
 	})
 	if err != nil {
@@ -160,13 +178,13 @@ func (s *Sequencer) Trades(ctx context.Context, model uint16, cursor string, lim
 // cursor (the hex of the last key of the previous page), handing each to
 // item until limit of them made an item; it returns the next page's cursor
 // ("" at the end).
-func (s *Sequencer) pageDesc(prefix []byte, cursor string, limit int, item func(*badger.Txn, *badger.Item) (bool, error)) (string, error) {
+func (q *Queries) pageDesc(prefix []byte, cursor string, limit int, item func(*badger.Txn, *badger.Item) (bool, error)) (string, error) {
 	after, err := parseCursor(cursor, prefix)
 	if err != nil {
 		return "", err
 	}
 	var next string
-	err = s.j.View(func(txn *badger.Txn) error {
+	err = q.s.j.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Reverse = true
 		it := txn.NewIterator(opts)
@@ -200,12 +218,12 @@ func (s *Sequencer) pageDesc(prefix []byte, cursor string, limit int, item func(
 }
 
 // Account is an account's soft and proven state and its open orders.
-func (s *Sequencer) Account(ctx context.Context, id uint32) (*rpc.AccountInfo, error) {
+func (q *Queries) Account(ctx context.Context, id uint32) (*rpc.AccountInfo, error) {
 	var info *rpc.AccountInfo
 	var err error
-	if derr := s.do(ctx, func() {
-		err = s.soft(func(st *state.State) error {
-			info, err = s.accountInfo(st, id, true)
+	if derr := q.s.do(ctx, func() {
+		err = q.s.soft(func(st *state.State) error {
+			info, err = q.s.accountInfo(st, id, true)
 			return err
 		})
 	}); derr != nil {
@@ -215,7 +233,7 @@ func (s *Sequencer) Account(ctx context.Context, id uint32) (*rpc.AccountInfo, e
 		return nil, err
 	}
 	// the proven state: the last batch verified on L1
-	pst, release, err := s.db.View(s.verified.Load())
+	pst, release, err := q.s.db.View(q.s.verified.Load())
 	if err != nil {
 		return info, nil // pruned or not yet readable: soft only
 	}
@@ -303,34 +321,29 @@ func assetAmount(st *state.State, id uint32, a types.AssetID) (*uint256.Int, err
 }
 
 // AccountByAddress lists the accounts bound to an L1 address (sealed deposits).
-func (s *Sequencer) AccountByAddress(ctx context.Context, l1 common.Address) ([]uint32, error) {
-	prefix := key(pfxAddress, l1)
-	out := []uint32{}
-	err := s.j.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
-		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			k := it.Item().Key()
-			out = append(out, binary.BigEndian.Uint32(k[len(k)-4:]))
-		}
-		return nil
+func (q *Queries) AccountByAddress(ctx context.Context, l1 common.Address) ([]uint32, error) {
+	var out []uint32
+	err := q.s.j.View(func(txn *badger.Txn) error {
+		var err error
+		out, err = journal.ReadAccountsByAddress(txn, l1)
+		return err
 	})
 	return out, err
 }
 
 // Markets lists every model's market.
-func (s *Sequencer) Markets(ctx context.Context) ([]rpc.Market, error) {
+func (q *Queries) Markets(ctx context.Context) ([]rpc.Market, error) {
 	out := []rpc.Market{}
 	var err error
-	derr := s.do(ctx, func() {
-		err = s.soft(func(st *state.State) error {
-			for m := range s.models {
+	derr := q.s.do(ctx, func() {
+		err = q.s.soft(func(st *state.State) error {
+			for m := range q.s.models {
 				md, err := st.Model(m)
 				if err != nil {
 					return err
 				}
-				b := s.book(m)
-				mk := rpc.Market{Model: m, QuoteToken: md.QuoteToken, Orders: b.Len(), MakerFeeBips: s.cfg.MakerFeeBips, TakerFeeBips: s.cfg.TakerFeeBips}
+				b := q.s.book(m)
+				mk := rpc.Market{Model: m, QuoteToken: md.QuoteToken, Orders: b.Len(), MakerFeeBips: q.s.cfg.MakerFeeBips, TakerFeeBips: q.s.cfg.TakerFeeBips}
 				if p, ok := b.Best(types.Buy); ok {
 					mk.BestBid = &p
 				}
@@ -350,15 +363,15 @@ func (s *Sequencer) Markets(ctx context.Context) ([]rpc.Market, error) {
 }
 
 // Book is a market's top depth levels.
-func (s *Sequencer) Book(ctx context.Context, model uint16, depth int) (*rpc.BookSnapshot, error) {
+func (q *Queries) Book(ctx context.Context, model uint16, depth int) (*rpc.BookSnapshot, error) {
 	var out *rpc.BookSnapshot
 	var err error
-	derr := s.do(ctx, func() {
-		if !s.models[model] {
+	derr := q.s.do(ctx, func() {
+		if !q.s.models[model] {
 			err = errNoMarket(model)
 			return
 		}
-		out = toSnapshot(model, s.book(model).Depth(min(max(depth, 1), MaxDepth)))
+		out = toSnapshot(model, q.s.book(model).Depth(min(max(depth, 1), MaxDepth)))
 	})
 	if derr != nil {
 		return nil, derr
@@ -367,12 +380,12 @@ func (s *Sequencer) Book(ctx context.Context, model uint16, depth int) (*rpc.Boo
 }
 
 // Models lists the registered models (soft state).
-func (s *Sequencer) Models(ctx context.Context) ([]rpc.ModelInfo, error) {
+func (q *Queries) Models(ctx context.Context) ([]rpc.ModelInfo, error) {
 	out := []rpc.ModelInfo{}
 	var err error
-	derr := s.do(ctx, func() {
-		err = s.soft(func(st *state.State) error {
-			for m := range s.models {
+	derr := q.s.do(ctx, func() {
+		err = q.s.soft(func(st *state.State) error {
+			for m := range q.s.models {
 				md, err := st.Model(m)
 				if err != nil {
 					return err
@@ -390,15 +403,15 @@ func (s *Sequencer) Models(ctx context.Context) ([]rpc.ModelInfo, error) {
 }
 
 // Model is one model (soft state).
-func (s *Sequencer) Model(ctx context.Context, id uint16) (*rpc.ModelInfo, error) {
+func (q *Queries) Model(ctx context.Context, id uint16) (*rpc.ModelInfo, error) {
 	var out *rpc.ModelInfo
 	var err error
-	derr := s.do(ctx, func() {
-		if !s.models[id] {
+	derr := q.s.do(ctx, func() {
+		if !q.s.models[id] {
 			err = fmt.Errorf("%w: %d", types.ErrModelNotFound, id)
 			return
 		}
-		err = s.soft(func(st *state.State) error {
+		err = q.s.soft(func(st *state.State) error {
 			md, err := st.Model(id)
 			if err != nil {
 				return err
@@ -421,8 +434,8 @@ func modelInfo(id uint16, m *state.Model) rpc.ModelInfo {
 }
 
 // Withdrawal is an L2 withdrawal's status.
-func (s *Sequencer) Withdrawal(ctx context.Context, hash common.Hash) (*rpc.WithdrawalInfo, error) {
-	info, err := s.Tx(ctx, hash)
+func (q *Queries) Withdrawal(ctx context.Context, hash common.Hash) (*rpc.WithdrawalInfo, error) {
+	info, err := q.Tx(ctx, hash)
 	if errors.Is(err, rpc.ErrTxNotFound) {
 		return nil, fmt.Errorf("%w: %s", rpc.ErrWithdrawalNotFound, hash)
 	}
@@ -438,17 +451,17 @@ func (s *Sequencer) Withdrawal(ctx context.Context, hash common.Hash) (*rpc.With
 }
 
 // Priority is an L1 request's status.
-func (s *Sequencer) Priority(ctx context.Context, id uint64) (*rpc.PriorityInfo, error) {
+func (q *Queries) Priority(ctx context.Context, id uint64) (*rpc.PriorityInfo, error) {
 	var pi *rpc.PriorityInfo
-	if err := s.do(ctx, func() {
-		for _, r := range s.prio {
+	if err := q.s.do(ctx, func() {
+		for _, r := range q.s.prio {
 			if r.ID == id {
 				pi = priorityInfo(r, rpc.TxPending, 0)
 			}
 		}
-		for _, o := range s.openList {
+		for _, o := range q.s.openList {
 			if prioID(o.tx) == id && isPriority(o.tx) {
-				pi = priorityInfo(PriorityRequest{ID: id, L1Tx: o.hash}, rpc.TxIncluded, s.open.Number())
+				pi = priorityInfo(PriorityRequest{ID: id, L1Tx: o.hash}, rpc.TxIncluded, q.s.open.Number())
 				fillPriority(pi, o.tx)
 			}
 		}
@@ -458,35 +471,23 @@ func (s *Sequencer) Priority(ctx context.Context, id uint64) (*rpc.PriorityInfo,
 	if pi != nil {
 		return pi, nil
 	}
-	var rec priorityRecord
-	var found bool
-	if err := s.j.View(func(txn *badger.Txn) error {
+	var rec *journal.PriorityRecord
+	var tx types.Tx
+	err := q.s.j.View(func(txn *badger.Txn) error {
 		var err error
-		found, err = getJSON(txn, key(pfxPrioDone, id), &rec)
+		rec, tx, err = journal.ReadPriority(txn, id)
 		return err
-	}); err != nil {
-		return nil, err
-	}
-	if !found {
+	})
+	if errors.Is(err, journal.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %d", rpc.ErrPriorityNotFound, id)
 	}
-	tx, err := types.DecodeTx(rec.Raw)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sequencer: priority request %d: %w", id, err)
 	}
-	pi = priorityInfo(PriorityRequest{ID: id, L1Tx: rec.L1Tx}, s.status(rec.Batch), rec.Batch)
+	pi = priorityInfo(PriorityRequest{ID: id, L1Tx: rec.L1Tx}, q.status(rec.Batch), rec.Batch)
 	fillPriority(pi, tx)
 	return pi, nil
 }
-
-// priorityRecord is a sealed priority request (key P/<id>).
-type priorityRecord struct {
-	Batch uint64      `json:"batch"`
-	L1Tx  common.Hash `json:"l1Tx"`
-	Raw   []byte      `json:"raw"`
-}
-
-var pfxPrioDone = []byte("P/")
 
 func isPriority(tx types.Tx) bool {
 	switch tx.(type) {
@@ -523,8 +524,5 @@ func fillPriority(pi *rpc.PriorityInfo, tx types.Tx) {
 	}
 }
 
-// PoolLen is the number of pooled transactions.
-func (s *Sequencer) PoolLen() int { return s.pool.Len() }
-
 // PoolStatus exposes the pool's view of a hash (tests).
-func (s *Sequencer) PoolStatus(h common.Hash) (mempool.Status, error) { return s.pool.Status(h) }
+func (q *Queries) PoolStatus(h common.Hash) (mempool.Status, error) { return q.s.pool.Status(h) }

@@ -58,7 +58,7 @@ func newFixture(t *testing.T, users int) *fixture {
 	}
 	f.open()
 	t.Cleanup(func() {
-		_ = f.s.Close()
+		_ = f.s.Stop(context.Background())
 		_ = j.Close()
 		_ = db.Close()
 	})
@@ -71,9 +71,12 @@ func (f *fixture) open() {
 	if wait == 0 {
 		wait = time.Hour
 	}
-	s, err := Open(Config{Params: f.p, Domain: testDomain, BatchTimeout: wait, MakerFeeBips: 2, TakerFeeBips: 5, Families: f.fams,
+	s, err := New(Config{Params: f.p, Domain: testDomain, BatchTimeout: wait, MakerFeeBips: 2, TakerFeeBips: 5, Families: f.fams,
 		Clock: func() uint64 { return f.now }, OnSeal: func(sb *state.SealedBatch) { f.seals = append(f.seals, sb) }}, f.db, f.j)
 	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := s.Start(f.ctx); err != nil {
 		f.t.Fatal(err)
 	}
 	f.s = s
@@ -82,7 +85,7 @@ func (f *fixture) open() {
 // restart closes the sequencer (dropping its open batch) and opens it again.
 func (f *fixture) restart() {
 	f.t.Helper()
-	if err := f.s.Close(); err != nil {
+	if err := f.s.Stop(f.ctx); err != nil {
 		f.t.Fatal(err)
 	}
 	f.open()
@@ -135,7 +138,7 @@ func (f *fixture) order(i int, model uint16, side types.Side, id uint32, amount,
 
 func (f *fixture) balance(i int, token uint16) uint64 {
 	f.t.Helper()
-	info, err := f.s.Account(f.ctx, uint32(i))
+	info, err := f.s.Queries().Account(f.ctx, uint32(i))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -162,7 +165,7 @@ func wantErr(t *testing.T, err, want error) {
 
 func (f *fixture) status(h common.Hash) rpc.TxStatus {
 	f.t.Helper()
-	info, err := f.s.Tx(f.ctx, h)
+	info, err := f.s.Queries().Tx(f.ctx, h)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -192,7 +195,7 @@ func TestSequencerFlow(t *testing.T) {
 	_, err = f.submit(2, transfer(9, 2, 10, 0)) // account 9 does not exist
 	wantErr(t, err, types.ErrAccountNotFound)
 
-	f.s.Stop() // nothing is applied meanwhile: nonce 1 stays pending, so replaceable
+	f.s.Pause() // nothing is applied meanwhile: nonce 1 stays pending, so replaceable
 	h1, err := f.submit(1, transfer(1, 2, 100, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +210,9 @@ func TestSequencerFlow(t *testing.T) {
 	if f.status(h1) != rpc.TxPending {
 		t.Fatalf("applied while stopped: %s", f.status(h1))
 	}
-	f.s.Start()
+	if err := f.s.Resume(); err != nil {
+		t.Fatal(err)
+	}
 	f.flush()
 	if f.status(h1) != rpc.TxIncluded || f.status(h2) != rpc.TxIncluded {
 		t.Fatalf("statuses %s %s", f.status(h1), f.status(h2))
@@ -221,7 +226,7 @@ func TestSequencerFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.flush()
-	info, err := f.s.Tx(f.ctx, h3)
+	info, err := f.s.Queries().Tx(f.ctx, h3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,21 +238,21 @@ func TestSequencerFlow(t *testing.T) {
 	if f.status(h1) != rpc.TxFinalized {
 		t.Fatalf("after verification: %s", f.status(h1))
 	}
-	hist, err := f.s.History(f.ctx, 1, "", 1)
+	hist, err := f.s.Queries().History(f.ctx, 1, "", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(hist.Items) != 1 || hist.Next == "" {
 		t.Fatalf("history page: %+v", hist)
 	}
-	rest, err := f.s.History(f.ctx, 1, hist.Next, 10)
+	rest, err := f.s.Queries().History(f.ctx, 1, hist.Next, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rest.Items) != 2 { // the second transfer and the deposit
 		t.Fatalf("history rest: %d items", len(rest.Items))
 	}
-	_, err = f.s.History(f.ctx, 1, "zz", 10)
+	_, err = f.s.Queries().History(f.ctx, 1, "zz", 10)
 	wantErr(t, err, rpc.ErrBadCursor)
 }
 
@@ -290,7 +295,7 @@ func TestOrdersMatchPartialFillAndRestart(t *testing.T) {
 	if err != nil || len(res.Trades) != 1 || res.Trades[0].Fill != 300 || res.Trades[0].Price.Uint64() != 50 {
 		t.Fatalf("buy: %+v %v", res, err)
 	}
-	snap, err := f.s.Book(f.ctx, 1, 10)
+	snap, err := f.s.Queries().Book(f.ctx, 1, 10)
 	if err != nil || len(snap.Asks) != 1 || snap.Asks[0].Amount.Uint64() != 100 || len(snap.Bids) != 0 {
 		t.Fatalf("book: %+v %v", snap, err)
 	}
@@ -301,13 +306,13 @@ func TestOrdersMatchPartialFillAndRestart(t *testing.T) {
 	// restart before the trade's batch is sealed: the order journal brings
 	// back both orders, and matching them again makes the same trade
 	f.restart()
-	snap, err = f.s.Book(f.ctx, 1, 10)
+	snap, err = f.s.Queries().Book(f.ctx, 1, 10)
 	if err != nil || len(snap.Asks) != 1 || snap.Asks[0].Amount.Uint64() != 100 {
 		t.Fatalf("book after restart: %+v %v", snap, err)
 	}
 	f.flush()
 	pos := func(i int) uint64 {
-		info, err := f.s.Account(f.ctx, uint32(i))
+		info, err := f.s.Queries().Account(f.ctx, uint32(i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -321,13 +326,13 @@ func TestOrdersMatchPartialFillAndRestart(t *testing.T) {
 	if pos(2) != 300 || pos(1) != 700 {
 		t.Fatalf("shares after restart: buyer %d dao %d", pos(2), pos(1))
 	}
-	trades, err := f.s.Trades(f.ctx, 1, "", 10)
+	trades, err := f.s.Queries().Trades(f.ctx, 1, "", 10)
 	if err != nil || len(trades.Items) != 1 {
 		t.Fatalf("trades: %+v %v", trades, err)
 	}
 	// restart after sealing: the filled buy order is gone, the rest stays
 	f.restart()
-	snap, err = f.s.Book(f.ctx, 1, 10)
+	snap, err = f.s.Queries().Book(f.ctx, 1, 10)
 	if err != nil || len(snap.Asks) != 1 || snap.Asks[0].Amount.Uint64() != 100 || len(snap.Bids) != 0 {
 		t.Fatalf("book after second restart: %+v %v", snap, err)
 	}
@@ -336,12 +341,12 @@ func TestOrdersMatchPartialFillAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.flush()
-	snap, _ = f.s.Book(f.ctx, 1, 10)
+	snap, _ = f.s.Queries().Book(f.ctx, 1, 10)
 	if len(snap.Asks) != 0 {
 		t.Fatalf("cancelled order still resting: %+v", snap)
 	}
 	f.restart()
-	snap, _ = f.s.Book(f.ctx, 1, 10)
+	snap, _ = f.s.Queries().Book(f.ctx, 1, 10)
 	if len(snap.Asks) != 0 {
 		t.Fatalf("cancelled order back after restart: %+v", snap)
 	}

@@ -267,13 +267,16 @@ func (h *Harness) open() error {
 	}
 	// The node's defaults: fees 2/5 bips, Info logging (formatted, discarded), metrics on.
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	h.Seq, err = sequencer.Open(sequencer.Config{
+	h.Seq, err = sequencer.New(sequencer.Config{
 		Params: cfg.Params, Domain: workload.DevDomain, BatchTimeout: cfg.BatchTimeout,
 		MakerFeeBips: 2, TakerFeeBips: 5, Logger: logger,
 		Pool:    mempool.Options{NoSync: cfg.NoSync},
 		Metrics: rpc.NewMetrics(prometheus.NewRegistry(), "seqbench"),
 	}, h.DB, h.J)
 	if err != nil {
+		return err
+	}
+	if err := h.Seq.Start(context.Background()); err != nil {
 		return err
 	}
 	for i := 0; i < cfg.Users; i++ {
@@ -328,7 +331,7 @@ func (h *Harness) open() error {
 		return err
 	}
 	// check: the last trader holds its shares
-	info, err := h.Seq.Account(ctx, uint32(cfg.Users-1))
+	info, err := h.Seq.Queries().Account(ctx, uint32(cfg.Users-1))
 	if err != nil {
 		return err
 	}
@@ -356,7 +359,7 @@ func (h *Harness) setupTx(ctx context.Context, acct uint32, tx types.SignedTx) e
 func (h *Harness) Close() error {
 	var errs []error
 	if h.Seq != nil {
-		errs = append(errs, h.Seq.Close())
+		errs = append(errs, h.Seq.Stop(context.Background()))
 	}
 	if h.J != nil {
 		errs = append(errs, h.J.Close())
@@ -524,7 +527,7 @@ type clientStats struct {
 // (calls in flight finish) and fills in the throughput part of r.
 func (h *Harness) Window(ctx context.Context, plans [][]Op, d time.Duration, r *Result) error {
 	batches := make(chan *rpc.BatchInfo, 4096)
-	sub := h.Seq.SubscribeBatches(batches)
+	sub := h.Seq.Queries().SubscribeBatches(batches)
 	defer sub.Unsubscribe()
 	sealed := map[string]int{}
 	nBatches, committed := 0, 0

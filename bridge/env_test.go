@@ -70,7 +70,7 @@ func setupFor(t testing.TB, f types.Family) *familySetup {
 	}
 	code, err := VerifierBytecode(keys.VK)
 	if err != nil {
-		t.Fatal(err) // ErrSolcNotInstalled: run `make solc`
+		t.Fatal(err) // compiler.ErrNotInstalled: run `make solc`
 	}
 	s := &familySetup{keys: keys, code: code}
 	setups[f] = s

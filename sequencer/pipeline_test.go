@@ -1,6 +1,7 @@
 package sequencer
 
 import (
+	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
@@ -51,7 +52,18 @@ func TestPipelineHaltsOnMismatch(t *testing.T) {
 	}
 }
 
-// rewriteHeader commits a new store version holding h as batch h.Number's header.
+// rewriteHeader commits a new store version holding h as batch h.Number's
+// header: a corrupted store, written through the store's own API at the
+// header's schema key ('h' ‖ batch u64, state/schema.go). Were the layout to
+// change, the pipeline would see no mismatch and the test above would fail.
 func rewriteHeader(db *state.DB, h *state.Header) error {
-	return state.RewriteHeaderForTest(db, h)
+	txn, err := db.Store().Begin()
+	if err != nil {
+		return err
+	}
+	if err := txn.Set(binary.BigEndian.AppendUint64([]byte{'h'}, h.Number), h.Encode()); err != nil {
+		txn.Discard()
+		return err
+	}
+	return txn.Commit()
 }

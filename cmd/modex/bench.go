@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/bridge"
 	"github.com/modex/modex/prover"
-	"github.com/modex/modex/state/workload"
 )
 
 type applyResult struct {

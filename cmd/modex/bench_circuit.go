@@ -6,11 +6,11 @@ import (
 	"sort"
 	"time"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/circuits"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 

@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"sort"
 
-	"github.com/modex/modex/sequencer/seqbench"
+	"github.com/modex/modex/bench/seqbench"
 	"github.com/modex/modex/types"
 )
 

@@ -31,9 +31,9 @@ import (
 // Report is what `modex bench gas --json` prints: L1 gas measured on
 // go-ethereum's in-process EVM.
 type Report struct {
-	EVM        string         `json:"evm"`
-	Verifier   string         `json:"verifier"`
-	VerifyGas  uint64         `json:"verifyGas"` // a verifyProof transaction alone
+	EVM        string      `json:"evm"`
+	Verifier   string      `json:"verifier"`
+	VerifyGas  uint64      `json:"verifyGas"` // a verifyProof transaction alone
 	Operations []Operation `json:"operations"`
 	Batches    []Batch     `json:"batches"`
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/modex/modex/circuits"
-	"github.com/modex/modex/node"
+	"github.com/modex/modex/node/devnet"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/types"
 )
@@ -183,7 +183,7 @@ func runDevnet(args []string) error {
 	ctx, stopSignals := startupContext(log)
 	defer stopSignals()
 	start := time.Now()
-	dn, err := node.StartDevnet(ctx, node.DevnetConfig{
+	dn, err := devnet.Start(ctx, devnet.Config{
 		DataDir: c.DataDir, KeyDir: c.Keys, L1Addr: c.L1Addr, RPCAddr: c.RPCAddr, Admin: c.Admin,
 		Params: params, Families: c.families, Accounts: c.Accounts, BlockTime: c.L1BlockTime,
 		BatchTimeout: c.BatchTimeout, FamilyWait: c.FamilyWait, ProverWorkers: c.ProverWorkers, Logger: log,
@@ -198,7 +198,7 @@ func runDevnet(args []string) error {
 	return waitAndStop(log, c.StopTimeout, dn.Stop)
 }
 
-func printDevnet(w io.Writer, dn *node.Devnet, c *devnetConfig) {
+func printDevnet(w io.Writer, dn *devnet.Devnet, c *devnetConfig) {
 	api := dn.Node.Addr()
 	l1 := dn.Chain.URL()
 	if l1 == "" {

@@ -25,7 +25,6 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
 
-	"github.com/modex/modex/node"
 	"github.com/modex/modex/node/devchain"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/rpc/client"
@@ -603,7 +602,7 @@ func importKey(l1, l2 string, dev int) (*walletKey, error) {
 		if dev > 1000 {
 			return nil, cfgErr("dev", strconv.Itoa(dev), "want 0..1000")
 		}
-		return &walletKey{l1: devchain.DevKey(dev), l2: node.DevL2Key(dev)}, nil
+		return &walletKey{l1: devchain.DevKey(dev), l2: devchain.DevL2Key(dev)}, nil
 	}
 	if l2 == "" {
 		return nil, cfgErr("l2-key", "", "required (or --dev N)")

@@ -15,7 +15,6 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
 
-	"github.com/modex/modex/node"
 	"github.com/modex/modex/node/devchain"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/types"
@@ -70,7 +69,7 @@ func TestKeyFileRoundTrip(t *testing.T) {
 	}
 
 	// the devnet's printed keys import directly
-	dn := &walletKey{l1: devchain.DevKey(3), l2: node.DevL2Key(3)}
+	dn := &walletKey{l1: devchain.DevKey(3), l2: devchain.DevL2Key(3)}
 	f := dn.file()
 	imp, err := importKey(f.L1Key, strings.TrimPrefix(f.L2Key, "0x"), -1)
 	if err != nil {
@@ -168,11 +167,11 @@ func noNetwork(t *testing.T) string {
 func TestWalletArgumentValidation(t *testing.T) {
 	api := noNetwork(t)
 	key := filepath.Join(t.TempDir(), "k.json")
-	if err := writeKeyFile(key, &walletKey{l1: devchain.DevKey(1), l2: node.DevL2Key(1)}, false); err != nil {
+	if err := writeKeyFile(key, &walletKey{l1: devchain.DevKey(1), l2: devchain.DevL2Key(1)}, false); err != nil {
 		t.Fatal(err)
 	}
 	l2only := filepath.Join(t.TempDir(), "l2.json")
-	if err := writeKeyFile(l2only, &walletKey{l2: node.DevL2Key(2)}, false); err != nil {
+	if err := writeKeyFile(l2only, &walletKey{l2: devchain.DevL2Key(2)}, false); err != nil {
 		t.Fatal(err)
 	}
 	orderOK := []string{"--rpc", api, "--key", key, "--model", "1", "--side", "buy", "--amount", "10", "--price", "50"}
@@ -290,7 +289,7 @@ func TestWaitFlag(t *testing.T) {
 
 func TestClaimArgs(t *testing.T) {
 	key := filepath.Join(t.TempDir(), "k.json")
-	if err := writeKeyFile(key, &walletKey{l1: devchain.DevKey(1), l2: node.DevL2Key(1)}, false); err != nil {
+	if err := writeKeyFile(key, &walletKey{l1: devchain.DevKey(1), l2: devchain.DevL2Key(1)}, false); err != nil {
 		t.Fatal(err)
 	}
 	br := common.HexToAddress("0x00000000000000000000000000000000000000b1")
@@ -301,7 +300,7 @@ func TestClaimArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(out, " ")
-	wantKey := strings.TrimPrefix((&walletKey{l1: devchain.DevKey(1), l2: node.DevL2Key(1)}).file().L1Key, "")
+	wantKey := strings.TrimPrefix((&walletKey{l1: devchain.DevKey(1), l2: devchain.DevL2Key(1)}).file().L1Key, "")
 	for _, want := range []string{"--bridge " + br.Hex(), "--l1-rpc " + DefaultL1RPC, "--key " + wantKey, "--token 0"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("claim args %q lack %q", got, want)

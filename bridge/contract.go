@@ -19,6 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/modex/modex/contracts/bindings"
+	"github.com/modex/modex/contracts/compiler"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/types"
@@ -135,7 +136,7 @@ func VerifierBytecode(vk groth16.VerifyingKey) ([]byte, error) {
 	if err := os.WriteFile(sol, src.Bytes(), 0o644); err != nil {
 		return nil, err
 	}
-	out, err := prover.CompileSolidity(sol, "Verifier")
+	out, err := compiler.Compile(sol, "Verifier")
 	if err != nil {
 		return nil, err
 	}

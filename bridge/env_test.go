@@ -17,12 +17,12 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/circuits"
 	"github.com/modex/modex/contracts/bindings"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 
@@ -70,7 +70,7 @@ func setupFor(t testing.TB, f types.Family) *familySetup {
 	}
 	code, err := VerifierBytecode(keys.VK)
 	if err != nil {
-		t.Fatal(err) // ErrSolcNotInstalled: run `make solc`
+		t.Fatal(err) // compiler.ErrNotInstalled: run `make solc`
 	}
 	s := &familySetup{keys: keys, code: code}
 	setups[f] = s

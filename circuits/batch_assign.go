@@ -1,16 +1,18 @@
 package circuits
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 
@@ -53,6 +55,29 @@ func DummiesFor(p types.Params, d types.Domain) (*Dummies, error) {
 	return v.(*Dummies), nil
 }
 
+// dummyAccountKey is dummy account i's EdDSA key: a ChaCha8 stream seeded with i
+// (little-endian in the seed's first two bytes) feeds types.GenerateKey. The
+// dummies' own in-memory rollup is their only use; fixed keys make the
+// padding, and so every witness and proof, reproducible run to run.
+func dummyAccountKey(i int) (*types.PrivateKey, error) {
+	var seed [32]byte
+	seed[0], seed[1] = byte(i), byte(i>>8)
+	return types.GenerateKey(chachaStream{rand.NewChaCha8(seed)})
+}
+
+type chachaStream struct{ r *rand.ChaCha8 }
+
+func (s chachaStream) Read(p []byte) (int, error) { return s.r.Read(p) }
+
+// dummyAddr is dummy account i's L1 address: 0xAA, then i+1 in the low 8
+// bytes.
+func dummyAddr(i int) common.Address {
+	var a common.Address
+	a[0] = 0xAA
+	binary.BigEndian.PutUint64(a[12:], uint64(i)+1)
+	return a
+}
+
 func makeDummies(p types.Params, d types.Domain) (*Dummies, error) {
 	p.BatchCapacity = 16 // the dummies' own rollup; any capacity will do
 	db, err := state.Open(p, d, store.Options{InMemory: true, KeepBatches: 4, NoSync: true})
@@ -63,7 +88,7 @@ func makeDummies(p types.Params, d types.Domain) (*Dummies, error) {
 	ds := &Dummies{p: p, d: d, tx: map[Member]dummy{}}
 	var keys []*types.PrivateKey
 	for i := 0; i < 3; i++ {
-		k, err := workload.Key(i)
+		k, err := dummyAccountKey(i)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +142,7 @@ func makeDummies(p types.Params, d types.Domain) (*Dummies, error) {
 	var prio uint64
 	deposit := func(u uint32, token uint16, amount uint64) (*state.Receipt, error) {
 		pk := types.PublicKeyOf(keys[u])
-		dep := &types.Deposit{PriorityID: prio, Account: u, L1Address: workload.Addr(int(u)), PubKey: pk, Token: token, Amount: amt(amount)}
+		dep := &types.Deposit{PriorityID: prio, Account: u, L1Address: dummyAddr(int(u)), PubKey: pk, Token: token, Amount: amt(amount)}
 		prio++
 		return add(dep)
 	}
@@ -132,13 +157,13 @@ func makeDummies(p types.Params, d types.Domain) (*Dummies, error) {
 			return nil, err
 		}
 	}
-	r, err := add(&types.ForcedWithdraw{PriorityID: prio, Requester: workload.Addr(1), Account: 1, Token: 1})
+	r, err := add(&types.ForcedWithdraw{PriorityID: prio, Requester: dummyAddr(1), Account: 1, Token: 1})
 	prio++
 	if err := keep(MemberForcedWithdraw, r, err); err != nil {
 		return nil, err
 	}
 	if outsideExists(p) {
-		fw := &types.ForcedWithdraw{PriorityID: prio, Requester: workload.Addr(1), Account: 1, Token: 1}
+		fw := &types.ForcedWithdraw{PriorityID: prio, Requester: dummyAddr(1), Account: 1, Token: 1}
 		if p.AccountDepth < types.AccountBits {
 			fw.Account = 1 << p.AccountDepth
 		} else {
@@ -164,7 +189,7 @@ func makeDummies(p types.Params, d types.Domain) (*Dummies, error) {
 		{MemberRedeemCredits, 2, &types.RedeemCredits{Account: 2, Model: 1, Credits: 1, Request: types.FromUint64(7), Fee: amt(1)}},
 		{MemberClaimRevenue, 1, &types.ClaimRevenue{Account: 1, Model: 1, Fee: amt(1)}},
 		{MemberCancelOrder, 2, &types.CancelOrder{Account: 2, Model: 1, OrderID: 2, Fee: amt(1)}},
-		{MemberWithdraw, 2, &types.Withdraw{Account: 2, Token: 0, Amount: amt(10), Fee: amt(1), To: workload.Addr(2)}},
+		{MemberWithdraw, 2, &types.Withdraw{Account: 2, Token: 0, Amount: amt(10), Fee: amt(1), To: dummyAddr(2)}},
 		{MemberTransferBase, 1, &types.Transfer{From: 1, To: 2, Asset: types.ETH, Amount: amt(10), Fee: amt(1)}},
 	}
 	for _, s := range steps {

@@ -6,7 +6,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/holiman/uint256"
 
-	"github.com/modex/modex/state/workload"
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/types"
 )
 

@@ -9,11 +9,12 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 
@@ -46,7 +47,7 @@ func batchCS(f types.Family, p types.Params) (constraint.ConstraintSystem, error
 	if err != nil {
 		return nil, err
 	}
-	cs, err := Compile(c)
+	cs, err := frontend.Compile(field, r1cs.NewBuilder, c)
 	if err != nil {
 		return nil, fmt.Errorf("compile %v: %w", f, err)
 	}

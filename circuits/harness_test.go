@@ -7,10 +7,10 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/frontend"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 
@@ -134,3 +134,19 @@ func kindWorld(t *testing.T) *workload.Bench {
 }
 
 func addBig(v frontend.Variable, d int64) *big.Int { return new(big.Int).Add(toBig(v), big.NewInt(d)) }
+
+// gadgetCircuit wraps a few gadget calls over 40 free inputs, to count what
+// they cost alone.
+type gadgetCircuit struct {
+	build func(api frontend.API, h *Hasher, in []frontend.Variable)
+	In    [40]frontend.Variable
+}
+
+func (c *gadgetCircuit) Define(api frontend.API) error {
+	h, err := NewHasher(api)
+	if err != nil {
+		return err
+	}
+	c.build(api, h, c.In[:])
+	return nil
+}

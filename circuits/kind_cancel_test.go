@@ -9,8 +9,8 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/state"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 

@@ -9,9 +9,9 @@ import (
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/smt"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 
@@ -339,26 +339,41 @@ func (c *mdCostCircuit[G, PG]) Define(api frontend.API) error {
 func mdCost[G any, PG interface {
 	*G
 	kindGadget
-}](t *testing.T, name string, p types.Params, g G) {
+}](t *testing.T, name string, p types.Params, g G) int {
+	t.Helper()
 	cs, err := frontend.Compile(field, r1cs.NewBuilder, &mdCostCircuit[G, PG]{G: g, p: p})
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	t.Logf("%-16s %7d constraints (R1CS, depths %d/%d/%d/%d)", name, cs.GetNbConstraints(),
 		p.AccountDepth, p.BalanceDepth, p.ModelDepth, p.OrderDepth)
+	return cs.GetNbConstraints()
 }
 
 // TestMdKindCosts compiles the model and credit kind gadgets at production
-// depths and logs their constraint counts (-v to see them).
+// depths and pins their constraint counts (R1CS, BN254, gnark v0.16.3).
+// Counts are deterministic, so the pins are exact: a rise is a cost
+// regression, a drop may be a lost constraint (a soundness bug); either way
+// the pin changes only on purpose, with docs/benchmarks.md.
 func TestMdKindCosts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles six circuits")
 	}
 	p := types.DefaultParams()
-	mdCost[CreateModel](t, "CreateModel", p, NewCreateModel(p))
-	mdCost[MintShares](t, "MintShares", p, NewMintShares(p))
-	mdCost[SetModelParams](t, "SetModelParams", p, NewSetModelParams(p))
-	mdCost[BuyCredits](t, "BuyCredits", p, NewBuyCredits(p))
-	mdCost[RedeemCredits](t, "RedeemCredits", p, NewRedeemCredits(p))
-	mdCost[ClaimRevenue](t, "ClaimRevenue", p, NewClaimRevenue(p))
+	for _, c := range []struct {
+		name  string
+		count func() int
+		want  int
+	}{
+		{"CreateModel", func() int { return mdCost[CreateModel](t, "CreateModel", p, NewCreateModel(p)) }, 43_849},
+		{"MintShares", func() int { return mdCost[MintShares](t, "MintShares", p, NewMintShares(p)) }, 42_227},
+		{"SetModelParams", func() int { return mdCost[SetModelParams](t, "SetModelParams", p, NewSetModelParams(p)) }, 33_912},
+		{"BuyCredits", func() int { return mdCost[BuyCredits](t, "BuyCredits", p, NewBuyCredits(p)) }, 42_857},
+		{"RedeemCredits", func() int { return mdCost[RedeemCredits](t, "RedeemCredits", p, NewRedeemCredits(p)) }, 42_493},
+		{"ClaimRevenue", func() int { return mdCost[ClaimRevenue](t, "ClaimRevenue", p, NewClaimRevenue(p)) }, 42_445},
+	} {
+		if n := c.count(); n != c.want {
+			t.Errorf("%s: %d constraints, pinned %d", c.name, n, c.want)
+		}
+	}
 }

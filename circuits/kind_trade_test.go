@@ -11,8 +11,8 @@ import (
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/state"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 
@@ -368,8 +368,11 @@ func TestTradeNext(t *testing.T) {
 	}
 }
 
-// TestTradeCost compiles the trade gadget at production depths and logs its
-// constraint count with a breakdown.
+// TestTradeCost compiles the trade gadget at production depths and pins its
+// constraint count and the breakdown's parts (R1CS, BN254, gnark v0.16.3).
+// Counts are deterministic, so the pins are exact: a rise is a cost
+// regression, a drop may be a lost constraint (a soundness bug); either way
+// a pin changes only on purpose, with docs/benchmarks.md.
 func TestTradeCost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a production-depth circuit")
@@ -377,32 +380,37 @@ func TestTradeCost(t *testing.T) {
 	p := types.DefaultParams()
 	n := trCount(t, &harness[Trade, *Trade]{G: NewTrade(p), p: p, Pubdata: make([]frontend.Variable, 8*types.PubdataSize[types.KindTrade])})
 	t.Logf("Trade at depths %d/%d/%d/%d: %d constraints", p.AccountDepth, p.BalanceDepth, p.ModelDepth, p.OrderDepth, n)
+	const wantTrade = 77_120
+	if n != wantTrade {
+		t.Errorf("Trade: %d constraints, pinned %d", n, wantTrade)
+	}
 	parts := []struct {
 		name  string
+		want  int
 		build func(api frontend.API, h *Hasher, in []frontend.Variable)
 	}{
-		{"model read (path 16 + leaf)", func(api frontend.API, h *Hasher, in []frontend.Variable) {
+		{"model read (path 16 + leaf)", 4361, func(api frontend.API, h *Hasher, in []frontend.Variable) {
 			api.AssertIsEqual(PathRoot(api, h, in[0], in[1:17], ModelLeaf(api, h, ModelVars{in[17], in[18], in[19], in[20], in[21], in[22], in[23], in[24], in[25], in[26], in[27]})), in[28])
 		}},
-		{"per party: account update (24) + 2 account leaves", func(api frontend.API, h *Hasher, in []frontend.Variable) {
+		{"per party: account update (24) + 2 account leaves", 10878, func(api frontend.API, h *Hasher, in []frontend.Variable) {
 			o, nw := PathUpdate(api, h, in[0], in[1:25], AccountLeaf(api, h, AccountVars{in[25], in[26], in[27], in[28]}, in[29], in[30]),
 				AccountLeaf(api, h, AccountVars{in[25], in[26], in[27], in[28]}, in[31], in[32]))
 			api.AssertIsEqual(o, nw)
 		}},
-		{"per party: balance update (16) + 2 balance leaves", func(api frontend.API, h *Hasher, in []frontend.Variable) {
+		{"per party: balance update (16) + 2 balance leaves", 6196, func(api frontend.API, h *Hasher, in []frontend.Variable) {
 			o, nw := PathUpdate(api, h, in[0], in[1:17], BalanceLeaf(api, in[17]), BalanceLeaf(api, in[18]))
 			api.AssertIsEqual(o, nw)
 		}},
-		{"per party: position update (16) + 2 position leaves", func(api frontend.API, h *Hasher, in []frontend.Variable) {
+		{"per party: position update (16) + 2 position leaves", 8150, func(api frontend.API, h *Hasher, in []frontend.Variable) {
 			o, nw := PathUpdate(api, h, in[0], in[1:17], PositionLeaf(api, h, PositionVars{in[17], in[18], in[19], in[20]}, in[21]),
 				PositionLeaf(api, h, PositionVars{in[22], in[23], in[24], in[25]}, in[26]))
 			api.AssertIsEqual(o, nw)
 		}},
-		{"per party: slot update (6) + 2 slot leaves", func(api frontend.API, h *Hasher, in []frontend.Variable) {
+		{"per party: slot update (6) + 2 slot leaves", 2432, func(api frontend.API, h *Hasher, in []frontend.Variable) {
 			o, nw := PathUpdate(api, h, in[0], in[1:7], SlotLeaf(api, SlotVars{in[7], in[8]}), SlotLeaf(api, SlotVars{in[9], in[10]}))
 			api.AssertIsEqual(o, nw)
 		}},
-		{"per party: order signature + message", func(api frontend.API, h *Hasher, in []frontend.Variable) {
+		{"per party: order signature + message", 7611, func(api frontend.API, h *Hasher, in []frontend.Variable) {
 			w1 := trPackChecked(api, Field{0x40, 8}, Field{in[0], 24}, Field{in[1], 16}, Field{0, 1}, Field{in[2], 24},
 				Field{in[3], 8}, Field{in[4], 32}, Field{in[5], 64})
 			if err := VerifySignature(api, PubKeyVars{in[7], in[8]}, SigVars{in[9], in[10], in[11]}, MessageHash(h, in[12], []frontend.Variable{w1, in[6]})); err != nil {
@@ -419,6 +427,9 @@ func TestTradeCost(t *testing.T) {
 		}
 		sum += mult * k
 		t.Logf("  %-55s %6d  (x%d)", c.name, k, mult)
+		if k != c.want {
+			t.Errorf("%s: %d constraints, pinned %d", c.name, k, c.want)
+		}
 	}
 	t.Logf("  %-55s %6d", "rest: rules, ranges, arithmetic, pubdata bits", n-sum)
 }

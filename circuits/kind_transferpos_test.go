@@ -8,9 +8,9 @@ import (
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/smt"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 

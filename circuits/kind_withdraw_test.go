@@ -9,7 +9,7 @@ import (
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/modex/modex/state/workload"
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/types"
 )
 

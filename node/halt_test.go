@@ -17,13 +17,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/pipeline"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/sequencer"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 

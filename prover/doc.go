@@ -11,8 +11,8 @@
 //   - Prover, with NewCPU (gnark's CPU backend) as the default; an ICICLE GPU
 //     implementation will sit behind the `icicle` build tag (see Prover).
 //   - ExportSolidity (gnark's verifier template), SolidityCalldata and
-//     SolidityArgs.Pack (the arguments of its verifyProof(bytes, uint256[N])),
-//     CompileSolidity (the pinned solc-js in contracts/solc; `make solc`).
+//     SolidityArgs.Pack (the arguments of its verifyProof(bytes, uint256[N])).
+//     Compiling the exported Solidity is contracts/compiler's job.
 //
 // Invariants:
 //

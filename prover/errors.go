@@ -26,6 +26,4 @@ var (
 	// ErrCeremony: an MPC ceremony object is malformed or a contribution does
 	// not verify.
 	ErrCeremony = errors.New("prover: ceremony verification failed")
-	// ErrSolcNotInstalled: contracts/solc/node_modules is missing; run `make solc`.
-	ErrSolcNotInstalled = errors.New("prover: solc is not installed; run `make solc` (npm ci --prefix contracts/solc)")
 )

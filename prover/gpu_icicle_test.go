@@ -9,11 +9,11 @@ import (
 	"os"
 	"testing"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/circuits"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/prover/evmtest"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 

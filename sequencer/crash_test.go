@@ -24,12 +24,12 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/sequencer/mempool"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 

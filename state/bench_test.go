@@ -12,8 +12,8 @@ import (
 
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 

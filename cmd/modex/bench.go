@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/bench/gas"
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/prover"
-	"github.com/modex/modex/state/workload"
 )
 
 type applyResult struct {
@@ -110,7 +110,7 @@ func runBench(args []string) error {
 		if err != nil {
 			return fmt.Errorf("bench gas: %w", err)
 		}
-		rep, err := bridge.BenchGas(context.Background(), caps, *seed, *fork)
+		rep, err := gas.Run(context.Background(), caps, *seed, *fork)
 		if err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func intList(s string) ([]int, error) {
 	return out, nil
 }
 
-func printGas(r *bridge.GasReport) {
+func printGas(r *gas.Report) {
 	fmt.Printf("verifyProof alone: %d gas\n\n", r.VerifyGas)
 	fmt.Printf("%-16s %-18s %8s %10s %9s %9s\n", "family", "kind", "capacity", "gas", "gas/tx", "calldata")
 	for _, b := range r.Batches {

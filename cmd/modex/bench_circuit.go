@@ -6,11 +6,12 @@ import (
 	"sort"
 	"time"
 
+	"github.com/modex/modex/bench/circuitcost"
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/circuits"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 
@@ -29,7 +30,7 @@ func benchParams(name string) (types.Params, error) {
 // benchCircuit reports the R1CS size of every kind gadget and of every
 // family's batch circuit (per slot, fixed, and at the production capacity).
 func benchCircuit(p types.Params, meta map[string]any, asJSON bool) error {
-	costs, err := circuits.KindCosts(p)
+	costs, err := circuitcost.KindCosts(p)
 	if err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func benchCircuit(p types.Params, meta map[string]any, asJSON bool) error {
 	}
 	bp := p
 	bp.BatchCapacity = types.DefaultParams().BatchCapacity
-	batches, err := circuits.BatchCosts(bp)
+	batches, err := circuitcost.BatchCosts(bp)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"sort"
 
-	"github.com/modex/modex/sequencer/seqbench"
+	"github.com/modex/modex/bench/seqbench"
 	"github.com/modex/modex/types"
 )
 
@@ -17,7 +17,7 @@ const benchSequencerUsage = `modex bench sequencer [--json] [--duration 10s] [--
 
 // runBenchSequencer: sustained soft-confirmed tps of a real sequencer
 // (in-process Submit/Place, journal and state on disk) against the machine's
-// EdDSA verification rate (sequencer/seqbench).
+// EdDSA verification rate (bench/seqbench).
 func runBenchSequencer(args []string) error {
 	fs := flag.NewFlagSet("bench sequencer", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprintln(fs.Output(), "usage: "+benchSequencerUsage); fs.PrintDefaults() }

@@ -7,9 +7,9 @@ import (
 
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/modex/modex/circuits"
 	"github.com/modex/modex/node"
+	"github.com/modex/modex/node/devnet"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/types"
 )
@@ -159,8 +160,8 @@ func (a *app) runDevnet(c *devnetConfig) error {
 	ctx, stopSignals := startupContext(log)
 	defer stopSignals()
 	start := time.Now()
-	dn, err := node.StartDevnet(ctx, node.DevnetConfig{
-		DataDir: c.DataDir, KeyDir: c.Keys, L1Addr: c.L1Addr, RPCAddr: c.RPCAddr, Admin: c.Admin,
+	dn, err := devnet.Start(ctx, devnet.Config{
+		DataDir: c.DataDir, KeyDir: c.Keys, L1Addr: c.L1Addr, RPCAddr: c.RPCAddr, Admin: c.Admin, RPC: c.RPC,
 		Params: params, Families: c.Families, Accounts: c.Accounts, BlockTime: c.L1BlockTime,
 		BatchTimeout: c.BatchTimeout, FamilyWait: c.FamilyWait, ProverWorkers: c.ProverWorkers, Logger: log,
 		Progress: func(msg string) { log.Info(msg, "elapsed", humanSince(start)) },
@@ -174,7 +175,7 @@ func (a *app) runDevnet(c *devnetConfig) error {
 	return waitAndStop(log, c.StopTimeout, dn.Stop)
 }
 
-func printDevnet(w io.Writer, dn *node.Devnet, c *devnetConfig) {
+func printDevnet(w io.Writer, dn *devnet.Devnet, c *devnetConfig) {
 	api := dn.Node.Addr()
 	l1 := dn.Chain.URL()
 	if l1 == "" {

@@ -330,7 +330,7 @@ func importKey(l1, l2 string, dev int) (*wallet.Key, error) {
 		if dev > 1000 {
 			return nil, wallet.ArgErr("dev", strconv.Itoa(dev), "want 0..1000")
 		}
-		return &wallet.Key{L1: devchain.DevKey(dev), L2: node.DevL2Key(dev)}, nil
+		return &wallet.Key{L1: devchain.DevKey(dev), L2: devchain.DevL2Key(dev)}, nil
 	}
 	return wallet.ImportKey(l1, l2)
 }

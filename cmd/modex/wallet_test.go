@@ -17,7 +17,6 @@ import (
 	"github.com/holiman/uint256"
 	"github.com/urfave/cli/v3"
 
-	"github.com/modex/modex/node"
 	"github.com/modex/modex/node/devchain"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/types"
@@ -43,7 +42,7 @@ func noNetwork(t *testing.T) string {
 
 func devKeyFile(t *testing.T, i int, l1 bool) string {
 	t.Helper()
-	k := &wallet.Key{L2: node.DevL2Key(i)}
+	k := &wallet.Key{L2: devchain.DevL2Key(i)}
 	if l1 {
 		k.L1 = devchain.DevKey(i)
 	}
@@ -327,7 +326,7 @@ func TestSignedCommandOutput(t *testing.T) {
 
 // modex status --key finds the key's account by its L1 address and L2 key.
 func TestStatusFindsAccount(t *testing.T) {
-	k := &wallet.Key{L1: devchain.DevKey(2), L2: node.DevL2Key(2)}
+	k := &wallet.Key{L1: devchain.DevKey(2), L2: devchain.DevL2Key(2)}
 	pk := k.PubKey()
 	addr, _ := k.Address()
 	api := fakeAPI(t, map[string]func([]json.RawMessage) any{

@@ -37,7 +37,7 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi/abigen"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/modex/modex/prover"
+	"github.com/modex/modex/contracts/compiler"
 )
 
 const (
@@ -81,8 +81,8 @@ func main() {
 }
 
 // moduleRoot walks up from the working directory to the go.mod of the Modex module.
-// moduleRoot is the Modex module root (prover.ModuleRoot).
-func moduleRoot() (string, error) { return prover.ModuleRoot() }
+// moduleRoot is the Modex module root (compiler.ModuleRoot).
+func moduleRoot() (string, error) { return compiler.ModuleRoot() }
 
 // generate reads every *.json artifact of artifactsDir and writes the bindings
 // of all of them to outDir/bindings.go; it removes the other generated files

@@ -13,7 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 
-	"github.com/modex/modex/prover"
+	"github.com/modex/modex/contracts/compiler"
 	"github.com/modex/modex/prover/evmtest"
 	"github.com/modex/modex/types"
 )
@@ -21,7 +21,7 @@ import (
 // TestGenerated: the committed Solidity is the generator's output
 // (MODEX_UPDATE=1 rewrites it).
 func TestGenerated(t *testing.T) {
-	root, err := prover.ModuleRoot()
+	root, err := compiler.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,13 +44,13 @@ func TestGenerated(t *testing.T) {
 // equal the native ones (types.Compress, types.HashChain,
 // types.PubdataCommitment) on the EVM, and their gas is measured.
 func TestPoseidon2OnEVM(t *testing.T) {
-	root, err := prover.ModuleRoot()
+	root, err := compiler.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := prover.CompileSolidity(filepath.Join(root, File), "Poseidon2Harness")
+	out, err := compiler.Compile(filepath.Join(root, File), "Poseidon2Harness")
 	if err != nil {
-		t.Fatal(err) // ErrSolcNotInstalled: make solc
+		t.Fatal(err) // compiler.ErrNotInstalled: make solc
 	}
 	parsed, err := abi.JSON(strings.NewReader(string(out.ABI)))
 	if err != nil {

@@ -1,19 +1,13 @@
-// Package devchain is the devnet's embedded L1 and the rollup deployment.
-//
-// StartChain runs go-ethereum's simulated backend (a full in-process chain,
-// chain ID 1337) with deterministic funded dev accounts, an optional HTTP and
-// websocket JSON-RPC endpoint (so cast, ethers and wallets can use it) and a
-// miner goroutine that mines pending transactions. DeployRollup compiles (or
-// loads from a cache) each family's batch circuit and dev keys, compiles the
-// Solidity verifiers and deploys them and the bridge to any bridge.L1.
 package devchain
 
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/big"
+	"math/rand/v2"
 	"net"
 	"reflect"
 	"strconv"
@@ -31,6 +25,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/types"
 )
 
 // ChainConfig configures the embedded L1.
@@ -71,6 +66,22 @@ func DevKey(i int) *ecdsa.PrivateKey {
 	}
 	return k
 }
+
+// DevL2Key is dev account i's L2 (EdDSA) key, derived from a fixed seed
+// (sha256("modex devnet l2 key " + i) seeds ChaCha8): the devnet prints it,
+// the wallet can import it. Public knowledge: devnets only.
+func DevL2Key(i int) *types.PrivateKey {
+	seed := sha256.Sum256([]byte("modex devnet l2 key " + strconv.Itoa(i)))
+	k, err := types.GenerateKey(chachaReader{rand.NewChaCha8(seed)})
+	if err != nil {
+		panic(fmt.Sprintf("devchain: l2 key %d: %v", i, err))
+	}
+	return k
+}
+
+type chachaReader struct{ r *rand.ChaCha8 }
+
+func (c chachaReader) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // Chain is a running embedded L1 with its miner.
 type Chain struct {

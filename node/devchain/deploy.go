@@ -24,6 +24,7 @@ import (
 
 	"github.com/modex/modex/bridge"
 	"github.com/modex/modex/circuits"
+	"github.com/modex/modex/contracts/compiler"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/types"
@@ -316,7 +317,7 @@ func (pr *preparer) prepare(ctx context.Context, f types.Family, nth string) (*f
 	}
 	t1 := time.Now()
 	code, err := bridge.VerifierBytecode(keys.VK)
-	if errors.Is(err, prover.ErrSolcNotInstalled) {
+	if errors.Is(err, compiler.ErrNotInstalled) {
 		return nil, fmt.Errorf("devchain: %v verifier: %w (the Solidity compiler is missing: run `make solc` in the module root, which needs Node.js and npm)", f, err)
 	}
 	if err != nil {

@@ -19,8 +19,8 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/bridge"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 

@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 
+	"github.com/modex/modex/contracts/compiler"
 	"github.com/modex/modex/prover"
 )
 
@@ -107,7 +108,7 @@ func Selector(sig string) []byte { return crypto.Keccak256([]byte(sig))[:4] }
 
 // DeployVerifier exports the Solidity verifier of vk, compiles it with solc
 // (make solc) and deploys it; it returns the contract and the compiler output.
-func (c *Chain) DeployVerifier(vk groth16.VerifyingKey) (common.Address, *prover.SolcOutput) {
+func (c *Chain) DeployVerifier(vk groth16.VerifyingKey) (common.Address, *compiler.Output) {
 	c.t.Helper()
 	sol := filepath.Join(c.t.TempDir(), "Verifier.sol")
 	var buf bytes.Buffer
@@ -117,9 +118,9 @@ func (c *Chain) DeployVerifier(vk groth16.VerifyingKey) (common.Address, *prover
 	if err := os.WriteFile(sol, buf.Bytes(), 0o644); err != nil {
 		c.t.Fatal(err)
 	}
-	out, err := prover.CompileSolidity(sol, "Verifier")
+	out, err := compiler.Compile(sol, "Verifier")
 	if err != nil {
-		c.t.Fatal(err) // ErrSolcNotInstalled: run `make solc`
+		c.t.Fatal(err) // compiler.ErrNotInstalled: run `make solc`
 	}
 	r := c.Send(nil, out.Bytecode)
 	return r.ContractAddress, out

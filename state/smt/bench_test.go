@@ -15,9 +15,9 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 

@@ -1,4 +1,4 @@
-package circuits
+package circuitcost
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 
+	"github.com/modex/modex/circuits"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/types"
@@ -26,7 +27,7 @@ import (
 // same gadgets with the full public input.
 type Standalone[G any, PG interface {
 	*G
-	Gadget
+	circuits.Gadget
 }] struct {
 	G                                         G
 	AccountRoot, ModelRoot, Domain, Timestamp frontend.Variable
@@ -36,12 +37,12 @@ type Standalone[G any, PG interface {
 
 // Define implements frontend.Circuit.
 func (c *Standalone[G, PG]) Define(api frontend.API) error {
-	h, err := NewHasher(api)
+	h, err := circuits.NewHasher(api)
 	if err != nil {
 		return err
 	}
-	e := Env{API: api, H: h, P: c.p, Domain: c.Domain, Timestamp: c.Timestamp}
-	r, out, err := PG(&c.G).Apply(e, Roots{Account: c.AccountRoot, Model: c.ModelRoot})
+	e := circuits.Env{API: api, H: h, P: c.p, Domain: c.Domain, Timestamp: c.Timestamp}
+	r, out, err := PG(&c.G).Apply(e, circuits.Roots{Account: c.AccountRoot, Model: c.ModelRoot})
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func reverse(b []frontend.Variable) []frontend.Variable {
 
 func standalone[G any, PG interface {
 	*G
-	Gadget
+	circuits.Gadget
 }](p types.Params, g G) frontend.Circuit {
 	return &Standalone[G, PG]{G: g, p: p}
 }
@@ -71,19 +72,19 @@ func standalone[G any, PG interface {
 // the parameters, by kind name.
 func KindCircuits(p types.Params) map[string]frontend.Circuit {
 	return map[string]frontend.Circuit{
-		"Deposit":          standalone[Deposit](p, NewDeposit(p)),
-		"Transfer(base)":   standalone[TransferBase](p, NewTransferBase(p)),
-		"Transfer(shares)": standalone[TransferPosition](p, NewTransferPosition(p)),
-		"Withdraw":         standalone[Withdraw](p, NewWithdraw(p)),
-		"ForcedWithdraw":   standalone[ForcedWithdraw](p, NewForcedWithdraw(p)),
-		"CreateModel":      standalone[CreateModel](p, NewCreateModel(p)),
-		"MintShares":       standalone[MintShares](p, NewMintShares(p)),
-		"SetModelParams":   standalone[SetModelParams](p, NewSetModelParams(p)),
-		"Trade":            standalone[Trade](p, NewTrade(p)),
-		"CancelOrder":      standalone[CancelOrder](p, NewCancelOrder(p)),
-		"BuyCredits":       standalone[BuyCredits](p, NewBuyCredits(p)),
-		"RedeemCredits":    standalone[RedeemCredits](p, NewRedeemCredits(p)),
-		"ClaimRevenue":     standalone[ClaimRevenue](p, NewClaimRevenue(p)),
+		"Deposit":          standalone[circuits.Deposit](p, circuits.NewDeposit(p)),
+		"Transfer(base)":   standalone[circuits.TransferBase](p, circuits.NewTransferBase(p)),
+		"Transfer(shares)": standalone[circuits.TransferPosition](p, circuits.NewTransferPosition(p)),
+		"Withdraw":         standalone[circuits.Withdraw](p, circuits.NewWithdraw(p)),
+		"ForcedWithdraw":   standalone[circuits.ForcedWithdraw](p, circuits.NewForcedWithdraw(p)),
+		"CreateModel":      standalone[circuits.CreateModel](p, circuits.NewCreateModel(p)),
+		"MintShares":       standalone[circuits.MintShares](p, circuits.NewMintShares(p)),
+		"SetModelParams":   standalone[circuits.SetModelParams](p, circuits.NewSetModelParams(p)),
+		"Trade":            standalone[circuits.Trade](p, circuits.NewTrade(p)),
+		"CancelOrder":      standalone[circuits.CancelOrder](p, circuits.NewCancelOrder(p)),
+		"BuyCredits":       standalone[circuits.BuyCredits](p, circuits.NewBuyCredits(p)),
+		"RedeemCredits":    standalone[circuits.RedeemCredits](p, circuits.NewRedeemCredits(p)),
+		"ClaimRevenue":     standalone[circuits.ClaimRevenue](p, circuits.NewClaimRevenue(p)),
 	}
 }
 
@@ -93,8 +94,8 @@ type KindCost struct {
 	Constraints int    `json:"constraints"`
 }
 
-// Compile compiles a circuit to BN254 R1CS.
-func Compile(c frontend.Circuit) (constraint.ConstraintSystem, error) {
+// compile compiles a circuit to BN254 R1CS.
+func compile(c frontend.Circuit) (constraint.ConstraintSystem, error) {
 	return frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, c)
 }
 
@@ -102,7 +103,7 @@ func Compile(c frontend.Circuit) (constraint.ConstraintSystem, error) {
 func KindCosts(p types.Params) ([]KindCost, error) {
 	var out []KindCost
 	for name, c := range KindCircuits(p) {
-		cs, err := Compile(c)
+		cs, err := compile(c)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -117,7 +118,7 @@ func KindCosts(p types.Params) ([]KindCost, error) {
 // timestamp; the digest is computed natively the way Define computes it.
 func AssignStandalone[G any, PG interface {
 	*G
-	Gadget
+	circuits.Gadget
 }](p types.Params, g G, w *state.TxWitness, r *state.Receipt, d types.Domain, ts uint64) *Standalone[G, PG] {
 	acc, mod := w.AccountRoot, w.ModelRoot
 	for _, u := range w.Updates {
@@ -163,18 +164,18 @@ func BatchCosts(p types.Params) ([]BatchCost, error) {
 		for i := range n {
 			q := p
 			q.BatchCapacity = i + 1
-			c, err := NewBatch(f, q)
+			c, err := circuits.NewBatch(f, q)
 			if err != nil {
 				return nil, err
 			}
-			cs, err := Compile(c)
+			cs, err := compile(c)
 			if err != nil {
 				return nil, fmt.Errorf("%v: %w", f, err)
 			}
 			n[i] = cs.GetNbConstraints()
 		}
 		var ms []string
-		for _, m := range Members(f, p) {
+		for _, m := range circuits.Members(f, p) {
 			ms = append(ms, m.String())
 		}
 		slot := n[1] - n[0]

@@ -1,14 +1,3 @@
-// Package seqbench measures the sequencer's soft-confirmation throughput:
-// a real Sequencer over a state store and a journal on disk (synced writes),
-// driven in-process through Sequencer.Submit and Sequencer.Place (the code
-// path behind tx_submit and market_placeOrder, without the HTTP layer) by
-// concurrent clients with pre-signed transfers and orders. In the same run it
-// measures the machine's raw EdDSA verification rate on all cores, the bound
-// the issue compares the throughput with, before and after the window. There
-// is no prover (Config.OnSeal is nil): batches are sealed (journaled, durable)
-// and committed by the sequencer's tree stage, which runs in the window or,
-// with PauseTree, only after it (then the sequencer is measured alone, as
-// with its tree stage on other cores, and the stage's own rate catching up).
 package seqbench
 
 import (
@@ -33,12 +22,12 @@ import (
 	"github.com/holiman/uint256"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/sequencer"
 	"github.com/modex/modex/sequencer/mempool"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 

@@ -1,4 +1,4 @@
-package node
+package devnet
 
 import (
 	"bytes"
@@ -26,6 +26,7 @@ import (
 
 	"github.com/modex/modex/bridge"
 	"github.com/modex/modex/contracts/bindings"
+	"github.com/modex/modex/node/devchain"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/rpc/client"
 	"github.com/modex/modex/types"
@@ -234,7 +235,7 @@ func TestBadInput(t *testing.T) {
 	params := types.TestParams()
 	params.BatchCapacity = 2
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	dn, err := StartDevnet(ctx, DevnetConfig{
+	dn, err := Start(ctx, Config{
 		DataDir: t.TempDir(), KeyDir: os.Getenv("MODEX_TEST_KEYS"), L1Addr: "", RPCAddr: "127.0.0.1:0",
 		Admin: false, Params: params,
 		// The families the setup and the cases need: deposits, transfers
@@ -260,7 +261,7 @@ func TestBadInput(t *testing.T) {
 	checkAssetsAndContracts(t, ctx, dn, url)
 	keys := dn.Chain.Keys()
 	mk := func(i int, name string) *user {
-		return &user{name: name, l1: keys[i], addr: crypto.PubkeyToAddress(keys[i].PublicKey), l2: DevL2Key(i)}
+		return &user{name: name, l1: keys[i], addr: crypto.PubkeyToAddress(keys[i].PublicKey), l2: devchain.DevL2Key(i)}
 	}
 	b := &badInput{t: t, ctx: ctx, dn: dn, c: c, url: url, d: dn.Node.Domain(), alice: mk(1, "alice"), bob: mk(2, "bob")}
 	alice, bob := b.alice, b.bob

@@ -1,4 +1,4 @@
-package node
+package devnet
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/node/devchain"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/rpc/client"
 	"github.com/modex/modex/types"
@@ -141,7 +142,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	dn, err := StartDevnet(ctx, DevnetConfig{
+	dn, err := Start(ctx, Config{
 		DataDir: t.TempDir(), KeyDir: os.Getenv("MODEX_TEST_KEYS"), L1Addr: "127.0.0.1:0", RPCAddr: "127.0.0.1:0",
 		Admin: true, Params: e2eParams(), Families: e2eFamilies, BlockTime: 500 * time.Millisecond,
 		BatchTimeout: 300 * time.Millisecond, Logger: logger, Progress: func(m string) { t.Log(m) },
@@ -156,7 +157,7 @@ func TestEndToEnd(t *testing.T) {
 
 	keys := dn.Chain.Keys()
 	mk := func(i int, name string) *user {
-		return &user{name: name, l1: keys[i], addr: crypto.PubkeyToAddress(keys[i].PublicKey), l2: DevL2Key(i)}
+		return &user{name: name, l1: keys[i], addr: crypto.PubkeyToAddress(keys[i].PublicKey), l2: devchain.DevL2Key(i)}
 	}
 	alice, bob, dao, carol, payer := mk(1, "alice"), mk(2, "bob"), mk(3, "dao"), mk(4, "carol"), mk(5, "payer")
 	users := []*user{alice, bob, dao, carol}

@@ -1,4 +1,4 @@
-package prover
+package compiler
 
 import (
 	"bufio"
@@ -16,11 +16,14 @@ import (
 
 const modulePath = "github.com/modex/modex"
 
-// SolcScript is the compile script, relative to the module root.
-const SolcScript = "contracts/solc/compile.js"
+// ErrNotInstalled: contracts/solc/node_modules is missing; run `make solc`.
+var ErrNotInstalled = errors.New("compiler: solc is not installed; run `make solc` (npm ci --prefix contracts/solc)")
 
-// SolcOutput is compile.js's output for one contract.
-type SolcOutput struct {
+// Script is the compile script, relative to the module root.
+const Script = "contracts/solc/compile.js"
+
+// Output is compile.js's output for one contract.
+type Output struct {
 	Compiler         string          `json:"compiler"`
 	Contract         string          `json:"contract"`
 	ABI              json.RawMessage `json:"abi"`
@@ -41,7 +44,7 @@ func ModuleRoot() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("prover: no go.mod of %s above the working directory", modulePath)
+			return "", fmt.Errorf("compiler: no go.mod of %s above the working directory", modulePath)
 		}
 		dir = parent
 	}
@@ -62,27 +65,27 @@ func isModexRoot(gomod string) bool {
 	return false
 }
 
-// CompileSolidity compiles the Solidity file solPath with the pinned solc-js
+// Compile compiles the Solidity file solPath with the pinned solc-js
 // (node contracts/solc/compile.js, optimizer on) and returns contract's ABI
 // and bytecode; contract may be empty when the file defines one contract. It
-// needs node and `make solc` (ErrSolcNotInstalled otherwise).
-func CompileSolidity(solPath, contract string) (*SolcOutput, error) {
+// needs node and `make solc` (ErrNotInstalled otherwise).
+func Compile(solPath, contract string) (*Output, error) {
 	root, err := ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(root, "contracts/solc/node_modules/solc/package.json")); err != nil {
-		return nil, ErrSolcNotInstalled
+		return nil, ErrNotInstalled
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		return nil, fmt.Errorf("prover: node (Node.js) not found on PATH: %w", err)
+		return nil, fmt.Errorf("compiler: node (Node.js) not found on PATH: %w", err)
 	}
 	abs, err := filepath.Abs(solPath)
 	if err != nil {
 		return nil, err
 	}
-	args := []string{filepath.Join(root, SolcScript), abs}
+	args := []string{filepath.Join(root, Script), abs}
 	if contract != "" {
 		args = append(args, "--contract", contract)
 	}
@@ -92,16 +95,16 @@ func CompileSolidity(solPath, contract string) (*SolcOutput, error) {
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && ee.ExitCode() == 2 {
-			return nil, ErrSolcNotInstalled
+			return nil, ErrNotInstalled
 		}
-		return nil, fmt.Errorf("prover: solc %s: %v\n%s", solPath, err, stderr.String())
+		return nil, fmt.Errorf("compiler: solc %s: %v\n%s", solPath, err, stderr.String())
 	}
-	var out SolcOutput
+	var out Output
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		return nil, fmt.Errorf("prover: solc output: %w", err)
+		return nil, fmt.Errorf("compiler: solc output: %w", err)
 	}
 	if len(out.Bytecode) == 0 {
-		return nil, fmt.Errorf("prover: solc produced no bytecode for %s", solPath)
+		return nil, fmt.Errorf("compiler: solc produced no bytecode for %s", solPath)
 	}
 	return &out, nil
 }

@@ -1,7 +1,3 @@
-// Package workload drives the native state transition with real signed
-// transactions: a World of deterministic users over a real state.DB, and
-// generators of valid transactions of every kind. The apply benchmarks, the
-// `modex bench apply` command and the `modex demo` flow all run on it.
 package workload
 
 import (

@@ -1,4 +1,4 @@
-package bridge
+package gas
 
 import (
 	"context"
@@ -19,33 +19,34 @@ import (
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/bench/workload"
+	"github.com/modex/modex/bridge"
 	"github.com/modex/modex/contracts/bindings"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
-	"github.com/modex/modex/state/workload"
 	"github.com/modex/modex/types"
 )
 
-// GasReport is what `modex bench gas --json` prints: L1 gas measured on
+// Report is what `modex bench gas --json` prints: L1 gas measured on
 // go-ethereum's in-process EVM.
-type GasReport struct {
-	EVM        string         `json:"evm"`
-	Verifier   string         `json:"verifier"`
-	VerifyGas  uint64         `json:"verifyGas"` // a verifyProof transaction alone
-	Operations []OperationGas `json:"operations"`
-	Batches    []BatchGas     `json:"batches"`
+type Report struct {
+	EVM        string      `json:"evm"`
+	Verifier   string      `json:"verifier"`
+	VerifyGas  uint64      `json:"verifyGas"` // a verifyProof transaction alone
+	Operations []Operation `json:"operations"`
+	Batches    []Batch     `json:"batches"`
 }
 
-// OperationGas is the gas of one user-facing transaction.
-type OperationGas struct {
+// Operation is the gas of one user-facing transaction.
+type Operation struct {
 	Name string `json:"name"`
 	Gas  uint64 `json:"gas"`
 	Note string `json:"note,omitempty"`
 }
 
-// BatchGas is the gas of one full commitBatch of a kind at a capacity.
-type BatchGas struct {
+// Batch is the gas of one full commitBatch of a kind at a capacity.
+type Batch struct {
 	Family        string `json:"family"`
 	Kind          string `json:"kind"`
 	Capacity      int    `json:"capacity"`
@@ -90,7 +91,7 @@ type gasBench struct {
 	rng     *rand.Rand
 }
 
-// BenchGas measures the bridge's L1 gas: a full commitBatch of each
+// Run measures the bridge's L1 gas: a full commitBatch of each
 // transaction kind at each capacity, and the user operations (deposits,
 // claims, a forced-withdrawal request, exodus, an exit at production depths,
 // a refund). Batches carry real pubdata: deposits and forced withdrawals are
@@ -101,7 +102,48 @@ type gasBench struct {
 // fork "osaka" runs today's mainnet rules (Prague + Osaka); "dev" runs
 // go-ethereum's dev chain, which also enables the next fork (Bogota: EIP-8037
 // prices new state at 1,530 gas per byte, ~98k per new storage slot).
-func BenchGas(ctx context.Context, capacities []int, seed uint64, fork string) (*GasReport, error) {
+func Run(ctx context.Context, capacities []int, seed uint64, fork string) (*Report, error) {
+	g, err := newGasBench(ctx, seed, fork)
+	if err != nil {
+		return nil, err
+	}
+	defer g.sim.Close()
+	rep := &Report{
+		EVM:      "go-ethereum v1.17.10 simulated backend (ethclient/simulated), " + fork + " rules, solc 0.8.37, optimizer 200 runs",
+		Verifier: "gnark v0.16 exported Groth16 verifier, 1 public input",
+	}
+	vaddr, err := g.deploy(0, g.vcode)
+	if err != nil {
+		return nil, err
+	}
+	// the verifier alone, on a real proof
+	proof, err := g.provePI(big.NewInt(12345))
+	if err != nil {
+		return nil, err
+	}
+	if rep.VerifyGas, err = g.verifyGas(vaddr, proof); err != nil {
+		return nil, err
+	}
+
+	for _, c := range capacities {
+		bs, err := g.batches(c, vaddr)
+		if err != nil {
+			return nil, err
+		}
+		rep.Batches = append(rep.Batches, bs...)
+	}
+	ops, err := g.operations(vaddr)
+	if err != nil {
+		return nil, err
+	}
+	rep.Operations = ops
+	return rep, nil
+}
+
+// newGasBench starts a simulated chain under fork's rules with 80 funded
+// accounts and sets up the stand-in circuit and its verifier's bytecode. The
+// caller closes g.sim.
+func newGasBench(ctx context.Context, seed uint64, fork string) (*gasBench, error) {
 	g := &gasBench{ctx: ctx, rng: rand.New(rand.NewPCG(seed, 1))}
 	alloc := ethtypes.GenesisAlloc{}
 	for i := 0; i < 80; i++ {
@@ -122,15 +164,6 @@ func BenchGas(ctx context.Context, capacities []int, seed uint64, fork string) (
 	default:
 		return nil, fmt.Errorf("bench gas: fork %q (osaka or dev)", fork)
 	}
-	g.sim = simulated.NewBackend(alloc, opts...)
-	defer g.sim.Close()
-	g.l1 = g.sim.Client()
-	id, err := g.l1.ChainID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	g.chainID = id
-
 	ccs, err := prover.Compile(&piCircuit{}, "gasbench-pi-1", "")
 	if err != nil {
 		return nil, err
@@ -138,49 +171,36 @@ func BenchGas(ctx context.Context, capacities []int, seed uint64, fork string) (
 	if g.keysPI, err = prover.DevSetup(ccs); err != nil {
 		return nil, err
 	}
-	if g.vcode, err = VerifierBytecode(g.keysPI.VK); err != nil {
+	if g.vcode, err = bridge.VerifierBytecode(g.keysPI.VK); err != nil {
 		return nil, err
 	}
-	rep := &GasReport{
-		EVM:      "go-ethereum v1.17.10 simulated backend (ethclient/simulated), " + fork + " rules, solc 0.8.37, optimizer 200 runs",
-		Verifier: "gnark v0.16 exported Groth16 verifier, 1 public input",
-	}
-	vaddr, err := g.deploy(0, g.vcode)
+	g.sim = simulated.NewBackend(alloc, opts...)
+	g.l1 = g.sim.Client()
+	id, err := g.l1.ChainID(ctx)
 	if err != nil {
+		g.sim.Close()
 		return nil, err
 	}
-	// the verifier alone, on a real proof
-	proof, err := g.provePI(big.NewInt(12345))
-	if err != nil {
-		return nil, err
-	}
+	g.chainID = id
+	return g, nil
+}
+
+// verifyGas is the gas of a verifyProof transaction to the verifier at
+// vaddr on proof.
+func (g *gasBench) verifyGas(vaddr common.Address, proof *prover.Proof) (uint64, error) {
 	args, err := prover.SolidityCalldata(proof)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	data, err := args.Pack()
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	r, err := g.send(0, &vaddr, nil, data)
 	if err != nil {
-		return nil, fmt.Errorf("bench gas: verifyProof: %w", err)
+		return 0, fmt.Errorf("bench gas: verifyProof: %w", err)
 	}
-	rep.VerifyGas = r.GasUsed
-
-	for _, c := range capacities {
-		bs, err := g.batches(c, vaddr)
-		if err != nil {
-			return nil, err
-		}
-		rep.Batches = append(rep.Batches, bs...)
-	}
-	ops, err := g.operations(vaddr)
-	if err != nil {
-		return nil, err
-	}
-	rep.Operations = ops
-	return rep, nil
+	return r.GasUsed, nil
 }
 
 func (g *gasBench) deploy(from int, code []byte) (common.Address, error) {
@@ -200,7 +220,7 @@ func (g *gasBench) send(from int, to *common.Address, value *big.Int, data []byt
 	}
 	gas, err := g.l1.EstimateGas(g.ctx, ethereum.CallMsg{From: addr, To: to, Value: value, Data: data})
 	if err != nil {
-		return nil, Revert(err)
+		return nil, bridge.Revert(err)
 	}
 	head, err := g.l1.HeaderByNumber(g.ctx, nil)
 	if err != nil {
@@ -226,7 +246,7 @@ func (g *gasBench) send(from int, to *common.Address, value *big.Int, data []byt
 		return nil, err
 	}
 	if r.Status != ethtypes.ReceiptStatusSuccessful {
-		return r, fmt.Errorf("%w: %s", ErrReverted, tx.Hash())
+		return r, fmt.Errorf("%w: %s", bridge.ErrReverted, tx.Hash())
 	}
 	return r, nil
 }
@@ -238,7 +258,7 @@ func (g *gasBench) provePI(pi *big.Int) (*prover.Proof, error) {
 }
 
 // bridgeAt deploys a bridge with the stand-in verifier for every family.
-func (g *gasBench) bridgeAt(p types.Params, genesis fr.Element, vaddr common.Address, deadline uint64) (*Contract, error) {
+func (g *gasBench) bridgeAt(p types.Params, genesis fr.Element, vaddr common.Address, deadline uint64) (*bridge.Contract, error) {
 	vs := map[types.Family]common.Address{}
 	for _, f := range types.AllFamilies() {
 		vs[f] = vaddr
@@ -246,7 +266,7 @@ func (g *gasBench) bridgeAt(p types.Params, genesis fr.Element, vaddr common.Add
 	var opk types.PubKey
 	opk.X.SetUint64(1)
 	opk.Y.SetUint64(2)
-	addr, tx, err := DeployTx(bind.NewKeyedTransactor(g.keys[0], g.chainID), g.l1, DeployConfig{
+	addr, tx, err := bridge.DeployTx(bind.NewKeyedTransactor(g.keys[0], g.chainID), g.l1, bridge.DeployConfig{
 		Params: p, Operator: g.addrs[0], Governor: g.addrs[0], OperatorKey: opk,
 		PriorityDeadline: deadline, GenesisRoot: genesis, Verifiers: vs,
 	})
@@ -254,15 +274,15 @@ func (g *gasBench) bridgeAt(p types.Params, genesis fr.Element, vaddr common.Add
 		return nil, err
 	}
 	g.sim.Commit()
-	if _, err := WaitSuccess(g.ctx, g.l1, tx); err != nil {
+	if _, err := bridge.WaitSuccess(g.ctx, g.l1, tx); err != nil {
 		return nil, err
 	}
-	return NewContract(g.l1, addr), nil
+	return bridge.NewContract(g.l1, addr), nil
 }
 
 // commit submits pubdata of family f as the bridge's next batch with newRoot
 // and a stand-in proof of the public input the contract computes.
-func (g *gasBench) commit(c *Contract, f types.Family, pubdata []byte, newRoot fr.Element, count uint32) (*ethtypes.Receipt, int, error) {
+func (g *gasBench) commit(c *bridge.Contract, f types.Family, pubdata []byte, newRoot fr.Element, count uint32) (*ethtypes.Receipt, int, error) {
 	last, err := c.LastBatch(g.ctx)
 	if err != nil {
 		return nil, 0, err
@@ -294,7 +314,7 @@ func (g *gasBench) commit(c *Contract, f types.Family, pubdata []byte, newRoot f
 	if err != nil {
 		return nil, 0, err
 	}
-	data, err := CommitData(h, pubdata, proof)
+	data, err := bridge.CommitData(h, pubdata, proof)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -388,7 +408,7 @@ func (g *gasBench) l2Op(k types.Kind, share bool) types.Tx {
 
 // batches measures a full batch of every kind at one capacity, on a bridge
 // of that capacity.
-func (g *gasBench) batches(capacity int, vaddr common.Address) ([]BatchGas, error) {
+func (g *gasBench) batches(capacity int, vaddr common.Address) ([]Batch, error) {
 	p := types.DefaultParams()
 	p.BatchCapacity = capacity
 	var genesis fr.Element
@@ -396,9 +416,9 @@ func (g *gasBench) batches(capacity int, vaddr common.Address) ([]BatchGas, erro
 	if err != nil {
 		return nil, err
 	}
-	var out []BatchGas
+	var out []Batch
 	record := func(f types.Family, k string, r *ethtypes.Receipt, n int) {
-		out = append(out, BatchGas{Family: f.String(), Kind: k, Capacity: capacity, Txs: capacity, Gas: r.GasUsed,
+		out = append(out, Batch{Family: f.String(), Kind: k, Capacity: capacity, Txs: capacity, Gas: r.GasUsed,
 			GasPerTx: r.GasUsed / uint64(capacity), CalldataBytes: n})
 	}
 	// Priority: real deposits (request 0, the operator's, goes first), then
@@ -409,7 +429,7 @@ func (g *gasBench) batches(capacity int, vaddr common.Address) ([]BatchGas, erro
 			var x, y fr.Element
 			x.SetUint64(g.rng.Uint64())
 			y.SetUint64(g.rng.Uint64())
-			if _, err := g.send(from, &c.Address, big.NewInt(1e18), ABI.PackDepositETH(elemBig(x), elemBig(y))); err != nil {
+			if _, err := g.send(from, &c.Address, big.NewInt(1e18), bridge.ABI.PackDepositETH(elemBig(x), elemBig(y))); err != nil {
 				return nil, fmt.Errorf("bench gas: deposit: %w", err)
 			}
 		}
@@ -423,7 +443,7 @@ func (g *gasBench) batches(capacity int, vaddr common.Address) ([]BatchGas, erro
 	}
 	for i := 0; i < capacity; i++ {
 		from := 1 + i%(len(g.keys)-1)
-		if _, err := g.send(from, &c.Address, nil, ABI.PackRequestForcedWithdraw(uint32(i+1), 0)); err != nil {
+		if _, err := g.send(from, &c.Address, nil, bridge.ABI.PackRequestForcedWithdraw(uint32(i+1), 0)); err != nil {
 			return nil, fmt.Errorf("bench gas: forced withdrawal request: %w", err)
 		}
 	}
@@ -464,7 +484,7 @@ func (g *gasBench) batches(capacity int, vaddr common.Address) ([]BatchGas, erro
 
 // priorityBatch commits every queued request (up to capacity) as one batch:
 // deposits as queued, forced withdrawals paying a random amount.
-func (g *gasBench) priorityBatch(c *Contract, p types.Params) (*ethtypes.Receipt, int, error) {
+func (g *gasBench) priorityBatch(c *bridge.Contract, p types.Params) (*ethtypes.Receipt, int, error) {
 	first, err := c.TotalProcessed(g.ctx)
 	if err != nil {
 		return nil, 0, err
@@ -486,21 +506,21 @@ func (g *gasBench) priorityBatch(c *Contract, p types.Params) (*ethtypes.Receipt
 }
 
 // requestsFrom reads up to max queued requests from id first on.
-func requestsFrom(ctx context.Context, l1 L1, c *Contract, first uint64, max int) ([]types.Tx, error) {
-	logs, err := l1.FilterLogs(ctx, ethereum.FilterQuery{Addresses: []common.Address{c.Address}, Topics: [][]common.Hash{{EventID("PriorityRequest")}}})
+func requestsFrom(ctx context.Context, l1 bridge.L1, c *bridge.Contract, first uint64, max int) ([]types.Tx, error) {
+	logs, err := l1.FilterLogs(ctx, ethereum.FilterQuery{Addresses: []common.Address{c.Address}, Topics: [][]common.Hash{{bridge.EventID("PriorityRequest")}}})
 	if err != nil {
 		return nil, err
 	}
 	var out []types.Tx
 	for i := range logs {
-		ev, err := ABI.UnpackPriorityRequestEvent(&logs[i])
+		ev, err := bridge.ABI.UnpackPriorityRequestEvent(&logs[i])
 		if err != nil {
 			return nil, err
 		}
 		if ev.Id < first || len(out) == max {
 			continue
 		}
-		tx, err := DecodeRequest(ev.Id, ev.Request)
+		tx, err := bridge.DecodeRequest(ev.Id, ev.Request)
 		if err != nil {
 			return nil, err
 		}
@@ -512,7 +532,7 @@ func requestsFrom(ctx context.Context, l1 L1, c *Contract, first uint64, max int
 // operations measures user transactions on a bridge at production depths
 // whose verified state is a real native state, so that the exit is a real
 // Merkle proof at depths 24/16.
-func (g *gasBench) operations(vaddr common.Address) ([]OperationGas, error) {
+func (g *gasBench) operations(vaddr common.Address) ([]Operation, error) {
 	p := types.DefaultParams()
 	p.BatchCapacity = 4
 	db0, err := state.Open(p, types.Domain{}, store.Options{InMemory: true, NoSync: true})
@@ -537,9 +557,9 @@ func (g *gasBench) operations(vaddr common.Address) ([]OperationGas, error) {
 		return nil, err
 	}
 	defer db.Close()
-	var ops []OperationGas
+	var ops []Operation
 	add := func(name, note string, r *ethtypes.Receipt) {
-		ops = append(ops, OperationGas{Name: name, Gas: r.GasUsed, Note: note})
+		ops = append(ops, Operation{Name: name, Gas: r.GasUsed, Note: note})
 	}
 
 	// a token, and users with keys that can sign
@@ -547,7 +567,7 @@ func (g *gasBench) operations(vaddr common.Address) ([]OperationGas, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := g.send(0, &c.Address, nil, ABI.PackRegisterToken(tok)); err != nil {
+	if _, err := g.send(0, &c.Address, nil, bridge.ABI.PackRegisterToken(tok)); err != nil {
 		return nil, err
 	}
 	tt := bindings.NewTestToken()
@@ -559,12 +579,12 @@ func (g *gasBench) operations(vaddr common.Address) ([]OperationGas, error) {
 		return types.PublicKeyOf(k)
 	}
 	user := 1
-	r, err := g.send(user, &c.Address, big.NewInt(3e18), ABI.PackDepositETH(elemBig(pk(1).X), elemBig(pk(1).Y)))
+	r, err := g.send(user, &c.Address, big.NewInt(3e18), bridge.ABI.PackDepositETH(elemBig(pk(1).X), elemBig(pk(1).Y)))
 	if err != nil {
 		return nil, err
 	}
 	add("depositETH", "first deposit of a new (L1 address, L2 key) pair: assigns an account id", r)
-	if r, err = g.send(user, &c.Address, big.NewInt(1e18), ABI.PackDepositETH(elemBig(pk(1).X), elemBig(pk(1).Y))); err != nil {
+	if r, err = g.send(user, &c.Address, big.NewInt(1e18), bridge.ABI.PackDepositETH(elemBig(pk(1).X), elemBig(pk(1).Y))); err != nil {
 		return nil, err
 	}
 	add("depositETH (existing account)", "", r)
@@ -574,7 +594,7 @@ func (g *gasBench) operations(vaddr common.Address) ([]OperationGas, error) {
 	if _, err := g.send(user, &tok, nil, tt.PackApprove(c.Address, big.NewInt(1e6))); err != nil {
 		return nil, err
 	}
-	if r, err = g.send(user, &c.Address, nil, ABI.PackDepositERC20(tok, big.NewInt(5e5), elemBig(pk(1).X), elemBig(pk(1).Y))); err != nil {
+	if r, err = g.send(user, &c.Address, nil, bridge.ABI.PackDepositERC20(tok, big.NewInt(5e5), elemBig(pk(1).X), elemBig(pk(1).Y))); err != nil {
 		return nil, err
 	}
 	add("depositERC20", "balance measured before and after (fee-on-transfer safe)", r)
@@ -615,33 +635,33 @@ func (g *gasBench) operations(vaddr common.Address) ([]OperationGas, error) {
 	if _, _, err := g.commit(c, types.FamilyWithdraw, pub, sb.Header.NewRoot, 0); err != nil {
 		return nil, err
 	}
-	if r, err = g.send(3, &c.Address, nil, ABI.PackClaim(g.addrs[2], 0)); err != nil {
+	if r, err = g.send(3, &c.Address, nil, bridge.ABI.PackClaim(g.addrs[2], 0)); err != nil {
 		return nil, err
 	}
 	add("claim ETH", "whole pending balance, sent by a third party", r)
-	if r, err = g.send(2, &c.Address, nil, ABI.PackWithdraw(1, big.NewInt(1000), g.addrs[2])); err != nil {
+	if r, err = g.send(2, &c.Address, nil, bridge.ABI.PackWithdraw(1, big.NewInt(1000), g.addrs[2])); err != nil {
 		return nil, err
 	}
 	add("withdraw ERC-20", "the owner pulls its pending balance", r)
 
 	// exodus: a forced withdrawal nobody processes, a deposit never processed
-	if r, err = g.send(user, &c.Address, nil, ABI.PackRequestForcedWithdraw(1, 0)); err != nil {
+	if r, err = g.send(user, &c.Address, nil, bridge.ABI.PackRequestForcedWithdraw(1, 0)); err != nil {
 		return nil, err
 	}
 	add("requestForcedWithdraw", "", r)
-	if _, err = g.send(4, &c.Address, big.NewInt(1e18), ABI.PackDepositETH(elemBig(pk(4).X), elemBig(pk(4).Y))); err != nil {
+	if _, err = g.send(4, &c.Address, big.NewInt(1e18), bridge.ABI.PackDepositETH(elemBig(pk(4).X), elemBig(pk(4).Y))); err != nil {
 		return nil, err
 	}
 	g.sim.Commit()
-	if r, err = g.send(5, &c.Address, nil, ABI.PackActivateExodus()); err != nil {
+	if r, err = g.send(5, &c.Address, nil, bridge.ABI.PackActivateExodus()); err != nil {
 		return nil, err
 	}
 	add("activateExodus", "", r)
-	ep, err := ExitProof(db, 1, 0)
+	ep, err := bridge.ExitProof(db, 1, 0)
 	if err != nil {
 		return nil, err
 	}
-	if r, err = g.send(5, &c.Address, nil, ABI.PackExit(ExitArg(ep))); err != nil {
+	if r, err = g.send(5, &c.Address, nil, bridge.ABI.PackExit(bridge.ExitArg(ep))); err != nil {
 		return nil, fmt.Errorf("bench gas: exit: %w", err)
 	}
 	add("exit", fmt.Sprintf("on-chain Merkle proof at depths %d/%d (%d Poseidon2 compressions)", p.AccountDepth, p.BalanceDepth,
@@ -654,14 +674,16 @@ func (g *gasBench) operations(vaddr common.Address) ([]OperationGas, error) {
 		if _, ok := tx.(*types.Deposit); !ok {
 			continue
 		}
-		req, err := EncodeRequest(tx)
+		req, err := bridge.EncodeRequest(tx)
 		if err != nil {
 			return nil, err
 		}
-		if r, err = g.send(5, &c.Address, nil, ABI.PackRefundDeposit(uint64(sb.Header.PriorityCount)+uint64(i), req)); err != nil {
+		if r, err = g.send(5, &c.Address, nil, bridge.ABI.PackRefundDeposit(uint64(sb.Header.PriorityCount)+uint64(i), req)); err != nil {
 			return nil, fmt.Errorf("bench gas: refund: %w", err)
 		}
 		add("refundDeposit", "", r)
 	}
 	return ops, nil
 }
+
+func elemBig(e fr.Element) *big.Int { return e.BigInt(new(big.Int)) }

@@ -1,8 +1,14 @@
-package circuits
+package circuitcost
 
 import (
 	"testing"
 
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark/test"
+
+	"github.com/modex/modex/bench/workload"
+	"github.com/modex/modex/circuits"
+	"github.com/modex/modex/state/store"
 	"github.com/modex/modex/types"
 )
 
@@ -10,7 +16,13 @@ import (
 // circuit (the one the prove benchmark uses) and solves; a wrong digest does
 // not.
 func TestStandaloneProvesTrade(t *testing.T) {
-	b := kindWorld(t)
+	p := types.TestParams()
+	p.BatchCapacity = 256
+	b, err := workload.NewBench(p, store.Options{InMemory: true}, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
 	st, err := b.Next(types.KindTrade, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -20,17 +32,17 @@ func TestStandaloneProvesTrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := AssignTrade(tx, r.Witness)
+	g, err := circuits.AssignTrade(tx, r.Witness)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := AssignStandalone[Trade](b.P, g, r.Witness, r, b.D, b.TS)
+	a := AssignStandalone[circuits.Trade](b.P, g, r.Witness, r, b.D, b.TS)
 	shape := KindCircuits(b.P)["Trade"]
-	if err := solved(t, shape, a); err != nil {
+	if err := test.IsSolved(shape, a, ecc.BN254.ScalarField()); err != nil {
 		t.Fatalf("standalone trade: %v", err)
 	}
 	a.Digest = types.FromUint64(1)
-	if err := solved(t, shape, a); err == nil {
+	if err := test.IsSolved(shape, a, ecc.BN254.ScalarField()); err == nil {
 		t.Fatal("wrong digest accepted")
 	}
 }

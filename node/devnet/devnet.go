@@ -1,31 +1,31 @@
-package node
+package devnet
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/modex/modex/node"
 	"github.com/modex/modex/node/devchain"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/types"
 )
 
-// DevnetConfig configures a one-process development network.
-type DevnetConfig struct {
-	DataDir  string // the node's data ("" in memory)
-	KeyDir   string // cache of circuits, dev keys and verifiers ("" none)
-	L1Addr   string // the embedded L1's JSON-RPC ("127.0.0.1:8545"; "" none)
-	RPCAddr  string // the rollup API ("127.0.0.1:8645")
-	Admin    bool   // serve the admin namespace
+// Config configures a one-process development network.
+type Config struct {
+	DataDir string // the node's data ("" in memory)
+	KeyDir  string // cache of circuits, dev keys and verifiers ("" none)
+	L1Addr  string // the embedded L1's JSON-RPC ("127.0.0.1:8545"; "" none)
+	RPCAddr string // the rollup API ("127.0.0.1:8645")
+	Admin   bool   // serve the admin namespace
+	// RPC holds the API's other settings (websocket ping interval and
+	// limits); its Addr and Admin are RPCAddr and Admin.
+	RPC      rpc.Config
 	Params   types.Params
 	Families []types.Family // verifiers to deploy (nil: all)
 	Accounts int            // funded dev accounts (default 10)
@@ -43,29 +43,14 @@ type DevnetConfig struct {
 type Devnet struct {
 	Chain  *devchain.Chain
 	Rollup *devchain.Rollup
-	Node   *Node
+	Node   *node.Node
+
+	nodeCfg node.Config // what Node was made from, for RestartNode
 }
 
-// DevL2Key is dev account i's L2 (EdDSA) key, derived from a fixed seed:
-// the devnet prints it, the wallet can import it.
-func DevL2Key(i int) *types.PrivateKey {
-	seed := sha256.Sum256([]byte("modex devnet l2 key " + strconv.Itoa(i)))
-	k, err := types.GenerateKey(chachaReader{rand.NewChaCha8(seed)})
-	if err != nil {
-		panic(fmt.Sprintf("devnet: l2 key %d: %v", i, err))
-	}
-	return k
-}
-
-type chachaReader struct{ r *rand.ChaCha8 }
-
-func (c chachaReader) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-var _ io.Reader = chachaReader{}
-
-// StartDevnet starts the L1, deploys the rollup (dev account 0 operates it
+// Start starts the L1, deploys the rollup (dev account 0 operates it
 // and holds L2 account 0, the fee account) and starts a node.
-func StartDevnet(ctx context.Context, cfg DevnetConfig) (*Devnet, error) {
+func Start(ctx context.Context, cfg Config) (*Devnet, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -79,7 +64,7 @@ func StartDevnet(ctx context.Context, cfg DevnetConfig) (*Devnet, error) {
 		cfg.Accounts = devchain.DefaultAccounts
 	}
 	if err := cfg.Params.Check(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %w", node.ErrConfig, err)
 	}
 	chain, err := devchain.StartChain(devchain.ChainConfig{HTTPAddr: cfg.L1Addr, BlockTime: cfg.BlockTime, Accounts: cfg.Accounts})
 	if err != nil {
@@ -89,7 +74,7 @@ func StartDevnet(ctx context.Context, cfg DevnetConfig) (*Devnet, error) {
 	op := keys[0]
 	ru, err := devchain.DeployRollup(ctx, chain.Client(), devchain.DeployConfig{
 		Params: cfg.Params, Families: cfg.Families, KeyDir: cfg.KeyDir, Operator: op,
-		OperatorL2: types.PublicKeyOf(DevL2Key(0)), Progress: cfg.Progress,
+		OperatorL2: types.PublicKeyOf(devchain.DevL2Key(0)), Progress: cfg.Progress,
 	})
 	if err != nil {
 		chain.Close()
@@ -99,14 +84,15 @@ func StartDevnet(ctx context.Context, cfg DevnetConfig) (*Devnet, error) {
 	for f, k := range ru.Keys {
 		provers[f] = prover.NewCPU(k)
 	}
-	n, err := New(ctx, Config{
+	ncfg := node.Config{
 		DataDir: cfg.DataDir, Params: cfg.Params, L1: chain.Client(), Bridge: ru.Contract.Address,
 		OperatorKey: op, FromBlock: ru.DeployBlock, L1Poll: 200 * time.Millisecond,
 		Provers: provers, ProverWorkers: cfg.ProverWorkers, BatchTimeout: cfg.BatchTimeout,
 		FamilyWait: cfg.FamilyWait, MakerFeeBips: 2, TakerFeeBips: 5,
-		RPC:    rpc.Config{Addr: cfg.RPCAddr, Admin: cfg.Admin},
+		RPC:    cfg.rpcConfig(),
 		Logger: cfg.Logger,
-	})
+	}
+	n, err := node.New(ctx, ncfg)
 	if err != nil {
 		chain.Close()
 		return nil, err
@@ -116,7 +102,7 @@ func StartDevnet(ctx context.Context, cfg DevnetConfig) (*Devnet, error) {
 		chain.Close()
 		return nil, err
 	}
-	return &Devnet{Chain: chain, Rollup: ru, Node: n}, nil
+	return &Devnet{Chain: chain, Rollup: ru, Node: n, nodeCfg: ncfg}, nil
 }
 
 // Stop stops the node and the L1.
@@ -141,7 +127,7 @@ func (d *Devnet) DevAccounts() []DevAccount {
 	out := []DevAccount{}
 	for i, k := range d.Chain.Keys() {
 		out = append(out, DevAccount{Index: i, Address: crypto.PubkeyToAddress(k.PublicKey),
-			L1Key: fmt.Sprintf("%x", crypto.FromECDSA(k)), L2Key: fmt.Sprintf("%x", DevL2Key(i).Bytes())})
+			L1Key: fmt.Sprintf("%x", crypto.FromECDSA(k)), L2Key: fmt.Sprintf("%x", devchain.DevL2Key(i).Bytes())})
 	}
 	return out
 }
@@ -149,11 +135,10 @@ func (d *Devnet) DevAccounts() []DevAccount {
 // RestartNode stops the node and starts a new one over the same data
 // directory and L1 (the restart the end-to-end test makes mid-flow).
 func (d *Devnet) RestartNode(ctx context.Context) error {
-	cfg := d.Node.cfg
 	if err := d.Node.Stop(ctx); err != nil {
 		return err
 	}
-	n, err := New(ctx, cfg)
+	n, err := node.New(ctx, d.nodeCfg)
 	if err != nil {
 		return err
 	}
@@ -163,4 +148,10 @@ func (d *Devnet) RestartNode(ctx context.Context) error {
 	}
 	d.Node = n
 	return nil
+}
+
+func (cfg Config) rpcConfig() rpc.Config {
+	r := cfg.RPC
+	r.Addr, r.Admin = cfg.RPCAddr, cfg.Admin
+	return r
 }

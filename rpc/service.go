@@ -73,6 +73,29 @@ func decodeRaw(param, s string) ([]byte, error) {
 
 // cut shortens s to at most n bytes, on a rune boundary, marking the cut
 // with "…" (error details quote client input; a cut inside a UTF-8
+// paged runs a paged method: it checks the cursor and limit, fetches the
+// page and answers an empty page as one with no items (never null).
+func paged[T any](c *core, method string, cursor *string, limit *int, fetch func(cur string, n int) (*Page[T], error)) (*Page[T], error) {
+	return run(c, method, func() (*Page[T], error) {
+		cur, err := pageCursor(cursor)
+		if err != nil {
+			return nil, err
+		}
+		n, err := pageLimit(limit)
+		if err != nil {
+			return nil, err
+		}
+		p, err := fetch(cur, n)
+		if err == nil && p == nil {
+			p = &Page[T]{}
+		}
+		if p != nil && p.Items == nil {
+			p.Items = []T{}
+		}
+		return p, err
+	})
+}
+
 // sequence would quote a broken character).
 func cut(s string, n int) string {
 	if len(s) <= n {
@@ -186,23 +209,8 @@ func (a *TxAPI) Info(ctx context.Context, hash common.Hash) (*TxInfo, error) {
 // History (tx_history) is an account's transactions, newest first, a page
 // at a time.
 func (a *TxAPI) History(ctx context.Context, account uint32, cursor *string, limit *int) (*Page[TxInfo], error) {
-	return run(a.c, "tx_history", func() (*Page[TxInfo], error) {
-		cur, err := pageCursor(cursor)
-		if err != nil {
-			return nil, err
-		}
-		n, err := pageLimit(limit)
-		if err != nil {
-			return nil, err
-		}
-		p, err := a.c.s.b.History(ctx, account, cur, n)
-		if err == nil && p == nil {
-			p = &Page[TxInfo]{}
-		}
-		if p != nil && p.Items == nil {
-			p.Items = []TxInfo{}
-		}
-		return p, err
+	return paged(a.c, "tx_history", cursor, limit, func(cur string, n int) (*Page[TxInfo], error) {
+		return a.c.s.b.History(ctx, account, cur, n)
 	})
 }
 
@@ -262,23 +270,8 @@ func (a *MarketAPI) Book(ctx context.Context, model uint16, depth *int) (*BookSn
 
 // Trades (market_trades) is a market's trades, a page at a time.
 func (a *MarketAPI) Trades(ctx context.Context, model uint16, cursor *string, limit *int) (*Page[TradeInfo], error) {
-	return run(a.c, "market_trades", func() (*Page[TradeInfo], error) {
-		cur, err := pageCursor(cursor)
-		if err != nil {
-			return nil, err
-		}
-		n, err := pageLimit(limit)
-		if err != nil {
-			return nil, err
-		}
-		p, err := a.c.s.b.Trades(ctx, model, cur, n)
-		if err == nil && p == nil {
-			p = &Page[TradeInfo]{}
-		}
-		if p != nil && p.Items == nil {
-			p.Items = []TradeInfo{}
-		}
-		return p, err
+	return paged(a.c, "market_trades", cursor, limit, func(cur string, n int) (*Page[TradeInfo], error) {
+		return a.c.s.b.Trades(ctx, model, cur, n)
 	})
 }
 

@@ -8,8 +8,8 @@ import (
 
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/internal/testutil/evmtest"
 	"github.com/modex/modex/prover"
-	"github.com/modex/modex/prover/evmtest"
 	"github.com/modex/modex/types"
 )
 

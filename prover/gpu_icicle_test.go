@@ -11,8 +11,8 @@ import (
 
 	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/circuits"
+	"github.com/modex/modex/internal/testutil/evmtest"
 	"github.com/modex/modex/prover"
-	"github.com/modex/modex/prover/evmtest"
 	"github.com/modex/modex/state/store"
 	"github.com/modex/modex/types"
 )

@@ -14,7 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi"
 
 	"github.com/modex/modex/contracts/compiler"
-	"github.com/modex/modex/prover/evmtest"
+	"github.com/modex/modex/internal/testutil/evmtest"
 	"github.com/modex/modex/types"
 )
 

@@ -38,6 +38,20 @@ var importRules = []struct {
 		canary:    "./cmd/modex",
 		why:       "benchmarks and their workload live in the bench tree, linked only by `modex bench` and tests (STYLE.md 13)",
 	},
+	{
+		name:      "the sequencer and the pipeline meet L1 through interfaces",
+		pkgs:      []string{"./sequencer/...", "./pipeline"},
+		forbidden: []string{"github.com/modex/modex/bridge"},
+		canary:    "./node",
+		why:       "pipeline.Submitter is the seam; node adapts bridge.Submitter to it",
+	},
+	{
+		name:      "the API imports no sequencer package",
+		pkgs:      []string{"./rpc/..."},
+		forbidden: []string{"github.com/modex/modex/sequencer/...", "github.com/modex/modex/pipeline"},
+		canary:    "./node",
+		why:       "rpc is below the sequencer; shared errors live in types/seqerr",
+	},
 }
 
 // TestImportRules lists every rule's packages with their dependencies and
@@ -85,7 +99,14 @@ func forbidden(list []string, d string) bool {
 // that package, less the package itself).
 func listDeps(t *testing.T, root string, patterns ...string) map[string][]string {
 	t.Helper()
-	args := append([]string{"list", "-f", "{{.ImportPath}}{{range .Deps}} {{.}}{{end}}"}, patterns...)
+	return listWith(t, root, "{{.ImportPath}}{{range .Deps}} {{.}}{{end}}", patterns...)
+}
+
+// listWith runs go list -f format over patterns in the module root; each
+// output line is a package followed by the paths format lists for it.
+func listWith(t *testing.T, root, format string, patterns ...string) map[string][]string {
+	t.Helper()
+	args := append([]string{"list", "-f", format}, patterns...)
 	cmd := exec.Command(goTool(t), args...)
 	cmd.Dir = root
 	var stderr bytes.Buffer

@@ -9,7 +9,7 @@ import (
 // Bits decomposes v into n boolean-constrained bits, least significant first.
 // It doubles as the range check v < 2^n (n < 254, so no wrap-around): the
 // plain decomposition costs n+1 constraints and adds no commitment to the
-// proof, unlike std/rangecheck (docs: FACTS.md, the measured trade-off).
+// proof, unlike std/rangecheck (docs/circuit.md: the measured trade-off).
 func Bits(api frontend.API, v frontend.Variable, n int) []frontend.Variable {
 	return api.ToBinary(v, n)
 }

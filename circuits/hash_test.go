@@ -50,7 +50,7 @@ func TestHashMatchesNative(t *testing.T) {
 	}
 }
 
-// TestCompressConstraints pins the gadget's cost (FACTS.md: 186 per compression).
+// TestCompressConstraints pins the gadget's cost (docs/circuit.md: 186 per compression).
 func TestCompressConstraints(t *testing.T) {
 	cs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, &compressCircuit{})
 	if err != nil {

@@ -64,7 +64,7 @@ const (
 	killUsers    = 6                       // accounts 0 (the fee account) .. 5
 	killModel    = uint16(1)
 	killSupply   = 1_000_000
-	killRounds   = 50 // default: SECURITY.md asks ≥ 50 SIGKILL points in the normal suite
+	killRounds   = 50 // default: the normal suite kills at least 50 times (make test-long more)
 )
 
 func killParams() types.Params {

@@ -7,7 +7,7 @@ import (
 )
 
 // kindOf is one transaction kind's native rule, in state/kind_<name>.go
-// beside its gadget's circuits/kind_<name>.go (STYLE.md 14): everything the
+// beside its gadget's circuits/kind_<name>.go: everything the
 // state does differently per kind goes through this table, never through a
 // switch on the kind.
 type kindOf[T types.Tx] struct {

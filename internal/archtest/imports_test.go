@@ -29,14 +29,14 @@ var importRules = []struct {
 		pkgs:      production,
 		forbidden: []string{"github.com/ethereum/go-ethereum/ethclient/simulated"},
 		canary:    "./node/devnet",
-		why:       "test chains live in tests, node/devchain and node/devnet (STYLE.md 13)",
+		why:       "test chains live in tests, node/devchain and node/devnet",
 	},
 	{
 		name:      "no measurement code in production",
 		pkgs:      production,
 		forbidden: []string{"github.com/modex/modex/bench/..."},
 		canary:    "./cmd/modex",
-		why:       "benchmarks and their workload live in the bench tree, linked only by `modex bench` and tests (STYLE.md 13)",
+		why:       "benchmarks and their workload live in the bench tree, linked only by `modex bench` and tests",
 	},
 	{
 		name:      "the sequencer and the pipeline meet L1 through interfaces",

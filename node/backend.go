@@ -107,20 +107,6 @@ func (n *Node) Assets(ctx context.Context) ([]rpc.Asset, error) {
 	return append([]rpc.Asset(nil), n.assets[:min(count, len(n.assets))]...), nil
 }
 
-// feeTokens is which token pays each kind's fee (mempool's feeOf,
-// docs/protocol.md §7); kinds absent carry no fee.
-var feeTokens = map[types.Kind]string{
-	types.KindTransfer:       "asset",
-	types.KindWithdraw:       "token",
-	types.KindCreateModel:    "quoteToken",
-	types.KindMintShares:     "model",
-	types.KindSetModelParams: "model",
-	types.KindCancelOrder:    "model",
-	types.KindBuyCredits:     "model",
-	types.KindRedeemCredits:  "model",
-	types.KindClaimRevenue:   "model",
-}
-
 // maxFee is the largest fee a transaction can carry: Fee16-packable and
 // below 2^96 (docs/protocol.md §5).
 var maxFee = func() *uint256.Int {
@@ -139,8 +125,12 @@ func (n *Node) FeeQuote(ctx context.Context, kind string) (*rpc.FeeQuote, error)
 			continue
 		}
 		q := &rpc.FeeQuote{Kind: k.String()}
-		if tok, ok := feeTokens[k]; ok {
-			q.Charged, q.Token, q.Format = true, tok, "Fee16"
+		zero, err := types.NewTx(k)
+		if err != nil {
+			return nil, err
+		}
+		if signed, ok := zero.(types.SignedTx); ok { // the pool's kinds; a Trade pays bips, priority operations nothing
+			q.Charged, q.Token, q.Format = true, signed.FeeField(), "Fee16"
 			q.MaxFee = new(uint256.Int).Set(maxFee)
 			q.ReplaceBumpPercent = mempool.ReplaceBumpPercent
 		}

@@ -15,9 +15,14 @@ type CancelOrder struct {
 	Signature Signature
 }
 
-func (*CancelOrder) Kind() Kind          { return KindCancelOrder }
-func (*CancelOrder) family() Family      { return FamilyCancel }
-func (t *CancelOrder) Signer() uint32    { return t.Account }
+func (*CancelOrder) Kind() Kind            { return KindCancelOrder }
+func (*CancelOrder) family() Family        { return FamilyCancel }
+func (t *CancelOrder) Signer() uint32      { return t.Account }
+func (t *CancelOrder) SetSigner(id uint32) { t.Account = id }
+func (t *CancelOrder) FeePaid() (uint256.Int, FeeToken) {
+	return t.Fee, FeeToken{OfModel: true, ID: t.Model}
+}
+func (*CancelOrder) FeeField() string    { return "model" }
 func (t *CancelOrder) GetNonce() uint32  { return t.Nonce }
 func (t *CancelOrder) SetNonce(n uint32) { t.Nonce = n }
 func (t *CancelOrder) Sig() *Signature   { return &t.Signature }

@@ -18,9 +18,14 @@ type BuyCredits struct {
 	Signature Signature
 }
 
-func (*BuyCredits) Kind() Kind          { return KindBuyCredits }
-func (*BuyCredits) family() Family      { return FamilyBuyCredits }
-func (t *BuyCredits) Signer() uint32    { return t.Account }
+func (*BuyCredits) Kind() Kind            { return KindBuyCredits }
+func (*BuyCredits) family() Family        { return FamilyBuyCredits }
+func (t *BuyCredits) Signer() uint32      { return t.Account }
+func (t *BuyCredits) SetSigner(id uint32) { t.Account = id }
+func (t *BuyCredits) FeePaid() (uint256.Int, FeeToken) {
+	return t.Fee, FeeToken{OfModel: true, ID: t.Model}
+}
+func (*BuyCredits) FeeField() string    { return "model" }
 func (t *BuyCredits) GetNonce() uint32  { return t.Nonce }
 func (t *BuyCredits) SetNonce(n uint32) { t.Nonce = n }
 func (t *BuyCredits) Sig() *Signature   { return &t.Signature }
@@ -71,9 +76,14 @@ type RedeemCredits struct {
 	Signature Signature
 }
 
-func (*RedeemCredits) Kind() Kind          { return KindRedeemCredits }
-func (*RedeemCredits) family() Family      { return FamilyRedeemCredits }
-func (t *RedeemCredits) Signer() uint32    { return t.Account }
+func (*RedeemCredits) Kind() Kind            { return KindRedeemCredits }
+func (*RedeemCredits) family() Family        { return FamilyRedeemCredits }
+func (t *RedeemCredits) Signer() uint32      { return t.Account }
+func (t *RedeemCredits) SetSigner(id uint32) { t.Account = id }
+func (t *RedeemCredits) FeePaid() (uint256.Int, FeeToken) {
+	return t.Fee, FeeToken{OfModel: true, ID: t.Model}
+}
+func (*RedeemCredits) FeeField() string    { return "model" }
 func (t *RedeemCredits) GetNonce() uint32  { return t.Nonce }
 func (t *RedeemCredits) SetNonce(n uint32) { t.Nonce = n }
 func (t *RedeemCredits) Sig() *Signature   { return &t.Signature }
@@ -122,9 +132,14 @@ type ClaimRevenue struct {
 	Signature Signature
 }
 
-func (*ClaimRevenue) Kind() Kind          { return KindClaimRevenue }
-func (*ClaimRevenue) family() Family      { return FamilyClaimRevenue }
-func (t *ClaimRevenue) Signer() uint32    { return t.Account }
+func (*ClaimRevenue) Kind() Kind            { return KindClaimRevenue }
+func (*ClaimRevenue) family() Family        { return FamilyClaimRevenue }
+func (t *ClaimRevenue) Signer() uint32      { return t.Account }
+func (t *ClaimRevenue) SetSigner(id uint32) { t.Account = id }
+func (t *ClaimRevenue) FeePaid() (uint256.Int, FeeToken) {
+	return t.Fee, FeeToken{OfModel: true, ID: t.Model}
+}
+func (*ClaimRevenue) FeeField() string    { return "model" }
 func (t *ClaimRevenue) GetNonce() uint32  { return t.Nonce }
 func (t *ClaimRevenue) SetNonce(n uint32) { t.Nonce = n }
 func (t *ClaimRevenue) Sig() *Signature   { return &t.Signature }

@@ -23,12 +23,15 @@ type CreateModel struct {
 	Signature   Signature
 }
 
-func (*CreateModel) Kind() Kind          { return KindCreateModel }
-func (*CreateModel) family() Family      { return FamilyModelAdmin }
-func (t *CreateModel) Signer() uint32    { return t.Account }
-func (t *CreateModel) GetNonce() uint32  { return t.Nonce }
-func (t *CreateModel) SetNonce(n uint32) { t.Nonce = n }
-func (t *CreateModel) Sig() *Signature   { return &t.Signature }
+func (*CreateModel) Kind() Kind                         { return KindCreateModel }
+func (*CreateModel) family() Family                     { return FamilyModelAdmin }
+func (t *CreateModel) Signer() uint32                   { return t.Account }
+func (t *CreateModel) SetSigner(id uint32)              { t.Account = id }
+func (t *CreateModel) FeePaid() (uint256.Int, FeeToken) { return t.Fee, FeeToken{ID: t.QuoteToken} }
+func (*CreateModel) FeeField() string                   { return "quoteToken" }
+func (t *CreateModel) GetNonce() uint32                 { return t.Nonce }
+func (t *CreateModel) SetNonce(n uint32)                { t.Nonce = n }
+func (t *CreateModel) Sig() *Signature                  { return &t.Signature }
 
 // CheckWidths checks every signed field against its message width.
 func (t *CreateModel) CheckWidths() error {
@@ -88,9 +91,14 @@ type MintShares struct {
 	Signature Signature
 }
 
-func (*MintShares) Kind() Kind          { return KindMintShares }
-func (*MintShares) family() Family      { return FamilyModelAdmin }
-func (t *MintShares) Signer() uint32    { return t.Account }
+func (*MintShares) Kind() Kind            { return KindMintShares }
+func (*MintShares) family() Family        { return FamilyModelAdmin }
+func (t *MintShares) Signer() uint32      { return t.Account }
+func (t *MintShares) SetSigner(id uint32) { t.Account = id }
+func (t *MintShares) FeePaid() (uint256.Int, FeeToken) {
+	return t.Fee, FeeToken{OfModel: true, ID: t.Model}
+}
+func (*MintShares) FeeField() string    { return "model" }
 func (t *MintShares) GetNonce() uint32  { return t.Nonce }
 func (t *MintShares) SetNonce(n uint32) { t.Nonce = n }
 func (t *MintShares) Sig() *Signature   { return &t.Signature }
@@ -137,9 +145,14 @@ type SetModelParams struct {
 	Signature   Signature
 }
 
-func (*SetModelParams) Kind() Kind          { return KindSetModelParams }
-func (*SetModelParams) family() Family      { return FamilyModelAdmin }
-func (t *SetModelParams) Signer() uint32    { return t.Account }
+func (*SetModelParams) Kind() Kind            { return KindSetModelParams }
+func (*SetModelParams) family() Family        { return FamilyModelAdmin }
+func (t *SetModelParams) Signer() uint32      { return t.Account }
+func (t *SetModelParams) SetSigner(id uint32) { t.Account = id }
+func (t *SetModelParams) FeePaid() (uint256.Int, FeeToken) {
+	return t.Fee, FeeToken{OfModel: true, ID: t.Model}
+}
+func (*SetModelParams) FeeField() string    { return "model" }
 func (t *SetModelParams) GetNonce() uint32  { return t.Nonce }
 func (t *SetModelParams) SetNonce(n uint32) { t.Nonce = n }
 func (t *SetModelParams) Sig() *Signature   { return &t.Signature }

@@ -18,8 +18,19 @@ type Transfer struct {
 	Signature Signature
 }
 
-func (*Transfer) Kind() Kind          { return KindTransfer }
-func (t *Transfer) Signer() uint32    { return t.From }
+func (*Transfer) Kind() Kind            { return KindTransfer }
+func (t *Transfer) Signer() uint32      { return t.From }
+func (t *Transfer) SetSigner(id uint32) { t.From = id }
+func (*Transfer) FeeField() string      { return "asset" }
+
+// FeePaid: a base-token transfer pays in its token; a share or credit
+// transfer in its model's quote token.
+func (t *Transfer) FeePaid() (uint256.Int, FeeToken) {
+	if t.Asset.Kind() == AssetBase {
+		return t.Fee, FeeToken{ID: t.Asset.Index()}
+	}
+	return t.Fee, FeeToken{OfModel: true, ID: t.Asset.Index()}
+}
 func (t *Transfer) GetNonce() uint32  { return t.Nonce }
 func (t *Transfer) SetNonce(n uint32) { t.Nonce = n }
 func (t *Transfer) Sig() *Signature   { return &t.Signature }

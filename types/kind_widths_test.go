@@ -48,7 +48,9 @@ func TestCheckWidths(t *testing.T) {
 	two96 := *new(uint256.Int).Lsh(uint256.NewInt(1), AmountBits)
 	var r uint256.Int
 	r.SetFromBig(fr.Modulus())
-	order := func() Order { return Order{Account: 1, Model: 2, Side: Sell, OrderID: 3, Amount: 4, Price: *uint256.NewInt(5)} }
+	order := func() Order {
+		return Order{Account: 1, Model: 2, Side: Sell, OrderID: 3, Amount: 4, Price: *uint256.NewInt(5)}
+	}
 	cases := []struct {
 		name string
 		tx   Tx

@@ -18,12 +18,15 @@ type Withdraw struct {
 	Signature Signature
 }
 
-func (*Withdraw) Kind() Kind          { return KindWithdraw }
-func (*Withdraw) family() Family      { return FamilyWithdraw }
-func (t *Withdraw) Signer() uint32    { return t.Account }
-func (t *Withdraw) GetNonce() uint32  { return t.Nonce }
-func (t *Withdraw) SetNonce(n uint32) { t.Nonce = n }
-func (t *Withdraw) Sig() *Signature   { return &t.Signature }
+func (*Withdraw) Kind() Kind                         { return KindWithdraw }
+func (*Withdraw) family() Family                     { return FamilyWithdraw }
+func (t *Withdraw) Signer() uint32                   { return t.Account }
+func (t *Withdraw) SetSigner(id uint32)              { t.Account = id }
+func (t *Withdraw) FeePaid() (uint256.Int, FeeToken) { return t.Fee, FeeToken{ID: t.Token} }
+func (*Withdraw) FeeField() string                   { return "token" }
+func (t *Withdraw) GetNonce() uint32                 { return t.Nonce }
+func (t *Withdraw) SetNonce(n uint32)                { t.Nonce = n }
+func (t *Withdraw) Sig() *Signature                  { return &t.Signature }
 
 // CheckWidths checks every signed field against its message width.
 func (t *Withdraw) CheckWidths() error {

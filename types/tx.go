@@ -73,6 +73,20 @@ type SignedTx interface {
 	// (CheckWidths' error) for a field wider than its bits.
 	Message(d Domain) (fr.Element, error)
 	Sig() *Signature
+	SetSigner(id uint32)
+	// FeePaid is the fee and the token that pays it (docs/protocol.md §7).
+	FeePaid() (uint256.Int, FeeToken)
+	// FeeField names the field that selects the fee token (the API's
+	// fee_quote): asset, token, quoteToken or model.
+	FeeField() string
+}
+
+// FeeToken is the token that pays a signed transaction's fee, known without
+// reading state: a base token, or the quote token of a model (equal models
+// have equal quote tokens).
+type FeeToken struct {
+	OfModel bool   // ID is a model whose quote token pays
+	ID      uint16 // the base token, or the model
 }
 
 // PriorityOp is an operation of the L1 priority queue (Deposit,

@@ -224,7 +224,7 @@ func (a *app) signedCommand(sc signed) *cli.Command {
 			return err
 		}
 		return o.with(ctx, k, true, func(ctx context.Context, s *wallet.Session) error {
-			setAccount(tx, s.Account)
+			tx.SetSigner(s.Account)
 			if sc.complete != nil {
 				if err := sc.complete(ctx, s, tx); err != nil {
 					return err
@@ -242,30 +242,6 @@ func (a *app) signedCommand(sc signed) *cli.Command {
 			return sc.report(ctx, a.out, s, o, tx, info)
 		})
 	})
-}
-
-// setAccount sets the signer of a transaction.
-func setAccount(tx types.SignedTx, id uint32) {
-	switch t := tx.(type) {
-	case *types.Transfer:
-		t.From = id
-	case *types.Withdraw:
-		t.Account = id
-	case *types.CreateModel:
-		t.Account = id
-	case *types.MintShares:
-		t.Account = id
-	case *types.SetModelParams:
-		t.Account = id
-	case *types.CancelOrder:
-		t.Account = id
-	case *types.BuyCredits:
-		t.Account = id
-	case *types.RedeemCredits:
-		t.Account = id
-	case *types.ClaimRevenue:
-		t.Account = id
-	}
 }
 
 // str is a string flag (its env twin is added by signedCommand).

@@ -154,12 +154,8 @@ type entry struct {
 	token feeToken
 }
 
-// feeToken identifies a fee's token without reading state: a base token, or
-// "the quote token of model m" (equal models have equal quote tokens).
-type feeToken struct {
-	quoteOfModel bool
-	id           uint16
-}
+// feeToken identifies a fee's token without reading state.
+type feeToken = types.FeeToken
 
 type account struct {
 	mu   sync.Mutex // serializes Adds of this account (decision and write)
@@ -412,34 +408,17 @@ func isNil(tx types.Tx) bool {
 	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
-// feeOf returns a signed transaction's fee and fee token (docs/protocol.md §7:
-// the transferred base token, the withdrawn token, the new model's quote
-// token, else the model's quote token).
+// feeOf returns a signed transaction's fee and fee token (docs/protocol.md §7).
 func feeOf(tx types.SignedTx) (uint256.Int, feeToken, error) {
-	switch t := tx.(type) {
-	case *types.Transfer:
-		if t.Asset.Kind() == types.AssetBase {
-			return t.Fee, feeToken{id: t.Asset.Index()}, nil
-		}
-		return t.Fee, feeToken{quoteOfModel: true, id: t.Asset.Index()}, nil
-	case *types.Withdraw:
-		return t.Fee, feeToken{id: t.Token}, nil
-	case *types.CreateModel:
-		return t.Fee, feeToken{id: t.QuoteToken}, nil
-	case *types.MintShares:
-		return t.Fee, feeToken{quoteOfModel: true, id: t.Model}, nil
-	case *types.SetModelParams:
-		return t.Fee, feeToken{quoteOfModel: true, id: t.Model}, nil
-	case *types.CancelOrder:
-		return t.Fee, feeToken{quoteOfModel: true, id: t.Model}, nil
-	case *types.BuyCredits:
-		return t.Fee, feeToken{quoteOfModel: true, id: t.Model}, nil
-	case *types.RedeemCredits:
-		return t.Fee, feeToken{quoteOfModel: true, id: t.Model}, nil
-	case *types.ClaimRevenue:
-		return t.Fee, feeToken{quoteOfModel: true, id: t.Model}, nil
+	// the kind itself must be a signed one: a Trade or a priority operation
+	// wrapped as a SignedTx (as an RPC layer might) is refused
+	if zero, err := types.NewTx(tx.Kind()); err != nil {
+		return uint256.Int{}, feeToken{}, fmt.Errorf("%w: %v", ErrNotPoolTx, err)
+	} else if _, ok := zero.(types.SignedTx); !ok {
+		return uint256.Int{}, feeToken{}, fmt.Errorf("%w: %v", ErrNotPoolTx, tx.Kind())
 	}
-	return uint256.Int{}, feeToken{}, fmt.Errorf("%w: %v", ErrNotPoolTx, tx.Kind())
+	fee, tok := tx.FeePaid()
+	return fee, tok, nil
 }
 
 // outbids reports whether fee n replaces fee o: n >= o * 110% and n > o.

@@ -212,6 +212,9 @@ func (foreign) GetNonce() uint32                         { return 0 }
 func (foreign) SetNonce(uint32)                          {}
 func (foreign) Message(types.Domain) (fr.Element, error) { return fr.Element{}, nil }
 func (foreign) Sig() *types.Signature                    { return new(types.Signature) }
+func (foreign) SetSigner(uint32)                         {}
+func (foreign) FeePaid() (uint256.Int, types.FeeToken)   { return uint256.Int{}, types.FeeToken{} }
+func (foreign) FeeField() string                         { return "" }
 
 func TestFeeTooLarge(t *testing.T) {
 	p := open(t, newAccounts(t, 2), Options{})

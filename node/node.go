@@ -1,7 +1,3 @@
-// Package node wires the rollup's services into one process (docs/node.md):
-// the state store and journal, the sequencer, the proving pipeline, the L1
-// watcher and submitter, and the JSON-RPC/websocket API. It implements the
-// API's Backend. Lifecycle: New(config) → Start → Stop.
 package node
 
 import (

@@ -191,18 +191,22 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 	}()
-	subscribe := func() {
-		if _, err := e.c.SubscribeTrades(ctx, 1, trades); err != nil {
+	// a market's channels exist once its model does: trades and
+	// redemptions of model 1 are subscribed after it is created
+	subscribeBatches := func() {
+		if _, err := e.c.SubscribeBatches(ctx, batches); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.c.SubscribeBatches(ctx, batches); err != nil {
+	}
+	subscribeMarket := func() {
+		if _, err := e.c.SubscribeTrades(ctx, 1, trades); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.c.SubscribeRedemptions(ctx, 1, redeems); err != nil {
 			t.Fatal(err)
 		}
 	}
-	subscribe()
+	subscribeBatches()
 
 	// 1. deposits from L1
 	const deposit = 1_000_000
@@ -258,6 +262,7 @@ func TestEndToEnd(t *testing.T) {
 	cm.Weights.SetUint64(0xC0FFEE)
 	cm.Metadata.SetUint64(0xBEEF)
 	e.submit(dao, cm)
+	subscribeMarket()
 
 	// 3. orders: the DAO sells 400 at 50; alice buys 300 at 60 (a partial
 	// fill of the DAO's order at the maker's price 50)
@@ -301,7 +306,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.dial()
-	subscribe()
+	subscribeBatches()
+	subscribeMarket()
 	if _, err := e.c.SubscribeAccount(ctx, alice.account, accUpdates); err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func newApp(out, errOut io.Writer) *app {
 			a.bookCommand(), a.tradesCommand(), a.modelCommand(), a.creditsCommand(), a.revenueCommand(),
 			a.withdrawCommand(), a.statusCommand(), a.txCommand(), a.claimCommand(), a.exitCommand(),
 			legacy("demo", "the native state transition demo (no L1, no proofs): [--dir DIR] [--prod]", runDemo),
-			legacy("bench", "benchmarks: apply|seal|circuit|prove|gas|sequencer [--json] (modex bench TARGET -h)", runBench),
+			a.benchCommand(),
 			legacy("setup", "insecure development keys: --dev --circuit FAMILY --keys DIR [--params prod:64|test:2]", runSetup),
 			legacy("ceremony", "multi-party Groth16 setup (modex ceremony for the steps)", runCeremony),
 			legacy("export-verifier", "Solidity verifier of saved keys: --keys DIR --out FILE.sol", runExportVerifier),

@@ -96,7 +96,7 @@ func (b *Bench) apply(tx types.Tx) error {
 	return err
 }
 
-// BenchKinds are the kinds ApplyBench measures: every transaction kind. A
+// BenchKinds are the kinds ApplyN measures: every transaction kind. A
 // Noop is not one: it is the padding of a batch's unused slots, and a batch
 // refuses it (docs/protocol.md §8).
 func BenchKinds() []types.Kind {
@@ -113,7 +113,7 @@ func BenchKinds() []types.Kind {
 // before it. A Prep of the transaction's family goes in the same batch, just
 // before it; a Prep of another family goes in an earlier batch (a batch
 // holds one family), so its transactions must not depend on the nonces of
-// the Tx of the steps before it (see ApplyBench).
+// the Tx of the steps before it (see ApplyN).
 type Step struct {
 	Prep []types.Tx
 	Tx   types.Tx
@@ -174,7 +174,7 @@ func (b *Bench) Next(k types.Kind, i int) (Step, error) {
 		return Step{Tx: b.sign(&types.RedeemCredits{Account: acct, Model: 1, Credits: 1, Request: types.FromUint64(uint64(i)), Fee: amt(1)})}, nil
 	case types.KindClaimRevenue:
 		// other is the claimer of step i+1: its purchase comes before that
-		// claim in nonce order, however ApplyBench groups the batches
+		// claim in nonce order, however ApplyN groups the batches
 		buy := b.sign(&types.BuyCredits{Account: other, Model: 1, Credits: 1000, MaxPrice: amt(2000), Fee: amt(1)})
 		return Step{Prep: []types.Tx{buy}, Tx: b.sign(&types.ClaimRevenue{Account: acct, Model: 1, Fee: amt(1)})}, nil
 	}

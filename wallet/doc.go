@@ -11,7 +11,12 @@
 //     signing domain and the key's account; Submit signs with the account's
 //     soft nonce; WaitTx waits for a status with client.WaitTx and reports
 //     its progress; WaitPriority follows a deposit;
-//   - the L1 deposit (deposit.go) and transaction summaries (describe.go).
+//   - the L1 deposit (deposit.go) and transaction summaries (describe.go);
+//   - the L1 side of withdrawals and the escape hatch (l1.go): an L1Signer
+//     (DialL1, with ParseSignerKey and ParseAddress checking the arguments)
+//     sends Claim, which is a *NothingToClaimError (ErrNothingToClaim) on an
+//     empty pending balance, and Exit, which is ErrExodusInactive unless
+//     asked to activate exodus.
 //
 // Arguments are checked before anything touches the network: a bad one is
 // an *ArgError naming the argument (the CLI's flag), wrapping

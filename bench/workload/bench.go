@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
-	"testing"
 
 	"github.com/holiman/uint256"
 
@@ -98,7 +96,7 @@ func (b *Bench) apply(tx types.Tx) error {
 	return err
 }
 
-// BenchKinds are the kinds ApplyBench measures: every transaction kind. A
+// BenchKinds are the kinds ApplyN measures: every transaction kind. A
 // Noop is not one: it is the padding of a batch's unused slots, and a batch
 // refuses it (docs/protocol.md §8).
 func BenchKinds() []types.Kind {
@@ -115,7 +113,7 @@ func BenchKinds() []types.Kind {
 // before it. A Prep of the transaction's family goes in the same batch, just
 // before it; a Prep of another family goes in an earlier batch (a batch
 // holds one family), so its transactions must not depend on the nonces of
-// the Tx of the steps before it (see ApplyBench).
+// the Tx of the steps before it (see ApplyN).
 type Step struct {
 	Prep []types.Tx
 	Tx   types.Tx
@@ -176,42 +174,25 @@ func (b *Bench) Next(k types.Kind, i int) (Step, error) {
 		return Step{Tx: b.sign(&types.RedeemCredits{Account: acct, Model: 1, Credits: 1, Request: types.FromUint64(uint64(i)), Fee: amt(1)})}, nil
 	case types.KindClaimRevenue:
 		// other is the claimer of step i+1: its purchase comes before that
-		// claim in nonce order, however ApplyBench groups the batches
+		// claim in nonce order, however ApplyN groups the batches
 		buy := b.sign(&types.BuyCredits{Account: other, Model: 1, Credits: 1000, MaxPrice: amt(2000), Fee: amt(1)})
 		return Step{Prep: []types.Tx{buy}, Tx: b.sign(&types.ClaimRevenue{Account: acct, Model: 1, Fee: amt(1)})}, nil
 	}
 	return Step{}, fmt.Errorf("no generator for %s", k)
 }
 
-var (
-	benchErrMu sync.Mutex
-	benchErr   error
-)
-
-// fail stops a benchmark. Under `go test` it is b.Fatal; under
-// testing.Benchmark in the modex binary, whose B cannot log, it keeps the
-// error for LastError and stops the benchmark goroutine.
-func fail(tb *testing.B, err error) {
-	if testing.Testing() {
-		tb.Fatal(err)
-	}
-	benchErrMu.Lock()
-	benchErr = err
-	benchErrMu.Unlock()
-	tb.FailNow()
+// Timer is the clock a measurement body stops around its untimed parts:
+// *testing.B under go test, bench/apply's Stopwatch in modex bench. It is
+// running when the body starts.
+type Timer interface {
+	ResetTimer()
+	StartTimer()
+	StopTimer()
 }
 
-// LastError is the error that stopped the last failed benchmark run through
-// testing.Benchmark.
-func LastError() error {
-	benchErrMu.Lock()
-	defer benchErrMu.Unlock()
-	return benchErr
-}
-
-// ApplyBench measures State.Apply of one kind at the bench world's
-// parameters; signing, preparation and batch sealing are outside the timer.
-// It reports tx/s.
+// ApplyN applies n transactions of one kind at the bench world's
+// parameters, timed by t; signing, preparation and batch sealing are
+// outside the timer.
 //
 // A batch holds one family, so preparations of another family (the credit
 // purchases before ClaimRevenue) are applied untimed in batches of their own,
@@ -219,58 +200,58 @@ func LastError() error {
 // Within such a run each claimer claims once, and no preparation is signed by
 // an account after one of its own transactions of the run (Next's generator
 // for step i uses users 1 + i mod (users−1) and 1 + (i+1) mod (users−1)).
-func ApplyBench(k types.Kind, users int) func(b *testing.B) {
-	return func(tb *testing.B) {
-		if k == types.KindNoop {
-			fail(tb, errors.New("a Noop is batch padding, not a transaction"))
-		}
-		bw, err := NewBench(BenchParams(), store.Options{InMemory: true, KeepBatches: 8}, users)
-		if err != nil {
-			fail(tb, err)
-		}
-		defer bw.Close()
-		steps := make([]Step, tb.N)
-		for i := range steps {
-			if steps[i], err = bw.Next(k, i); err != nil {
-				fail(tb, err)
-			}
-		}
-		run := min(max(1, users-2), bw.P.BatchCapacity)
-		prepped := 0 // steps whose preparations of another family are applied
-		tb.ResetTimer()
-		for i := 0; i < tb.N; i++ {
-			st := steps[i]
-			if len(st.Prep) > 0 && types.FamilyOf(st.Prep[0]) != types.FamilyOf(st.Tx) {
-				if i >= prepped {
-					tb.StopTimer()
-					end := min(i+run, tb.N)
-					if err := bw.prepRun(steps[i:end]); err != nil {
-						fail(tb, err)
-					}
-					prepped = end
-					tb.StartTimer()
-				}
-			} else if len(st.Prep) > 0 || bw.Batch.Len()+1+len(st.Prep) > bw.P.BatchCapacity {
-				tb.StopTimer()
-				if bw.Batch.Len()+1+len(st.Prep) > bw.P.BatchCapacity {
-					if _, err := bw.Seal(); err != nil {
-						fail(tb, err)
-					}
-				}
-				for _, p := range st.Prep {
-					if _, err := bw.Batch.Add(p); err != nil {
-						fail(tb, fmt.Errorf("prep %s: %v", p.Kind(), err))
-					}
-				}
-				tb.StartTimer()
-			}
-			if _, err := bw.Batch.Add(st.Tx); err != nil {
-				fail(tb, fmt.Errorf("%s #%d: %v", k, i, err))
-			}
-		}
-		tb.StopTimer()
-		tb.ReportMetric(float64(tb.N)/tb.Elapsed().Seconds(), "tx/s")
+func ApplyN(t Timer, k types.Kind, users, n int) error {
+	t.StopTimer()
+	if k == types.KindNoop {
+		return errors.New("a Noop is batch padding, not a transaction")
 	}
+	bw, err := NewBench(BenchParams(), store.Options{InMemory: true, KeepBatches: 8}, users)
+	if err != nil {
+		return err
+	}
+	defer bw.Close()
+	steps := make([]Step, n)
+	for i := range steps {
+		if steps[i], err = bw.Next(k, i); err != nil {
+			return err
+		}
+	}
+	run := min(max(1, users-2), bw.P.BatchCapacity)
+	prepped := 0 // steps whose preparations of another family are applied
+	t.ResetTimer()
+	t.StartTimer()
+	defer t.StopTimer()
+	for i := 0; i < n; i++ {
+		st := steps[i]
+		if len(st.Prep) > 0 && types.FamilyOf(st.Prep[0]) != types.FamilyOf(st.Tx) {
+			if i >= prepped {
+				t.StopTimer()
+				end := min(i+run, n)
+				if err := bw.prepRun(steps[i:end]); err != nil {
+					return err
+				}
+				prepped = end
+				t.StartTimer()
+			}
+		} else if len(st.Prep) > 0 || bw.Batch.Len()+1+len(st.Prep) > bw.P.BatchCapacity {
+			t.StopTimer()
+			if bw.Batch.Len()+1+len(st.Prep) > bw.P.BatchCapacity {
+				if _, err := bw.Seal(); err != nil {
+					return err
+				}
+			}
+			for _, p := range st.Prep {
+				if _, err := bw.Batch.Add(p); err != nil {
+					return fmt.Errorf("prep %s: %v", p.Kind(), err)
+				}
+			}
+			t.StartTimer()
+		}
+		if _, err := bw.Batch.Add(st.Tx); err != nil {
+			return fmt.Errorf("%s #%d: %v", k, i, err)
+		}
+	}
+	return nil
 }
 
 // prepRun seals the open batch, applies the preparations of steps in batches
@@ -296,39 +277,40 @@ func (b *Bench) prepRun(steps []Step) error {
 	return err
 }
 
-// SealBench measures sealing a full batch of transfers (fee settlement,
-// header, one durable store commit) on disk under dir; every run of the
-// closure gets a fresh store (the harness runs it more than once).
-func SealBench(dir string, users int) func(b *testing.B) {
-	return func(tb *testing.B) {
-		d, err := os.MkdirTemp(dir, "seal")
-		if err != nil {
-			fail(tb, err)
-		}
-		defer os.RemoveAll(d)
-		bw, err := NewBench(BenchParams(), store.DefaultOptions(d), users)
-		if err != nil {
-			fail(tb, err)
-		}
-		defer bw.Close()
-		tb.ResetTimer()
-		for i := 0; i < tb.N; i++ {
-			tb.StopTimer()
-			for j := 0; j < bw.P.BatchCapacity; j++ {
-				st, err := bw.Next(types.KindTransfer, i*bw.P.BatchCapacity+j)
-				if err != nil {
-					fail(tb, err)
-				}
-				if _, err := bw.Batch.Add(st.Tx); err != nil {
-					fail(tb, err)
-				}
+// SealN seals n full batches of transfers (fee settlement, header, one
+// durable store commit) on disk in a fresh store under dir, timed by t;
+// filling the batches is outside the timer.
+func SealN(t Timer, dir string, users, n int) error {
+	t.StopTimer()
+	d, err := os.MkdirTemp(dir, "seal")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(d)
+	bw, err := NewBench(BenchParams(), store.DefaultOptions(d), users)
+	if err != nil {
+		return err
+	}
+	defer bw.Close()
+	t.ResetTimer()
+	for i := 0; i < n; i++ {
+		for j := 0; j < bw.P.BatchCapacity; j++ {
+			st, err := bw.Next(types.KindTransfer, i*bw.P.BatchCapacity+j)
+			if err != nil {
+				return err
 			}
-			tb.StartTimer()
-			if _, err := bw.Seal(); err != nil {
-				fail(tb, err)
+			if _, err := bw.Batch.Add(st.Tx); err != nil {
+				return err
 			}
+		}
+		t.StartTimer()
+		_, err := bw.Seal()
+		t.StopTimer()
+		if err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // LoadAccounts creates n accounts through real deposits (each account gets one

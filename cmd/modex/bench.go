@@ -1,131 +1,182 @@
 package main
 
+// modex bench apply|seal|circuit|prove|gas|sequencer: each target parses
+// its flags, calls its measurement in bench/ and prints the figures (a
+// table, or with --json an object with the parameters, the machine and
+// the figures).
+
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"github.com/consensys/gnark/logger"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
-	"testing"
 
+	"github.com/consensys/gnark/logger"
+	"github.com/urfave/cli/v3"
+
+	"github.com/modex/modex/bench/apply"
 	"github.com/modex/modex/bench/gas"
+	"github.com/modex/modex/bench/prove"
 	"github.com/modex/modex/bench/workload"
+	"github.com/modex/modex/node"
 	"github.com/modex/modex/prover"
 )
 
-type applyResult struct {
-	Kind    string  `json:"kind"`
-	N       int     `json:"n"`
-	NsPerTx float64 `json:"ns_per_tx"`
-	TxPerS  float64 `json:"tx_per_s"`
+func (a *app) benchCommand() *cli.Command {
+	return group("bench", "benchmarks: apply|seal|circuit|prove|gas|sequencer [--json] (modex bench TARGET -h)",
+		a.benchTarget("apply", "State.Apply per transaction kind at production depths (ns/tx, tx/s)", benchUsersFlag, a.benchApply),
+		a.benchTarget("seal", "sealing a full batch of transfers durably on disk (ms/batch)", benchUsersFlag, a.benchSeal),
+		a.benchTarget("circuit", "constraints of every kind gadget and every family's batch circuit", benchParamsFlag, a.benchCircuit),
+		a.benchTarget("prove", "dev setup and proofs of full batches of a family (CPU, ICICLE or both)", benchProveFlags, a.benchProve),
+		a.benchTarget("gas", "L1 gas per batch and kind and per user operation, on the simulated chain", benchGasFlags, a.benchGas),
+		a.benchSequencerCommand(),
+	)
 }
 
-func runBench(args []string) error {
-	if len(args) < 1 {
-		return fmt.Errorf("bench: want a target (apply, seal, circuit, prove, gas, sequencer)")
+// benchTarget is a bench subcommand: --json and its flags; run adds its
+// figures to meta and prints them unless asJSON.
+func (a *app) benchTarget(name, usage string, flags func(*node.Settings) []cli.Flag,
+	run func(ctx context.Context, cmd *cli.Command, meta map[string]any, asJSON bool) error) *cli.Command {
+	s := a.newSettings(false)
+	fl := append([]cli.Flag{jsonFlag(s)}, flags(s)...)
+	return a.command(s, name, usage, fl, func(ctx context.Context, cmd *cli.Command) error {
+		if err := noArgs(cmd); err != nil {
+			return err
+		}
+		asJSON := cmd.Bool("json")
+		if asJSON {
+			logger.Disable() // gnark logs to stdout; keep it for the JSON
+		}
+		meta := map[string]any{"params": workload.BenchParams(), "cpus": runtime.NumCPU(), "go": runtime.Version()}
+		if err := run(ctx, cmd, meta, asJSON); err != nil {
+			return err
+		}
+		if asJSON {
+			return a.printJSON(meta)
+		}
+		return nil
+	})
+}
+
+func jsonFlag(s *node.Settings) cli.Flag {
+	return &cli.BoolFlag{Name: "json", Usage: "print JSON", Sources: s.Sources("json")}
+}
+
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// noArgs: a command that takes only flags refuses an argument.
+func noArgs(cmd *cli.Command) error {
+	if cmd.Args().Present() {
+		return fmt.Errorf("%w: %s: unexpected argument %q (%s -h lists the flags)", ErrUsage, cmd.FullName(), cmd.Args().First(), cmd.FullName())
 	}
-	switch args[0] {
-	case "sequencer": // flags of its own: bench_sequencer.go
-		return runBenchSequencer(args[1:])
+	return nil
+}
+
+func benchUsersFlag(s *node.Settings) []cli.Flag {
+	return []cli.Flag{&cli.IntFlag{Name: "users", Value: 32, Usage: "accounts in the benchmark world", Sources: s.Sources("users")}}
+}
+
+func benchParamsFlag(s *node.Settings) []cli.Flag {
+	return []cli.Flag{&cli.StringFlag{Name: "params", Value: "prod", Usage: "tree depths: prod (2^24 accounts) or test", Sources: s.Sources("params")}}
+}
+
+func benchProveFlags(s *node.Settings) []cli.Flag {
+	return append(benchParamsFlag(s),
+		&cli.StringFlag{Name: "family", Value: "Trade", Usage: "the batch family (Trade, Transfer, Priority, Withdraw, …)", Sources: s.Sources("family")},
+		&cli.StringFlag{Name: "sizes", Value: "1,2,4", Usage: "batch sizes (capacities), comma-separated", Sources: s.Sources("sizes")},
+		&cli.IntFlag{Name: "runs", Value: 3, Usage: "proofs to time", Sources: s.Sources("runs")},
+		&cli.StringFlag{Name: "backend", Value: "cpu", Usage: "cpu, icicle (needs a -tags icicle build: make gpu) or both (CPU then ICICLE, same batch and keys)", Sources: s.Sources("backend")},
+		&cli.IntFlag{Name: "device", Usage: "ICICLE device id", Sources: s.Sources("device")},
+		&cli.StringFlag{Name: "icicle-backend", Value: "CUDA", Usage: "ICICLE backend, CUDA (an NVIDIA GPU) or CPU (ICICLE's CPU backend)", Sources: s.Sources("icicle-backend")},
+		&cli.StringFlag{Name: "icicle-libs", Usage: "ICICLE backend library directory (default: $ICICLE_BACKEND_INSTALL_DIR)", Sources: s.Sources("icicle-libs")},
+		&cli.BoolFlag{Name: "pin", Value: true, Usage: "keep the proving key in device memory between proofs (on by default; --pin=false)", Sources: s.Sources("pin")},
+	)
+}
+
+func benchGasFlags(s *node.Settings) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "capacities", Value: "8,32,64", Usage: "batch capacities, comma-separated", Sources: s.Sources("capacities")},
+		&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the random operation fields", Sources: s.Sources("seed")},
+		&cli.StringFlag{Name: "fork", Value: "osaka", Usage: "EVM rules, osaka (mainnet today) or dev (go-ethereum's dev chain, with the next fork)", Sources: s.Sources("fork")},
 	}
-	fs := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print JSON")
-	users := fs.Int("users", 32, "accounts in the benchmark world")
-	params := fs.String("params", "prod", "tree depths for circuit/prove: prod (2^24 accounts) or test")
-	family := fs.String("family", "Trade", "prove: the batch family (Trade, Transfer, Priority, Withdraw, …)")
-	sizesFlag := fs.String("sizes", "1,2,4", "prove: batch sizes (capacities), comma-separated")
-	runs := fs.Int("runs", 3, "prove: proofs to time")
-	backend := fs.String("backend", "cpu", "prove: cpu, icicle (needs a -tags icicle build: make gpu) or both (CPU then ICICLE, same batch and keys)")
-	device := fs.Int("device", 0, "prove: ICICLE device id")
-	icicleBackend := fs.String("icicle-backend", "CUDA", "prove: ICICLE backend, CUDA (an NVIDIA GPU) or CPU (ICICLE's CPU backend)")
-	icicleLibs := fs.String("icicle-libs", "", "prove: ICICLE backend library directory (default: $ICICLE_BACKEND_INSTALL_DIR)")
-	pin := fs.Bool("pin", true, "prove: keep the proving key in device memory between proofs")
-	capsFlag := fs.String("capacities", "8,32,64", "gas: batch capacities, comma-separated")
-	seed := fs.Uint64("seed", 1, "gas: seed of the random operation fields")
-	fork := fs.String("fork", "osaka", "gas: EVM rules, osaka (mainnet today) or dev (go-ethereum's dev chain, with the next fork)")
-	if err := fs.Parse(args[1:]); err != nil {
+}
+
+func (a *app) benchApply(_ context.Context, cmd *cli.Command, meta map[string]any, asJSON bool) error {
+	out, err := apply.Kinds(int(cmd.Int("users")), func(r apply.KindResult) {
+		if !asJSON {
+			fmt.Fprintf(a.out, "%-16s %10.0f ns/tx %9.0f tx/s\n", r.Kind, r.NsPerTx, r.TxPerS)
+		}
+	})
+	if err != nil {
 		return err
 	}
-	if *asJSON {
-		logger.Disable() // gnark logs to stdout; keep it for the JSON
+	meta["apply"] = out
+	return nil
+}
+
+func (a *app) benchSeal(_ context.Context, cmd *cli.Command, meta map[string]any, asJSON bool) error {
+	r, err := apply.Seal(int(cmd.Int("users")))
+	if err != nil {
+		return err
 	}
-	p := workload.BenchParams()
-	meta := map[string]any{"params": p, "cpus": runtime.NumCPU(), "go": runtime.Version()}
-	switch args[0] {
-	case "apply":
-		var out []applyResult
-		for _, k := range workload.BenchKinds() {
-			r := testing.Benchmark(workload.ApplyBench(k, *users))
-			if r.N == 0 {
-				return fmt.Errorf("bench apply %s: %v", k, workload.LastError())
-			}
-			ns := float64(r.T.Nanoseconds()) / float64(r.N)
-			out = append(out, applyResult{Kind: k.String(), N: r.N, NsPerTx: ns, TxPerS: 1e9 / ns})
-			if !*asJSON {
-				fmt.Printf("%-16s %10.0f ns/tx %9.0f tx/s\n", k, ns, 1e9/ns)
-			}
-		}
-		meta["apply"] = out
-	case "seal":
-		dir, err := os.MkdirTemp("", "modex-bench-seal")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		r := testing.Benchmark(workload.SealBench(dir, *users))
-		if r.N == 0 {
-			return fmt.Errorf("bench seal: %v", workload.LastError())
-		}
-		ms := float64(r.T.Nanoseconds()) / float64(r.N) / 1e6
-		meta["seal"] = map[string]any{"n": r.N, "ms_per_batch": ms, "txs_per_batch": p.BatchCapacity}
-		if !*asJSON {
-			fmt.Printf("seal: %.2f ms per %d-transfer batch (sync writes on)\n", ms, p.BatchCapacity)
-		}
-	case "circuit", "prove":
-		cp, err := benchParams(*params)
-		if err != nil {
-			return err
-		}
-		meta["params"] = cp
-		if args[0] == "circuit" {
-			err = benchCircuit(cp, meta, *asJSON)
-		} else {
-			var sizes []int
-			if sizes, err = intList(*sizesFlag); err != nil {
-				return fmt.Errorf("bench prove: %w", err)
-			}
-			po := proveOpts{backend: *backend, gpu: prover.GPUConfig{DeviceID: *device, Backend: *icicleBackend, BackendLibs: *icicleLibs, Pin: *pin}}
-			meta["icicle_built"] = prover.ICICLEAvailable
-			err = benchProve(cp, *family, sizes, *runs, po, meta, *asJSON)
-		}
-		if err != nil {
-			return err
-		}
-	case "gas":
-		caps, err := intList(*capsFlag)
-		if err != nil {
-			return fmt.Errorf("bench gas: %w", err)
-		}
-		rep, err := gas.Run(context.Background(), caps, *seed, *fork)
-		if err != nil {
-			return err
-		}
-		meta["params"] = "production depths 24/16; capacities as listed"
-		meta["gas"] = rep
-		if !*asJSON {
-			printGas(rep)
-		}
-	default:
-		return fmt.Errorf("bench: unknown target %q", args[0])
+	meta["seal"] = r
+	if !asJSON {
+		fmt.Fprintf(a.out, "seal: %.2f ms per %d-transfer batch (sync writes on)\n", r.MsPerBatch, r.TxsPerBatch)
 	}
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(meta)
+	return nil
+}
+
+func (a *app) benchProve(_ context.Context, cmd *cli.Command, meta map[string]any, asJSON bool) error {
+	p, err := benchParams(cmd.String("params"))
+	if err != nil {
+		return err
+	}
+	sizes, err := intList(cmd.String("sizes"))
+	if err != nil {
+		return fmt.Errorf("bench prove: %w", err)
+	}
+	meta["params"] = p
+	meta["icicle_built"] = prover.ICICLEAvailable
+	opts := prove.Options{Backend: cmd.String("backend"), GPU: prover.GPUConfig{DeviceID: int(cmd.Int("device")),
+		Backend: cmd.String("icicle-backend"), BackendLibs: cmd.String("icicle-libs"), Pin: cmd.Bool("pin")}}
+	runs := int(cmd.Int("runs"))
+	results, err := prove.Run(p, cmd.String("family"), sizes, runs, opts, func(res prove.Result) {
+		if asJSON {
+			return
+		}
+		fmt.Fprintf(a.out, "%s batch of %d on %s: %d constraints, compile %.1fs, setup %.1fs, prove %.2fs (median of %d, verified), %.0f constraints/s, %.2f tx/s, peak RSS %.0f MB\n",
+			res.Family, res.Size, res.Backend, res.Constraints, res.CompileS, res.SetupS, res.MedianProveS, runs, res.ConstraintsPS, res.TxPerS, res.PeakRSSMB)
+		if res.SpeedUp != nil {
+			fmt.Fprintf(a.out, "  speed-up over the CPU prover: %.2fx\n", *res.SpeedUp)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	meta["prove"] = results
+	meta["note"] = "full batches of real transactions in the family's batch circuit; peak RSS is the process's, cumulative over sizes"
+	return nil
+}
+
+func (a *app) benchGas(ctx context.Context, cmd *cli.Command, meta map[string]any, asJSON bool) error {
+	caps, err := intList(cmd.String("capacities"))
+	if err != nil {
+		return fmt.Errorf("bench gas: %w", err)
+	}
+	rep, err := gas.Run(ctx, caps, cmd.Uint64("seed"), cmd.String("fork"))
+	if err != nil {
+		return err
+	}
+	meta["params"] = "production depths 24/16; capacities as listed"
+	meta["gas"] = rep
+	if !asJSON {
+		a.printGas(rep)
 	}
 	return nil
 }
@@ -143,14 +194,15 @@ func intList(s string) ([]int, error) {
 	return out, nil
 }
 
-func printGas(r *gas.Report) {
-	fmt.Printf("verifyProof alone: %d gas\n\n", r.VerifyGas)
-	fmt.Printf("%-16s %-18s %8s %10s %9s %9s\n", "family", "kind", "capacity", "gas", "gas/tx", "calldata")
+func (a *app) printGas(r *gas.Report) {
+	w := a.out
+	fmt.Fprintf(w, "verifyProof alone: %d gas\n\n", r.VerifyGas)
+	fmt.Fprintf(w, "%-16s %-18s %8s %10s %9s %9s\n", "family", "kind", "capacity", "gas", "gas/tx", "calldata")
 	for _, b := range r.Batches {
-		fmt.Printf("%-16s %-18s %8d %10d %9d %9d\n", b.Family, b.Kind, b.Capacity, b.Gas, b.GasPerTx, b.CalldataBytes)
+		fmt.Fprintf(w, "%-16s %-18s %8d %10d %9d %9d\n", b.Family, b.Kind, b.Capacity, b.Gas, b.GasPerTx, b.CalldataBytes)
 	}
-	fmt.Println()
+	fmt.Fprintln(w)
 	for _, o := range r.Operations {
-		fmt.Printf("%-30s %8d  %s\n", o.Name, o.Gas, o.Note)
+		fmt.Fprintf(w, "%-30s %8d  %s\n", o.Name, o.Gas, o.Note)
 	}
 }

@@ -9,11 +9,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 
 	gnarklog "github.com/consensys/gnark/logger"
@@ -62,11 +60,7 @@ func newApp(out, errOut io.Writer) *app {
 			a.walletCommand(), a.depositCommand(), a.transferCommand(), a.orderCommand(),
 			a.bookCommand(), a.tradesCommand(), a.modelCommand(), a.creditsCommand(), a.revenueCommand(),
 			a.withdrawCommand(), a.statusCommand(), a.txCommand(), a.claimCommand(), a.exitCommand(),
-			legacy("demo", "the native state transition demo (no L1, no proofs): [--dir DIR] [--prod]", runDemo),
-			legacy("bench", "benchmarks: apply|seal|circuit|prove|gas|sequencer [--json] (modex bench TARGET -h)", runBench),
-			legacy("setup", "insecure development keys: --dev --circuit FAMILY --keys DIR [--params prod:64|test:2]", runSetup),
-			legacy("ceremony", "multi-party Groth16 setup (modex ceremony for the steps)", runCeremony),
-			legacy("export-verifier", "Solidity verifier of saved keys: --keys DIR --out FILE.sol", runExportVerifier),
+			a.demoCommand(), a.benchCommand(), a.setupCommand(), a.ceremonyCommand(), a.exportVerifierCommand(),
 		},
 	}
 	a.root.Walk(func(c *cli.Command) error {
@@ -124,25 +118,6 @@ func listCommands(_ context.Context, cmd *cli.Command) error {
 
 func (a *app) usageError(_ context.Context, cmd *cli.Command, err error, _ bool) error {
 	return fmt.Errorf("%w: %s: %v (%s -h lists the flags)", ErrUsage, cmd.FullName(), err, cmd.FullName())
-}
-
-// legacy is a command that parses its own flags (Go's flag package).
-func legacy(name, usage string, run func([]string) error) *cli.Command {
-	return &cli.Command{
-		Name: name, Usage: usage, SkipFlagParsing: true, HideHelp: true,
-		Action: func(ctx context.Context, cmd *cli.Command) error {
-			args := cmd.Args().Slice()
-			if slices.Contains(args, "--version") || slices.Contains(args, "-version") {
-				fmt.Fprintf(cmd.Root().Writer, "modex %s\n", node.Version)
-				return nil
-			}
-			err := run(args)
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return err
-		},
-	}
 }
 
 // describeError is how main prints an error: API errors with their code

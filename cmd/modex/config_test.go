@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -322,5 +323,116 @@ func TestHelpAndVersion(t *testing.T) {
 		if (err != nil && !errors.Is(err, errShown)) || strings.TrimSpace(out) != "modex "+node.Version {
 			t.Errorf("%v: %q %v", args, out, err)
 		}
+	}
+}
+
+// The commands that once parsed their own flags: -h prints their usage,
+// --version works, and a bad flag or stray argument is a usage error that
+// says where the usage is.
+func TestMovedCommandsUsage(t *testing.T) {
+	cmds := [][]string{
+		{"demo"}, {"setup"}, {"export-verifier"}, {"bench"},
+		{"bench", "apply"}, {"bench", "seal"}, {"bench", "circuit"}, {"bench", "prove"}, {"bench", "gas"}, {"bench", "sequencer"},
+		{"ceremony"}, {"ceremony", "phase1-init"}, {"ceremony", "phase1-contribute"}, {"ceremony", "phase1-verify"},
+		{"ceremony", "phase1-seal"}, {"ceremony", "phase2-init"}, {"ceremony", "phase2-contribute"},
+		{"ceremony", "phase2-verify"}, {"ceremony", "seal"},
+	}
+	for _, c := range cmds {
+		name := strings.Join(c, " ")
+		t.Run(name, func(t *testing.T) {
+			out, err := runApp(t, append(c, "-h")...)
+			if err != nil || !strings.Contains(out, "USAGE") || !strings.Contains(out, "modex "+name) {
+				t.Errorf("-h: %v\n%s", err, out)
+			}
+			out, err = runApp(t, append(c, "--version")...)
+			if (err != nil && !errors.Is(err, errShown)) || strings.TrimSpace(out) != "modex "+node.Version {
+				t.Errorf("--version: %q %v", out, err)
+			}
+			_, err = runApp(t, append(c, "--nope")...)
+			if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "modex "+name+" -h") {
+				t.Errorf("bad flag: %v", err)
+			}
+		})
+	}
+	// a leaf that takes no arguments refuses one; the flags keep their names
+	for _, args := range [][]string{{"demo", "extra"}, {"bench", "gas", "extra"}, {"setup", "--dev", "extra"}, {"ceremony", "phase1-verify", "extra"}} {
+		_, err := runApp(t, args...)
+		if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), `"extra"`) {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	for _, args := range [][]string{{"bench", "frobnicate"}, {"ceremony", "frobnicate"}} {
+		_, err := runApp(t, args...)
+		if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "unknown command") {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+// Every flag of the moved commands keeps its name and default, and reads
+// its env twin.
+func TestMovedCommandsFlags(t *testing.T) {
+	cases := []struct {
+		path []string
+		args []string
+		env  map[string]string
+		want map[string]string // flag: value as cmd.Value prints it
+	}{
+		{[]string{"demo"}, nil, nil, map[string]string{"dir": "", "prod": "false"}},
+		{[]string{"bench", "apply"}, nil, nil, map[string]string{"json": "false", "users": "32"}},
+		{[]string{"bench", "seal"}, []string{"-json", "--users", "8"}, nil, map[string]string{"json": "true", "users": "8"}},
+		{[]string{"bench", "circuit"}, nil, map[string]string{"MODEX_PARAMS": "test"}, map[string]string{"params": "test"}},
+		{[]string{"bench", "prove"}, []string{"--pin=false"}, nil, map[string]string{"params": "prod", "family": "Trade", "sizes": "1,2,4", "runs": "3",
+			"backend": "cpu", "device": "0", "icicle-backend": "CUDA", "icicle-libs": "", "pin": "false"}},
+		{[]string{"bench", "gas"}, nil, map[string]string{"MODEX_SEED": "7"}, map[string]string{"capacities": "8,32,64", "seed": "7", "fork": "osaka"}},
+		{[]string{"bench", "sequencer"}, []string{"--sync=false"}, nil, map[string]string{"duration": "10s", "users": "256", "clients": "16",
+			"mix": "transfers=70,orders=30", "sync": "false", "verify-for": "2s", "model-depth": "16", "capacity": "64", "cpuprofile": "", "pause-tree": "false"}},
+		{[]string{"setup"}, []string{"--dev"}, nil, map[string]string{"circuit": "", "params": "prod", "keys": "", "dev": "true"}},
+		{[]string{"export-verifier"}, nil, map[string]string{"MODEX_OUT": "v.sol"}, map[string]string{"keys": "", "out": "v.sol"}},
+		{[]string{"ceremony", "seal"}, []string{"--circuit", "Trade", "a", "b"}, nil, map[string]string{"circuit": "Trade", "params": "prod", "srs": "", "beacon": "", "keys": ""}},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.path, " "), func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			err := parseCmd(t, tc.path, tc.args, func(cmd *cli.Command) error {
+				for name, want := range tc.want {
+					if got := fmt.Sprint(cmd.Value(name)); got != want {
+						t.Errorf("--%s = %q, want %q", name, got, want)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// the setup acknowledgement is on the command line only
+	t.Setenv("MODEX_DEV", "true")
+	if err := parseCmd(t, []string{"setup"}, nil, func(cmd *cli.Command) error {
+		if cmd.Bool("dev") {
+			t.Error("MODEX_DEV acknowledged the insecure setup")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A ceremony step names a missing flag before it compiles anything.
+func TestCeremonyRequired(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		field string
+	}{
+		{[]string{"ceremony", "phase1-init", "--out", "x"}, "circuit"},
+		{[]string{"ceremony", "phase1-contribute", "--in", "x"}, "out"},
+		{[]string{"ceremony", "phase2-verify", "--next", "x"}, "prev"},
+		{[]string{"ceremony", "seal", "--circuit", "Trade", "--srs", "s", "--keys", "k"}, "beacon"},
+	} {
+		_, err := runApp(t, tc.args...)
+		wantField(t, err, tc.field)
 	}
 }

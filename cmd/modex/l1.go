@@ -1,26 +1,21 @@
 package main
 
 // modex claim and modex exit: the L1 side of withdrawals and of the
-// escape hatch.
+// escape hatch; the logic is the wallet package's (wallet/l1.go).
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"errors"
 	"fmt"
-	"io"
-	"os"
+	"math/big"
 	"time"
 
-	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 	ethtypes "github.com/ethereum/go-ethereum/core/types"
-	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/urfave/cli/v3"
 
-	"github.com/modex/modex/bridge"
 	"github.com/modex/modex/node"
+	"github.com/modex/modex/state"
 	"github.com/modex/modex/wallet"
 )
 
@@ -47,63 +42,31 @@ func l1Flags(s *node.Settings, l1Default string, bridgeFromNode bool) []cli.Flag
 	return out
 }
 
-type l1Session struct {
-	ctx  context.Context
-	l1   *ethclient.Client
-	c    *bridge.Contract
-	key  *ecdsa.PrivateKey
-	opts *bind.TransactOpts
-}
-
-// openL1 dials the L1 and binds the bridge; key (hex, or a wallet key
-// file) signs.
-func openL1(ctx context.Context, rpcURL, bridgeAddr, key string) (*l1Session, error) {
+// openL1 checks --l1-rpc, --bridge and --key, then dials the L1 with the
+// bridge bound.
+func openL1(ctx context.Context, rpcURL, bridgeAddr, key string) (*wallet.L1Signer, error) {
 	if err := node.CheckURL("l1-rpc", rpcURL); err != nil {
 		return nil, err
 	}
-	if !common.IsHexAddress(bridgeAddr) {
-		return nil, node.ConfigErr("bridge", bridgeAddr, "want a 0x-hex address")
-	}
-	if key == "" {
-		return nil, node.ConfigErr("key", "", "required: the L1 key that signs")
-	}
-	var k *ecdsa.PrivateKey
-	if st, err := os.Stat(key); err == nil && !st.IsDir() {
-		wk, err := wallet.LoadKey(key)
-		if err != nil {
-			return nil, err
-		}
-		if wk.L1 == nil {
-			return nil, wallet.ArgErr("key", key, "the key file has no L1 key")
-		}
-		k = wk.L1
-	} else if k, err = crypto.HexToECDSA(trim0x(key)); err != nil {
-		return nil, node.ConfigErr("key", "", "neither a key file nor a hex secp256k1 key: %v", err)
-	}
-	cl, err := ethclient.DialContext(ctx, rpcURL)
+	br, err := wallet.ParseAddress("bridge", bridgeAddr)
 	if err != nil {
-		return nil, fmt.Errorf("L1 endpoint %s: %w", rpcURL, err)
+		return nil, err
 	}
-	id, err := cl.ChainID(ctx)
+	k, err := wallet.ParseSignerKey(key)
 	if err != nil {
-		cl.Close()
-		return nil, fmt.Errorf("L1 endpoint %s: %w", rpcURL, err)
+		return nil, err
 	}
-	s := &l1Session{ctx: ctx, l1: cl, c: bridge.NewContract(cl, common.HexToAddress(bridgeAddr)), key: k, opts: bind.NewKeyedTransactor(k, id)}
-	s.opts.Context = ctx
-	return s, nil
+	return wallet.DialL1(ctx, rpcURL, br, k)
 }
 
-func (s *l1Session) wait(w io.Writer, tx *ethtypes.Transaction) error {
-	fmt.Fprintf(w, "sent %s, waiting for it to be mined\n", tx.Hash())
-	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Minute)
-	defer cancel()
-	r, err := bridge.WaitSuccess(ctx, s.l1, tx)
-	if err != nil {
-		return err
+// l1TxSteps prints an L1 transaction's progress.
+func (a *app) l1TxSteps() wallet.TxSteps {
+	return wallet.TxSteps{
+		Sent: func(h common.Hash) { fmt.Fprintf(a.out, "sent %s, waiting for it to be mined\n", h) },
+		Mined: func(r *ethtypes.Receipt, _ time.Duration) {
+			fmt.Fprintf(a.out, "mined in block %d, gas %d\n", r.BlockNumber, r.GasUsed)
+		},
 	}
-	fmt.Fprintf(w, "mined in block %d, gas %d\n", r.BlockNumber, r.GasUsed)
-	return nil
 }
 
 // claimCommand: modex claim — pays an address's pending balance
@@ -114,9 +77,17 @@ func (a *app) claimCommand() *cli.Command {
 		&cli.StringFlag{Name: "owner", Usage: "L1 address whose pending balance is paid (default: the key's)", Sources: s.Sources("owner")})
 	return a.command(s, "claim", "pay a pending L1 balance (withdrawals, refused deposits) to its owner", flags,
 		func(ctx context.Context, cmd *cli.Command) error {
-			owner := cmd.String("owner")
-			if owner != "" && !common.IsHexAddress(owner) {
-				return node.ConfigErr("owner", owner, "not an L1 address")
+			var owner *common.Address
+			if o := cmd.String("owner"); o != "" {
+				addr, err := wallet.ParseAddress("owner", o)
+				if err != nil {
+					return err
+				}
+				owner = &addr
+			}
+			token, err := wallet.TokenID(uint64(cmd.Uint("token")))
+			if err != nil {
+				return err
 			}
 			br := cmd.String("bridge")
 			if br == "" {
@@ -135,25 +106,17 @@ func (a *app) claimCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			defer l1.l1.Close()
-			token := uint16(cmd.Uint("token"))
-			who := l1.opts.From
-			if owner != "" {
-				who = common.HexToAddress(owner)
+			defer l1.Close()
+			_, err = l1.Claim(owner, token, wallet.ClaimSteps{
+				Pending: func(who common.Address, token uint16, p *big.Int) {
+					fmt.Fprintf(a.out, "pending balance of %s in token %d: %s\n", who, token, p)
+				},
+				TxSteps: a.l1TxSteps(),
+			})
+			if errors.Is(err, wallet.ErrNothingToClaim) {
+				return fmt.Errorf("claim: %w (a withdrawal becomes pending once its batch is verified: modex withdraw --wait)", err)
 			}
-			p, err := l1.c.Pending(ctx, who, token)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.out, "pending balance of %s in token %d: %s\n", who, token, p)
-			if p.Sign() == 0 {
-				return fmt.Errorf("claim: nothing to claim: %s has no pending balance of token %d on the bridge (a withdrawal becomes pending once its batch is verified: modex withdraw --wait)", who, token)
-			}
-			tx, err := l1.c.Claim(l1.opts, who, token)
-			if err != nil {
-				return err
-			}
-			return l1.wait(a.out, tx)
+			return err
 		})
 }
 
@@ -172,35 +135,29 @@ func (a *app) exitCommand() *cli.Command {
 			if err != nil {
 				return node.ConfigErr("params", cmd.String("params"), "want prod or test")
 			}
+			req := wallet.ExitRequest{Params: base, FromBlock: cmd.Uint64("from-block"), Account: uint64(cmd.Uint("account")),
+				Token: uint64(cmd.Uint("token")), Activate: cmd.Bool("activate")}
+			if err := req.Check(); err != nil {
+				return err
+			}
 			l1, err := openL1(ctx, cmd.String("l1-rpc"), cmd.String("bridge"), cmd.String("key"))
 			if err != nil {
 				return err
 			}
-			defer l1.l1.Close()
-			on, err := l1.c.Exodus(ctx)
-			if err != nil {
-				return err
+			defer l1.Close()
+			_, err = l1.Exit(req, wallet.ExitSteps{
+				Rebuilding: func() {
+					fmt.Fprintln(a.out, "rebuilding the state from L1 (BatchVerified events and commitBatch calldata)…")
+				},
+				Replayed: func(done, total uint64) { fmt.Fprintf(a.out, "  replayed batch %d of %d\n", done, total) },
+				Exiting: func(proof *state.ExitProof) {
+					fmt.Fprintf(a.out, "exit of account %d, token %d: %s to %s\n", req.Account, req.Token, proof.Balance.Dec(), proof.L1Address)
+				},
+				TxSteps: a.l1TxSteps(),
+			})
+			if errors.Is(err, wallet.ErrExodusInactive) {
+				return fmt.Errorf("exit: %w (run with --activate once a priority request is past its deadline)", err)
 			}
-			if !on {
-				if !cmd.Bool("activate") {
-					return errors.New("exit: exodus is not active (run with --activate once a priority request is past its deadline)")
-				}
-				tx, err := l1.c.ActivateExodus(l1.opts)
-				if err != nil {
-					return fmt.Errorf("activate exodus: %w", err)
-				}
-				if err := l1.wait(a.out, tx); err != nil {
-					return err
-				}
-			}
-			account, token := uint32(cmd.Uint("account")), uint16(cmd.Uint("token"))
-			fmt.Fprintln(a.out, "rebuilding the state from L1 (BatchVerified events and commitBatch calldata)…")
-			tx, proof, err := bridge.ExitFromL1(ctx, l1.l1, l1.c, base, cmd.Uint64("from-block"), l1.opts, account, token,
-				func(done, total uint64) { fmt.Fprintf(a.out, "  replayed batch %d of %d\n", done, total) })
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.out, "exit of account %d, token %d: %s to %s\n", account, token, proof.Balance.Dec(), proof.L1Address)
-			return l1.wait(a.out, tx)
+			return err
 		})
 }

@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 )
@@ -14,8 +13,8 @@ import (
 func main() {
 	a := newApp(os.Stdout, os.Stderr)
 	err := a.run(context.Background(), os.Args)
-	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errShown) {
-		return // -h or --version: printed
+	if errors.Is(err, errShown) {
+		return // --version: printed
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "modex:", describeError(err))

@@ -33,7 +33,7 @@ var layers = map[string]int{
 	// 8: wiring, the wallet, the embedded L1, the benchmark workload
 	"node": 8, "wallet": 8, "node/devchain": 8, "bench/workload": 8,
 	// 9: the devnet and the benchmarks (linked by cmd/modex and tests only)
-	"node/devnet": 9, "bench/gas": 9, "bench/seqbench": 9, "bench/circuitcost": 9,
+	"node/devnet": 9, "bench/gas": 9, "bench/seqbench": 9, "bench/circuitcost": 9, "bench/apply": 9, "bench/prove": 9,
 	// 10: binaries and generators
 	"cmd/modex": 10, "contracts/gen": 10,
 }

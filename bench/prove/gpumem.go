@@ -1,4 +1,4 @@
-package main
+package prove
 
 import (
 	"os/exec"

@@ -280,7 +280,14 @@ func (n *Node) Stop(ctx context.Context) error {
 			err = n.api.Stop(ctx)
 		}
 		n.wg.Wait()
-		err = errors.Join(err, n.stopServices(ctx), n.close())
+		if serr := n.stopServices(ctx); serr != nil {
+			// a service still running may write to the stores: they stay
+			// open (the process is going away; their crash safety covers it)
+			n.log.Error("node: shutdown: services did not stop; stores left open", "err", serr)
+			err = errors.Join(err, serr)
+			return
+		}
+		err = errors.Join(err, n.closeStores())
 	})
 	return err
 }
@@ -301,10 +308,16 @@ func (n *Node) stopServices(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// close closes the stores (and, on a failed New, the services built so
-// far); every Close error is returned and logged.
+// close undoes a failed New: the services built so far (never started,
+// so they stop at once) and the stores; every error is returned and logged.
 func (n *Node) close() error {
-	errs := []error{n.stopServices(context.Background())}
+	return errors.Join(n.stopServices(context.Background()), n.closeStores())
+}
+
+// closeStores closes the journal and the state store; every Close error is
+// returned and logged.
+func (n *Node) closeStores() error {
+	var errs []error
 	if n.j != nil {
 		if err := n.j.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("node: close journal: %w", err))

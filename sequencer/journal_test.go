@@ -1,6 +1,7 @@
 package sequencer
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -110,5 +111,30 @@ func TestCorruptOrderSeq(t *testing.T) {
 	}
 	if _, err := New(Config{Params: f.p, Domain: testDomain}, f.db, f.j); !errors.Is(err, journal.ErrCorrupt) {
 		t.Fatalf("New over a corrupt order sequence: %v, want ErrCorrupt", err)
+	}
+}
+
+// TestStopCutShort: a Stop whose context ends while the loop is still busy
+// releases nothing (the loop may still write through the pool and the
+// journal writer); a later Stop waits for the loop and releases them.
+func TestStopCutShort(t *testing.T) {
+	f := newFixture(t, 1)
+	busy, release := make(chan struct{}), make(chan struct{})
+	go f.s.do(f.ctx, func() { close(busy); <-release })
+	<-busy
+	cut, cancel := context.WithCancel(f.ctx)
+	cancel()
+	if err := f.s.Stop(cut); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Stop with an ended context while the loop is busy: %v, want context.Canceled", err)
+	}
+	if f.s.jw.w.Load() == nil {
+		t.Fatal("a Stop cut short closed the journal writer under the running loop")
+	}
+	close(release)
+	if err := f.s.Stop(f.ctx); err != nil {
+		t.Fatalf("the second Stop: %v", err)
+	}
+	if f.s.jw.w.Load() != nil {
+		t.Fatal("the second Stop left the journal writer open")
 	}
 }

@@ -42,6 +42,7 @@ type Sequencer struct {
 	quit              chan struct{}
 	done              chan struct{}
 	started, stopOnce sync.Once
+	quitOnce          sync.Once
 	running           atomic.Bool
 
 	tree   *treeStage // commit.go
@@ -163,23 +164,21 @@ func (s *Sequencer) Start(ctx context.Context) error {
 // applies them again. Stop waits for the loop or for ctx.
 func (s *Sequencer) Stop(ctx context.Context) error {
 	s.started.Do(func() {}) // never started: stays stopped
-	var err error
-	s.stopOnce.Do(func() {
-		close(s.quit)
-		if s.running.Load() {
+	s.quitOnce.Do(func() { close(s.quit) })
+	if s.running.Load() {
+		// a stop cut short by ctx releases nothing (the loop may still
+		// write through the pool and the journal writer); a later Stop
+		// waits again and releases them
+		for _, done := range []<-chan struct{}{s.done, s.tree.done} {
 			select {
-			case <-s.done:
+			case <-done:
 			case <-ctx.Done():
-				err = fmt.Errorf("sequencer: stop: %w", ctx.Err())
-				return
-			}
-			select {
-			case <-s.tree.done:
-			case <-ctx.Done():
-				err = fmt.Errorf("sequencer: stop: %w", ctx.Err())
-				return
+				return fmt.Errorf("sequencer: stop: %w", ctx.Err())
 			}
 		}
+	}
+	var err error
+	s.stopOnce.Do(func() {
 		err = s.pool.Close() // its last Adds still need the journal writer
 		s.jw.close()
 		s.kv.close()

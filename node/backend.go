@@ -3,8 +3,8 @@ package node
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
-	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/event"
@@ -188,16 +188,12 @@ func (n *Node) SyncStatus(ctx context.Context) (*rpc.SyncStatus, error) {
 	return st, nil
 }
 
-// verifiersOf caches each node's verifiers (fixed when the bridge was
-// deployed). Keyed by node, not by domain: test devnets redeploy bridges
-// at the same address with other verifiers.
-var verifiersOf sync.Map // *Node → map[string]common.Address
-
 // Contracts are the bridge and its verifier per batch family (by family
 // name; a family without a verifier is absent), read from the bridge once.
 func (n *Node) Contracts(ctx context.Context) (*rpc.Contracts, error) {
-	v, ok := verifiersOf.Load(n)
-	if !ok {
+	n.verifiersMu.Lock()
+	defer n.verifiersMu.Unlock()
+	if n.verifiers == nil {
 		m := map[string]common.Address{}
 		for _, f := range types.AllFamilies() {
 			addr, err := n.c.Verifier(ctx, f)
@@ -208,13 +204,9 @@ func (n *Node) Contracts(ctx context.Context) (*rpc.Contracts, error) {
 				m[f.String()] = addr
 			}
 		}
-		v, _ = verifiersOf.LoadOrStore(n, m)
+		n.verifiers = m
 	}
-	out := map[string]common.Address{}
-	for k, a := range v.(map[string]common.Address) {
-		out[k] = a
-	}
-	return &rpc.Contracts{ChainID: n.d.ChainID, Bridge: n.d.Bridge, Verifiers: out}, nil
+	return &rpc.Contracts{ChainID: n.d.ChainID, Bridge: n.d.Bridge, Verifiers: maps.Clone(n.verifiers)}, nil
 }
 
 func (n *Node) Priority(ctx context.Context, id uint64) (*rpc.PriorityInfo, error) {

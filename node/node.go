@@ -114,6 +114,10 @@ type Node struct {
 	tokens   atomic.Int64
 	assetsMu sync.Mutex
 	assets   []rpc.Asset
+	// verifiers are the bridge's verifier per family name, read once
+	// (fixed when the bridge was deployed); nil until then
+	verifiersMu sync.Mutex
+	verifiers   map[string]common.Address
 
 	quit chan struct{}
 	wg   sync.WaitGroup

@@ -28,6 +28,10 @@ var (
 	// this number, or L1 rejected the commit. A Submitter wraps it; the
 	// pipeline halts on it.
 	ErrL1Disagrees = errors.New("pipeline: L1 disagrees with the batch")
+	// ErrStore: the state store or the journal failed to read or write a
+	// batch's record. The pipeline halts on it: going on could send a
+	// batch twice or finalize one L1 has not verified.
+	ErrStore = errors.New("pipeline: store failed")
 	// ErrConfig: the configuration is invalid (the message names the field).
 	ErrConfig = errors.New("pipeline: invalid config")
 )

@@ -29,12 +29,14 @@ type Pipeline struct {
 	proofs   map[uint64]*prover.Proof
 	queued   map[uint64]bool
 	attempts map[uint64]int // failed proving attempts per batch
-	proving  []uint64       // FIFO of batches to prove
-	halted   error
-	sealed   uint64
-	proven   uint64 // highest n with every batch ≤ n proven
-	sent     uint64
-	verified uint64
+
+	l1Failures int      // consecutive failed L1 steps (the submitter goroutine's own)
+	proving    []uint64 // FIFO of batches to prove
+	halted     error
+	sealed     uint64
+	proven     uint64 // highest n with every batch ≤ n proven
+	sent       uint64
+	verified   uint64
 
 	work   chan struct{}
 	kick   chan struct{}

@@ -268,3 +268,68 @@ func rewriteHeader(db *state.DB, h *state.Header) error {
 	}
 	return txn.Commit()
 }
+
+// scriptedSubmitter plays a script of L1 steps: each call runs the next
+// step's function (nil: the call fails as an unreachable L1 would).
+type scriptedSubmitter struct {
+	mu    sync.Mutex
+	calls int
+	steps []func() (SubmitStatus, error)
+}
+
+func (s *scriptedSubmitter) Step(context.Context, *state.Header, []byte, *prover.Proof) (SubmitStatus, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if s.calls > len(s.steps) {
+		return SubmitStatus{}, errors.New("script over")
+	}
+	return s.steps[s.calls-1]()
+}
+
+// TestSubmitPathFailures: a failing L1 is retried and counted, never a
+// halt; a stage record the journal can no longer read halts the pipeline
+// with ErrStore instead of being retried (or overwritten) forever.
+func TestSubmitPathFailures(t *testing.T) {
+	f := newFixture(t)
+	l1Down := func() (SubmitStatus, error) { return SubmitStatus{}, errors.New("L1 unreachable") }
+	sub := &scriptedSubmitter{steps: []func() (SubmitStatus, error){
+		l1Down,
+		func() (SubmitStatus, error) { return SubmitStatus{Tx: common.HexToHash("0xabc")}, nil }, // sent
+		func() (SubmitStatus, error) {
+			// the journal loses the record while the commit is in flight
+			if err := f.j.Update(func(txn *badger.Txn) error { return txn.Set(journal.StageKey(1), []byte("{not json")) }); err != nil {
+				return SubmitStatus{}, err
+			}
+			return l1Down()
+		},
+	}}
+	m := rpc.NewMetrics(prometheus.NewRegistry(), "test")
+	p, err := New(Config{Params: f.p, Domain: testDomain, Metrics: m, Submitter: sub, Poll: 2 * time.Millisecond, RetryBase: time.Hour,
+		Provers: map[types.Family]prover.Prover{types.FamilyPriority: &failingProver{err: errors.New("unused")}}}, f.db, f.j, &listener{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.proofs[1] = &prover.Proof{} // proven: the submitter's turn (the Submitter does not look at it)
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, p, time.Second)
+	err = waitHalted(t, p)
+	if !errors.Is(err, ErrStore) || !errors.Is(err, journal.ErrCorrupt) {
+		t.Fatalf("halted with %v, want ErrStore wrapping journal.ErrCorrupt", err)
+	}
+	time.Sleep(20 * time.Millisecond) // a submitter still going would step again
+	sub.mu.Lock()
+	calls := sub.calls
+	sub.mu.Unlock()
+	if calls != 3 {
+		t.Fatalf("L1 stepped %d times, want 3 (no step after the halt)", calls)
+	}
+	if v := testutil.ToFloat64(m.L1SubmitErrors); v != 2 {
+		t.Fatalf("modex_l1_submit_errors_total = %v, want 2", v)
+	}
+	if v := testutil.ToFloat64(m.PipelineHalted); v != 1 {
+		t.Fatalf("modex_pipeline_halted = %v", v)
+	}
+}

@@ -45,13 +45,11 @@ func (p *Pipeline) submitNext(ctx context.Context) bool {
 	}
 	h, err := p.db.Header(n)
 	if err != nil {
-		p.log.Error("pipeline: header", "batch", n, "err", err)
-		return false
+		return p.storeFailed(n, "read header", err)
 	}
 	pub, err := p.db.Pubdata(n)
 	if err != nil {
-		p.log.Error("pipeline: pubdata", "batch", n, "err", err)
-		return false
+		return p.storeFailed(n, "read pubdata", err)
 	}
 	// The record is read before anything is sent: one that cannot be read
 	// must not be replaced by an empty one (it holds the proof and the
@@ -61,8 +59,7 @@ func (p *Pipeline) submitNext(ctx context.Context) bool {
 		rec, err = &journal.StageRecord{}, nil
 	}
 	if err != nil {
-		p.log.Error("pipeline: stage record", "batch", n, "err", err)
-		return false
+		return p.storeFailed(n, "read stage record", err)
 	}
 	st, err := p.cfg.Submitter.Step(ctx, h, pub, proof)
 	switch {
@@ -71,11 +68,18 @@ func (p *Pipeline) submitNext(ctx context.Context) bool {
 		p.halt(fmt.Errorf("%w: batch %d on L1: %w", ErrStageMismatch, n, err))
 		return false
 	default:
+		// L1 unreachable or failing: retried at every poll, for as long as
+		// it takes (an L1 outage must not halt the rollup), counted and logged
 		if ctx.Err() == nil {
-			p.log.Warn("pipeline: L1 step failed; retrying", "batch", n, "err", err)
+			p.l1Failures++
+			if m := p.cfg.Metrics; m != nil {
+				m.L1SubmitErrors.Inc()
+			}
+			p.log.Warn("pipeline: L1 step failed; retrying", "batch", n, "failures", p.l1Failures, "err", err)
 		}
 		return false
 	}
+	p.l1Failures = 0
 	if st.Tx != (common.Hash{}) {
 		rec.L1Tx = st.Tx
 	}
@@ -83,7 +87,7 @@ func (p *Pipeline) submitNext(ctx context.Context) bool {
 		if rec.Stage != rpc.BatchSubmitted {
 			rec.Stage, rec.SentAt = rpc.BatchSubmitted, time.Now().UnixMilli()
 			if err := p.putRecord(n, rec); err != nil {
-				p.log.Error("pipeline: record", "err", err)
+				return p.storeFailed(n, "write stage record", err)
 			}
 			p.mu.Lock()
 			p.sent = max(p.sent, n)
@@ -102,11 +106,11 @@ func (p *Pipeline) submitNext(ctx context.Context) bool {
 		return journal.WriteVerified(txn, n)
 	})
 	if err != nil {
-		p.log.Error("pipeline: record verified", "err", err)
-		return false
+		return p.storeFailed(n, "record verified", err)
 	}
 	if err := p.db.Store().SetFinalized(n); err != nil {
-		p.log.Error("pipeline: finalize", "batch", n, "err", err)
+		// L1 verified it: a batch left open to rollback must not go unseen
+		return p.storeFailed(n, "finalize", err)
 	}
 	p.mu.Lock()
 	p.verified, p.sent = n, max(p.sent, n)
@@ -121,4 +125,11 @@ func (p *Pipeline) submitNext(ctx context.Context) bool {
 	}
 	p.progress(h, rpc.BatchVerified, rec.L1Tx, rec.ProveMillis)
 	return true
+}
+
+// storeFailed halts the pipeline on a store failure at batch n; it returns
+// false (the submitter stops stepping).
+func (p *Pipeline) storeFailed(n uint64, what string, err error) bool {
+	p.halt(fmt.Errorf("%w: batch %d: %s: %w", ErrStore, n, what, err))
+	return false
 }

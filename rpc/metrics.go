@@ -33,11 +33,12 @@ type Metrics struct {
 	Trades      prometheus.Counter     // modex_trades_total
 
 	// Pipeline: the last batch number at each stage.
-	BatchSealed    prometheus.Gauge // modex_batch_sealed
-	BatchCommitted prometheus.Gauge // modex_batch_committed: the tree stage's head
-	BatchProven    prometheus.Gauge // modex_batch_proven
-	BatchVerified  prometheus.Gauge // modex_batch_verified
-	PipelineHalted prometheus.Gauge // modex_pipeline_halted: 1 when halted
+	BatchSealed    prometheus.Gauge   // modex_batch_sealed
+	BatchCommitted prometheus.Gauge   // modex_batch_committed: the tree stage's head
+	BatchProven    prometheus.Gauge   // modex_batch_proven
+	BatchVerified  prometheus.Gauge   // modex_batch_verified
+	PipelineHalted prometheus.Gauge   // modex_pipeline_halted: 1 when halted
+	L1SubmitErrors prometheus.Counter // modex_l1_submit_errors_total: failed L1 steps (retried)
 
 	BatchSealSeconds   prometheus.Histogram // modex_batch_seal_seconds
 	BatchCommitSeconds prometheus.Histogram // modex_batch_commit_seconds: the tree stage, per batch
@@ -90,7 +91,7 @@ func NewMetrics(reg *prometheus.Registry, version string) *Metrics {
 		BatchCommitted: prometheus.NewGauge(prometheus.GaugeOpts{Name: "modex_batch_committed", Help: "Last batch the tree stage committed (state root known)."}),
 		BatchProven:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "modex_batch_proven", Help: "Last proven batch."}),
 		BatchVerified:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "modex_batch_verified", Help: "Last batch verified on L1."}),
-		PipelineHalted: prometheus.NewGauge(prometheus.GaugeOpts{Name: "modex_pipeline_halted", Help: "1 when the pipeline halted on a root mismatch."}),
+		PipelineHalted: prometheus.NewGauge(prometheus.GaugeOpts{Name: "modex_pipeline_halted", Help: "1 when sequencing or proving halted: a disagreement between stages or with L1, a batch that cannot be proven, a store failure (the reason is on /healthz)."}),
 
 		BatchSealSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "modex_batch_seal_seconds",
 			Help: "Time to seal a batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
@@ -98,6 +99,8 @@ func NewMetrics(reg *prometheus.Registry, version string) *Metrics {
 			Help: "Time for the tree stage to hash and commit a sealed batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 		ProofSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "modex_proof_seconds",
 			Help: "Time to prove a batch.", Buckets: prometheus.ExponentialBuckets(0.5, 2, 14)}),
+		L1SubmitErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "modex_l1_submit_errors_total",
+			Help: "L1 steps of the batch submitter that failed (an unreachable or failing L1; retried with backoff)."}),
 		L1SubmitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "modex_l1_submit_seconds",
 			Help: "Time from a batch's proof to its commit mined on L1.", Buckets: prometheus.ExponentialBuckets(0.5, 2, 14)}),
 	}
@@ -121,6 +124,7 @@ func NewMetrics(reg *prometheus.Registry, version string) *Metrics {
 	register(reg, &m.BatchProven)
 	register(reg, &m.BatchVerified)
 	register(reg, &m.PipelineHalted)
+	register(reg, &m.L1SubmitErrors)
 	register(reg, &m.BatchSealSeconds)
 	register(reg, &m.BatchCommitSeconds)
 	register(reg, &m.ProofSeconds)

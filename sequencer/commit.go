@@ -201,7 +201,8 @@ func (s *Sequencer) committedBatch(sb *state.SealedBatch) {
 	select {
 	case s.cmds <- func() {
 		if err := s.kv.advance(n); err != nil {
-			s.log.Error("sequencer: soft state base", "batch", n, "err", err)
+			// the loop would go on over a soft state whose base is behind
+			s.halt(fmt.Errorf("sequencer: soft state base to batch %d: %w", n, err))
 		}
 	}:
 	case <-s.quit:

@@ -138,3 +138,16 @@ func TestStopCutShort(t *testing.T) {
 		t.Fatal("the second Stop left the journal writer open")
 	}
 }
+
+// TestPendingPriorityCorrupt: a queued priority request whose bytes do not
+// decode is reported as journal.ErrCorrupt, not as a request of no kind.
+func TestPendingPriorityCorrupt(t *testing.T) {
+	f := newFixture(t, 1)
+	f.s.Pause() // the loop must not try to apply it
+	if err := f.s.do(f.ctx, func() { f.s.prio = append(f.s.prio, PriorityRequest{ID: 99, Raw: []byte{0xff, 1}}) }); err != nil {
+		t.Fatal(err)
+	}
+	if pi, err := f.s.Queries().Priority(f.ctx, 99); !errors.Is(err, journal.ErrCorrupt) {
+		t.Fatalf("Priority(99) = %+v, %v; want journal.ErrCorrupt", pi, err)
+	}
+}

@@ -200,7 +200,11 @@ func (s *Sequencer) apply(rd mempool.Ready) (ok, retry bool) {
 // fail records a pool transaction the state refused and drops it.
 func (s *Sequencer) fail(hash common.Hash, tx types.SignedTx, cause error) {
 	info := rpc.Info(cause)
-	enc, _ := types.EncodeTx(tx)
+	enc, err := types.EncodeTx(tx)
+	if err != nil { // the pool holds only encodable transactions: a bug
+		s.halt(fmt.Errorf("sequencer: a refused pool transaction %s does not encode: %w", hash, err))
+		return
+	}
 	rec := &journal.TxRecord{Kind: tx.Kind().String(), Account: tx.Signer(), Nonce: tx.GetNonce(), Error: info, Raw: enc}
 	s.failing.Store(hash, true)
 	poolKeys := s.pool.Keys(hash)

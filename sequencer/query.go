@@ -47,23 +47,24 @@ func (q *Queries) status(batch uint64) rpc.TxStatus {
 // Tx is a transaction's status: in the open batch, in the pool, or recorded.
 func (q *Queries) Tx(ctx context.Context, hash common.Hash) (*rpc.TxInfo, error) {
 	var info *rpc.TxInfo
+	var ierr error
 	if err := q.s.do(ctx, func() {
 		if i, ok := q.s.openTxs[hash]; ok {
 			o := q.s.openList[i]
-			info = txInfo(hash, o.tx, rpc.TxIncluded, q.s.open.Number())
+			info, ierr = txInfo(hash, o.tx, rpc.TxIncluded, q.s.open.Number())
 		}
 	}); err != nil {
 		return nil, err
 	}
-	if info != nil {
-		return info, nil
+	if info != nil || ierr != nil {
+		return info, ierr
 	}
 	if v, ok := q.s.sealing.Load(hash); ok {
 		st := v.(sealingTx)
-		return txInfo(hash, st.tx, rpc.TxIncluded, st.batch), nil
+		return txInfo(hash, st.tx, rpc.TxIncluded, st.batch)
 	}
 	if tx, ok := q.s.pool.Get(hash); ok {
-		return txInfo(hash, tx, rpc.TxPending, 0), nil
+		return txInfo(hash, tx, rpc.TxPending, 0)
 	}
 	var rec *journal.TxRecord
 	var tx types.Tx
@@ -78,26 +79,35 @@ func (q *Queries) Tx(ctx context.Context, hash common.Hash) (*rpc.TxInfo, error)
 	if err != nil {
 		return nil, fmt.Errorf("sequencer: transaction %s: %w", hash, err)
 	}
-	return q.fromRecord(hash, rec, tx), nil
+	return q.fromRecord(hash, rec, tx)
 }
 
-func (q *Queries) fromRecord(hash common.Hash, rec *journal.TxRecord, tx types.Tx) *rpc.TxInfo {
+func (q *Queries) fromRecord(hash common.Hash, rec *journal.TxRecord, tx types.Tx) (*rpc.TxInfo, error) {
 	st := q.status(rec.Batch)
 	if rec.Error != nil {
 		st = rpc.TxFailed
 	}
-	info := txInfo(hash, tx, st, rec.Batch)
+	info, err := txInfo(hash, tx, st, rec.Batch)
+	if err != nil {
+		return nil, err
+	}
 	info.Kind, info.Account, info.Nonce, info.Error = rec.Kind, rec.Account, rec.Nonce, rec.Error
-	return info
+	return info, nil
 }
 
-func txInfo(hash common.Hash, tx types.Tx, st rpc.TxStatus, batch uint64) *rpc.TxInfo {
+// txInfo describes a transaction; a transaction that does not encode (it
+// came decoded from the pool, the journal or the batch, so only a bug
+// makes one) is an error, not a status without its raw bytes.
+func txInfo(hash common.Hash, tx types.Tx, st rpc.TxStatus, batch uint64) (*rpc.TxInfo, error) {
 	info := &rpc.TxInfo{Hash: hash, Status: st, Batch: batch, Tx: tx}
 	if tx == nil {
-		return info
+		return info, nil
 	}
 	info.Kind = tx.Kind().String()
-	info.Raw, _ = types.EncodeTx(tx)
+	var err error
+	if info.Raw, err = types.EncodeTx(tx); err != nil {
+		return nil, fmt.Errorf("sequencer: transaction %s does not encode: %w", hash, err)
+	}
 	switch t := tx.(type) {
 	case types.SignedTx:
 		info.Account, info.Nonce = t.Signer(), t.GetNonce()
@@ -108,7 +118,7 @@ func txInfo(hash common.Hash, tx types.Tx, st rpc.TxStatus, batch uint64) *rpc.T
 	case *types.Trade:
 		info.Account = t.Buy.Account
 	}
-	return info
+	return info, nil
 }
 
 // cursor: hex of the last key returned.
@@ -142,7 +152,11 @@ func (q *Queries) History(ctx context.Context, account uint32, cursor string, li
 		if err != nil {
 			return false, err
 		}
-		page.Items = append(page.Items, *q.fromRecord(h, rec, tx))
+		info, err := q.fromRecord(h, rec, tx)
+		if err != nil {
+			return false, err
+		}
+		page.Items = append(page.Items, *info)
 		return true, nil
 	})
 	if err != nil {
@@ -453,23 +467,28 @@ func (q *Queries) Withdrawal(ctx context.Context, hash common.Hash) (*rpc.Withdr
 // Priority is an L1 request's status.
 func (q *Queries) Priority(ctx context.Context, id uint64) (*rpc.PriorityInfo, error) {
 	var pi *rpc.PriorityInfo
+	var perr error
 	if err := q.s.do(ctx, func() {
 		for _, r := range q.s.prio {
 			if r.ID == id {
-				pi = priorityInfo(r, rpc.TxPending, 0)
+				tx, err := types.DecodeTx(r.Raw)
+				if err != nil {
+					perr = fmt.Errorf("%w: priority request %d: %w", journal.ErrCorrupt, id, err)
+					return
+				}
+				pi = priorityInfo(id, r.L1Tx, tx, rpc.TxPending, 0)
 			}
 		}
 		for _, o := range q.s.openList {
 			if prioID(o.tx) == id && isPriority(o.tx) {
-				pi = priorityInfo(PriorityRequest{ID: id, L1Tx: o.hash}, rpc.TxIncluded, q.s.open.Number())
-				fillPriority(pi, o.tx)
+				pi = priorityInfo(id, o.hash, o.tx, rpc.TxIncluded, q.s.open.Number())
 			}
 		}
 	}); err != nil {
 		return nil, err
 	}
-	if pi != nil {
-		return pi, nil
+	if pi != nil || perr != nil {
+		return pi, perr
 	}
 	var rec *journal.PriorityRecord
 	var tx types.Tx
@@ -484,9 +503,7 @@ func (q *Queries) Priority(ctx context.Context, id uint64) (*rpc.PriorityInfo, e
 	if err != nil {
 		return nil, fmt.Errorf("sequencer: priority request %d: %w", id, err)
 	}
-	pi = priorityInfo(PriorityRequest{ID: id, L1Tx: rec.L1Tx}, q.status(rec.Batch), rec.Batch)
-	fillPriority(pi, tx)
-	return pi, nil
+	return priorityInfo(id, rec.L1Tx, tx, q.status(rec.Batch), rec.Batch), nil
 }
 
 func isPriority(tx types.Tx) bool {
@@ -507,11 +524,9 @@ func prioID(tx types.Tx) uint64 {
 	return 0
 }
 
-func priorityInfo(r PriorityRequest, st rpc.TxStatus, batch uint64) *rpc.PriorityInfo {
-	pi := &rpc.PriorityInfo{ID: r.ID, L1Tx: r.L1Tx, Status: st, Batch: batch}
-	if tx, err := types.DecodeTx(r.Raw); err == nil {
-		fillPriority(pi, tx)
-	}
+func priorityInfo(id uint64, l1Tx common.Hash, tx types.Tx, st rpc.TxStatus, batch uint64) *rpc.PriorityInfo {
+	pi := &rpc.PriorityInfo{ID: id, L1Tx: l1Tx, Status: st, Batch: batch}
+	fillPriority(pi, tx)
 	return pi
 }
 

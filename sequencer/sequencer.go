@@ -14,6 +14,7 @@ import (
 
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/sequencer/book"
+	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/sequencer/mempool"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
@@ -116,6 +117,9 @@ func New(cfg Config, db *state.DB, j *store.Plain) (*Sequencer, error) {
 	s.cache = accountCache{db: db, m: map[uint32]cachedAccount{}}
 	s.tree = newTreeStage(db, cfg.Params, &s.jw, cfg.Logger, cfg.Metrics)
 	s.tree.committed, s.tree.halt = s.committedBatch, s.halt
+	if err := j.Update(journal.CheckSchema); err != nil {
+		return nil, fmt.Errorf("sequencer: %w", err)
+	}
 	popts := cfg.Pool
 	popts.Dir = ""
 	popts.DB = j.DB

@@ -19,7 +19,44 @@ var (
 	// ErrCorrupt: a record is in the journal but does not decode; the
 	// journal is broken, which is not the same as the record being absent.
 	ErrCorrupt = errors.New("journal: corrupt record")
+	// ErrSchema: the journal was written with another layout (another
+	// SchemaVersion); this node cannot read it.
+	ErrSchema = errors.New("journal: written with another schema version")
 )
+
+// CheckSchema makes sure the journal is of this SchemaVersion: a journal
+// with no schema key and no key of an earlier layout (a new one, or one
+// holding only the pool's and the bridge's records) gets the version
+// written; one of another version, or of the unversioned earlier layout,
+// is refused with ErrSchema.
+func CheckSchema(txn *badger.Txn) error {
+	item, err := txn.Get(schemaKey)
+	switch {
+	case err == nil:
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if len(v) != 8 {
+			return fmt.Errorf("%w: schema key of %d bytes", ErrCorrupt, len(v))
+		}
+		if got := binary.BigEndian.Uint64(v); got != SchemaVersion {
+			return fmt.Errorf("%w: version %d, this node reads %d", ErrSchema, got, SchemaVersion)
+		}
+		return nil
+	case !errors.Is(err, badger.ErrKeyNotFound):
+		return err
+	}
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+	defer it.Close()
+	for _, p := range legacyPrefixes {
+		it.Seek(p)
+		if it.ValidForPrefix(p) {
+			return fmt.Errorf("%w: keys under %q, the layout before version %d (start this node on a new data directory)", ErrSchema, p, SchemaVersion)
+		}
+	}
+	return txn.Set(schemaKey, binary.BigEndian.AppendUint64(nil, SchemaVersion))
+}
 
 // Reader reads one key (*badger.Txn).
 type Reader interface {

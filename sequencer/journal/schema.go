@@ -54,7 +54,19 @@ var (
 	orderSeqKey = []byte("k/order-seq")
 	// verifiedKey: k/verified → batch:8, the last batch verified on L1.
 	verifiedKey = []byte("k/verified")
+	// schemaKey: k/schema → version:8, the layout of this file
+	// (SchemaVersion), written into a new journal by CheckSchema.
+	schemaKey = []byte("k/schema")
+
+	// legacyPrefixes are keys of the layout before version 2 (S/ sealed
+	// batches, P/ priority records, s/ counters): a journal holding them
+	// without a schema key was written by an older node.
+	legacyPrefixes = [][]byte{[]byte("S/"), []byte("P/"), []byte("s/")}
 )
+
+// SchemaVersion is the journal layout this file declares. Version 1 was
+// the layout with S/, P/ and s/ (before the schema had a version).
+const SchemaVersion = 2
 
 func u16(k []byte, v uint16) []byte { return binary.BigEndian.AppendUint16(k, v) }
 func u32(k []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(k, v) }

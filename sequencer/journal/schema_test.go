@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -174,5 +175,50 @@ func TestRoundTrip(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCheckSchema: a new journal gets the version; the same version opens
+// again; another version, or keys of the unversioned earlier layout, are
+// refused with ErrSchema; a journal holding only the pool's and the
+// bridge's records is new.
+func TestCheckSchema(t *testing.T) {
+	open := func(t *testing.T, keys ...string) *store.Plain {
+		j, err := store.OpenPlain("", true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = j.Close() })
+		if err := j.Update(func(txn *badger.Txn) error {
+			for _, k := range keys {
+				if err := txn.Set([]byte(k), []byte("x")); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	j := open(t, "m/t/1", "b/cursor")
+	for i := 0; i < 2; i++ {
+		if err := j.Update(CheckSchema); err != nil {
+			t.Fatalf("check %d: %v", i, err)
+		}
+	}
+	for _, legacy := range []string{"S/\x00\x00\x00\x00\x00\x00\x00\x01", "P/\x00\x00\x00\x00\x00\x00\x00\x01", "s/verified"} {
+		if err := open(t, "m/t/1", legacy).Update(CheckSchema); !errors.Is(err, ErrSchema) {
+			t.Errorf("a journal with %q: %v, want ErrSchema", legacy, err)
+		}
+	}
+	other := open(t)
+	if err := other.Update(func(txn *badger.Txn) error {
+		return txn.Set(schemaKey, binary.BigEndian.AppendUint64(nil, SchemaVersion+1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Update(CheckSchema); !errors.Is(err, ErrSchema) {
+		t.Errorf("a journal of version %d: %v, want ErrSchema", SchemaVersion+1, err)
 	}
 }

@@ -108,7 +108,7 @@ func TestMalformedRequests(t *testing.T) {
 		{"raw without 0x", req("tx_submit", "abcd"), -32602, "bad_hex", "invalid hex: missing 0x prefix"},
 		{"raw odd length", req("tx_submit", "0xabc"), -32602, "bad_hex", "invalid hex: odd number of hex digits"},
 		// "0x0" has its prefix: the message must say odd length, not "not 0x-prefixed"
-		{"raw 0x0", req("tx_submit", "0x0"), -32602, "bad_hex", "invalid hex: odd number of hex digits"},
+		{"raw 0x0", req("tx_submit", "0x0"), -32602, "bad_hex", "odd number of hex digits: raw: 1 hex digit"},
 		{"raw bad digit", req("tx_submit", "0xzz"), -32602, "bad_hex", "invalid hex: invalid hex digit"},
 		{"raw empty", req("tx_submit", "0x"), -32602, "empty_raw", "empty transaction or order"},
 		{"order raw empty", req("market_placeOrder", "0x"), -32602, "empty_raw", "empty"},

@@ -55,7 +55,7 @@ func decodeRaw(param, s string) ([]byte, error) {
 		return nil, paramErr(ErrHexPrefix, param, "%q", cut(s, 16))
 	}
 	if len(s)%2 != 0 {
-		return nil, paramErr(ErrHexOddLength, param, "%d hex digits", len(s)-2)
+		return nil, paramErr(ErrHexOddLength, param, "%d hex digit%s", len(s)-2, plural(len(s)-2))
 	}
 	b, err := hex.DecodeString(s[2:])
 	if err != nil {
@@ -73,6 +73,18 @@ func decodeRaw(param, s string) ([]byte, error) {
 
 // cut shortens s to at most n bytes, on a rune boundary, marking the cut
 // with "…" (error details quote client input; a cut inside a UTF-8
+// sequence would quote a broken character).
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
 // paged runs a paged method: it checks the cursor and limit, fetches the
 // page and answers an empty page as one with no items (never null).
 func paged[T any](c *core, method string, cursor *string, limit *int, fetch func(cur string, n int) (*Page[T], error)) (*Page[T], error) {
@@ -96,16 +108,11 @@ func paged[T any](c *core, method string, cursor *string, limit *int, fetch func
 	})
 }
 
-// sequence would quote a broken character).
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
+func plural(n int) string {
+	if n == 1 {
+		return ""
 	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
+	return "s"
 }
 
 func pageLimit(limit *int) (int, error) {

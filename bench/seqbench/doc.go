@@ -4,7 +4,7 @@
 // path behind tx_submit and market_placeOrder, without the HTTP layer) by
 // concurrent clients with pre-signed transfers and orders. In the same run it
 // measures the machine's raw EdDSA verification rate on all cores, the bound
-// the issue compares the throughput with, before and after the window. There
+// the throughput is compared with, before and after the window. There
 // is no prover (Config.OnSeal is nil): batches are sealed (journaled, durable)
 // and committed by the sequencer's tree stage, which runs in the window or,
 // with PauseTree, only after it (then the sequencer is measured alone, as

@@ -41,7 +41,7 @@ const (
 	shares     = 1_000_000_000 // each trader's (packable as a transfer amount)
 )
 
-// Target is the issue's goal: sustained soft-confirmed tps at least 75% of
+// Target is the sequencer's goal (docs/benchmarks.md): sustained soft-confirmed tps at least 75% of
 // the verification bound, with p99 acceptance latency under 10 ms.
 var Target = struct {
 	Ratio float64 `json:"ratio"`
@@ -152,7 +152,7 @@ func ParseMix(s string) (transfers, orders int, err error) {
 	return transfers, orders, nil
 }
 
-// Result is what a run measured. The first fields are the issue's JSON.
+// Result is what a run measured. The first fields are the JSON docs/benchmarks.md records.
 type Result struct {
 	Command          string         `json:"command"`
 	Params           types.Params   `json:"params"`
@@ -208,7 +208,7 @@ type Latency struct {
 	Mean float64 `json:"mean"`
 }
 
-// Fields is every JSON field name of Result the issue asks for.
+// Fields is every JSON field name of Result that docs/benchmarks.md records.
 var Fields = []string{"command", "params", "duration_s", "accepted", "rejected", "tps", "p50_ms", "p99_ms", "transfers",
 	"orders", "trades", "batches_sealed", "eddsa_verify_per_s", "eddsa_verify_cores", "ratio_of_bound", "target", "met",
 	"go", "cpus"}

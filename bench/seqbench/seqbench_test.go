@@ -12,7 +12,7 @@ import (
 
 // TestRunShort runs the whole harness for about a second with few users:
 // it accepts transactions and orders, refuses none except "pool full"
-// (which the clients retry), and its JSON has every field of the issue.
+// (which the clients retry), and its JSON has every field of Fields.
 func TestRunShort(t *testing.T) {
 	r, err := Run(context.Background(), Config{
 		Duration: time.Second, Users: 12, Clients: 2, VerifyFor: 200 * time.Millisecond,

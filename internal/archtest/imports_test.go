@@ -11,7 +11,7 @@ import (
 
 // production are the packages the node binary is built from (a trailing /...
 // is a tree): the ones the rules below constrain.
-var production = []string{"./sequencer", "./node", "./bridge", "./rpc", "./state/...", "./circuits", "./prover"}
+var production = []string{"./sequencer/...", "./pipeline", "./node", "./bridge", "./rpc/...", "./state/...", "./circuits", "./prover", "./wallet", "./types/..."}
 
 // importRules: packages (pkgs) must not link any forbidden import path, in
 // their transitive non-test dependencies. A forbidden entry ending in /...

@@ -1,6 +1,8 @@
 package archtest
 
 import (
+	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"testing"
@@ -41,11 +43,49 @@ var layers = map[string]int{
 // TestLayers checks every package's direct project imports (non-test)
 // against layers.
 func TestLayers(t *testing.T) {
-	root := moduleRoot(t)
-	imports := listImports(t, root)
+	imports := listImports(t, moduleRoot(t))
 	if len(imports) < len(layers)/2 {
 		t.Fatalf("go list found %d packages", len(imports))
 	}
+	for _, v := range layerViolations(imports) {
+		t.Error(v)
+	}
+}
+
+// TestLayerRuleBites: the check finds an import upwards, one across a
+// layer, a package with no layer and a layer naming no package.
+func TestLayerRuleBites(t *testing.T) {
+	clean := map[string][]string{}
+	for p := range layers {
+		clean[p] = nil
+	}
+	if v := layerViolations(clean); len(v) != 0 {
+		t.Fatalf("no imports, yet: %v", v)
+	}
+	for _, c := range []struct {
+		name  string
+		edit  func(m map[string][]string)
+		wants string
+	}{
+		{"upwards", func(m map[string][]string) { m["state"] = []string{"circuits"} }, "imports go only downwards"},
+		{"rpc to the pool", func(m map[string][]string) { m["rpc"] = []string{"sequencer/mempool"} }, "imports go only downwards"},
+		{"across a layer", func(m map[string][]string) { m["sequencer"] = []string{"pipeline"} }, "imports go only downwards"},
+		{"no layer", func(m map[string][]string) { m["util"] = nil }, "has no layer"},
+		{"stale layer", func(m map[string][]string) { delete(m, "wallet") }, "does not find"},
+	} {
+		m := maps.Clone(clean)
+		c.edit(m)
+		v := layerViolations(m)
+		if len(v) != 1 || !strings.Contains(v[0], c.wants) {
+			t.Errorf("%s: violations %q, want one saying %q", c.name, v, c.wants)
+		}
+	}
+}
+
+// layerViolations lists what breaks the layering in a package → direct
+// project imports map.
+func layerViolations(imports map[string][]string) []string {
+	var out []string
 	var pkgs []string
 	for p := range imports {
 		pkgs = append(pkgs, p)
@@ -54,31 +94,23 @@ func TestLayers(t *testing.T) {
 	for _, p := range pkgs {
 		lp, ok := layers[p]
 		if !ok {
-			t.Errorf("%s has no layer: give it one in layers and in docs/architecture.md", p)
+			out = append(out, fmt.Sprintf("%s has no layer: give it one in layers and in docs/architecture.md", p))
 			continue
 		}
 		for _, d := range imports[p] {
-			ld, ok := layers[d]
-			if ok && ld >= lp {
-				t.Errorf("%s (layer %d) imports %s (layer %d): imports go only downwards", p, lp, d, ld)
+			if ld, ok := layers[d]; ok && ld >= lp {
+				out = append(out, fmt.Sprintf("%s (layer %d) imports %s (layer %d): imports go only downwards", p, lp, d, ld))
 			}
 		}
 	}
+	var stale []string
 	for p := range layers {
 		if _, ok := imports[p]; !ok {
-			t.Errorf("layers names %s, which go list does not find: remove it", p)
+			stale = append(stale, fmt.Sprintf("layers names %s, which go list does not find: remove it", p))
 		}
 	}
-}
-
-// TestLayerRuleBites: the check refuses an import upwards and one across a
-// layer (the rule is not vacuous).
-func TestLayerRuleBites(t *testing.T) {
-	for _, c := range [][2]string{{"rpc", "sequencer/mempool"}, {"sequencer", "pipeline"}, {"pipeline", "sequencer"}, {"rpc", "bridge"}, {"state", "circuits"}, {"types", "state"}} {
-		if layers[c[0]] > layers[c[1]] {
-			t.Errorf("%s may import %s", c[0], c[1])
-		}
-	}
+	sort.Strings(stale)
+	return append(out, stale...)
 }
 
 // listImports maps each project package (relative to the module) to its

@@ -2210,11 +2210,12 @@ func TestPrecheckBeforeSignature(t *testing.T) {
 
 // TestTransferToWidthBeforeSignature: docs/protocol.md §1 says every signed
 // field is range-checked to its width before the signature. A transfer's
-// receiver is a 24-bit message field held in a uint32: with `to` ≥ 2^24 the
-// packed message keeps only its low 24 bits, so the signature for `to` =
-// bob also verifies for bob + 2^24. Apply rejects it either way (the id is
-// outside the tree), so nothing moves; the check is whether the width is
-// reported before the signature.
+// receiver is a 24-bit message field held in a uint32. The packer once kept
+// only the low 24 bits, so the signature for `to` = bob also verified for
+// bob + 2^24; now the message of a too-wide field does not exist (Packer
+// refuses it). Apply rejects it either way (the id is outside the tree),
+// so nothing moves; the check is that the width is reported first, before
+// any signature is looked at.
 func TestTransferToWidthBeforeSignature(t *testing.T) {
 	w := stdWorld(t)
 	good := w.transfer(uAlice, uBob, types.ETH, 1, 0)
@@ -2222,7 +2223,7 @@ func TestTransferToWidthBeforeSignature(t *testing.T) {
 	wide.To += 1 << types.AccountBits
 	before := w.snap()
 	_, err := w.batch.Add(&wide)
-	wantErr(t, err, types.ErrAccountRange) // the signature of the 24-bit message verified
+	wantErr(t, err, types.ErrAccountRange) // widths come before the signature
 	before.same(t, w.snap())
 	bad := signAs(t, w.keys[uCarol], w.d, &types.Transfer{From: w.acct[uAlice], To: 1 << types.AccountBits, Asset: types.ETH,
 		Amount: u256(1), Nonce: w.nonce(uAlice)})

@@ -112,6 +112,20 @@ func (s *State) signer(tx types.SignedTx) (*Account, error) {
 	return a, nil
 }
 
+// signerAndModel loads the signer and the model of a kind that acts on one
+// model, in that order (so the errors are those of the two loads).
+func (s *State) signerAndModel(tx types.SignedTx, model uint16) (*Account, *Model, error) {
+	a, err := s.signer(tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := s.Model(model)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, m, nil
+}
+
 func checkFee(fee *uint256.Int) error {
 	if !types.Fits(fee, types.AmountBits) {
 		return fmt.Errorf("%w: fee", types.ErrAmountTooLarge)

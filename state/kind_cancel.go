@@ -17,11 +17,7 @@ var cancelOrderRule = kindOf[*types.CancelOrder]{
 }
 
 func (s *State) cancelOrder(t *types.CancelOrder, rcpt *Receipt) (commitFn, error) {
-	a, err := s.signer(t)
-	if err != nil {
-		return nil, err
-	}
-	m, err := s.Model(t.Model)
+	a, m, err := s.signerAndModel(t, t.Model)
 	if err != nil {
 		return nil, err
 	}

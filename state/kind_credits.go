@@ -51,11 +51,7 @@ var claimRevenueRule = kindOf[*types.ClaimRevenue]{
 }
 
 func (s *State) buyCredits(t *types.BuyCredits, rcpt *Receipt) (commitFn, error) {
-	a, err := s.signer(t)
-	if err != nil {
-		return nil, err
-	}
-	m, err := s.Model(t.Model)
+	a, m, err := s.signerAndModel(t, t.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -94,11 +90,7 @@ func (s *State) buyCredits(t *types.BuyCredits, rcpt *Receipt) (commitFn, error)
 }
 
 func (s *State) redeemCredits(t *types.RedeemCredits, rcpt *Receipt) (commitFn, error) {
-	a, err := s.signer(t)
-	if err != nil {
-		return nil, err
-	}
-	m, err := s.Model(t.Model)
+	a, m, err := s.signerAndModel(t, t.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -118,11 +110,7 @@ func (s *State) redeemCredits(t *types.RedeemCredits, rcpt *Receipt) (commitFn, 
 }
 
 func (s *State) claimRevenue(t *types.ClaimRevenue, rcpt *Receipt) (commitFn, error) {
-	a, err := s.signer(t)
-	if err != nil {
-		return nil, err
-	}
-	m, err := s.Model(t.Model)
+	a, m, err := s.signerAndModel(t, t.Model)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/consensys/gnark/frontend"
 
+	"github.com/modex/modex/state"
 	"github.com/modex/modex/types"
 )
 
@@ -42,23 +43,50 @@ const (
 )
 
 // memberColumn is a member's gadget column in Batch (one gadget per slot):
-// how to grow it and how to reach slot i's gadget. Each kind file declares
-// its members' columns (circuits/kind_<name>.go), the table below lists
-// them, so the batch circuit needs no switch on the member.
+// how to grow it, how to reach slot i's gadget, which transactions the member
+// runs and how to assign its gadget from one. Each kind file declares its
+// members' columns (circuits/kind_<name>.go), the table below lists them, so
+// the batch circuit and its assignment need no switch on the member.
 type memberColumn struct {
 	name   string
 	alloc  func(c *Batch, p types.Params)
 	gadget func(c *Batch, i int) Gadget
+	// runs reports whether the member runs the transaction at the parameters;
+	// exactly one member runs each transaction.
+	runs func(p types.Params, tx types.Tx) bool
+	// assign sets slot i's gadget from a transaction the member runs and its witness.
+	assign func(c *Batch, i int, tx types.Tx, w *state.TxWitness) error
 }
 
-// column builds a member's column from its Batch field and allocator.
+// column builds a member's column from its Batch field, allocator and
+// assigner. The member runs the transactions of type T for which when holds
+// (every one of them when it is nil).
 func column[G any, PG interface {
 	*G
 	Gadget
-}](name string, field func(*Batch) *[]G, newG func(types.Params) G) memberColumn {
+}, T types.Tx](name string, field func(*Batch) *[]G, newG func(types.Params) G,
+	when func(types.Params, T) bool, assign func(types.Params, T, *state.TxWitness) (G, error)) memberColumn {
 	return memberColumn{name: name,
 		alloc:  func(c *Batch, p types.Params) { f := field(c); *f = append(*f, newG(p)) },
-		gadget: func(c *Batch, i int) Gadget { return PG(&(*field(c))[i]) }}
+		gadget: func(c *Batch, i int) Gadget { return PG(&(*field(c))[i]) },
+		runs: func(p types.Params, tx types.Tx) bool {
+			t, ok := tx.(T)
+			return ok && (when == nil || when(p, t))
+		},
+		assign: func(c *Batch, i int, tx types.Tx, w *state.TxWitness) error {
+			t, ok := tx.(T)
+			if !ok {
+				return fmt.Errorf("circuits: %s gadget given a %T", name, tx)
+			}
+			g, err := assign(c.p, t, w)
+			(*field(c))[i] = g
+			return err
+		}}
+}
+
+// paramless adapts a kind's assigner that needs no parameters to column's.
+func paramless[T types.Tx, G any](f func(T, *state.TxWitness) (G, error)) func(types.Params, T, *state.TxWitness) (G, error) {
+	return func(_ types.Params, tx T, w *state.TxWitness) (G, error) { return f(tx, w) }
 }
 
 var columns = [...]memberColumn{

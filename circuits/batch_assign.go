@@ -225,79 +225,20 @@ func makeDummies(p types.Params, d types.Domain) (*Dummies, error) {
 	return ds, nil
 }
 
-// memberOf is the member that runs a transaction.
+// memberOf is the member that runs a transaction: the column whose kind
+// file claims it.
 func memberOf(p types.Params, tx types.Tx) (Member, error) {
-	switch t := tx.(type) {
-	case *types.Deposit:
-		return MemberDeposit, nil
-	case *types.ForcedWithdraw:
-		if ForcedWithdrawInTrees(p, t) {
-			return MemberForcedWithdraw, nil
+	for m := range columns {
+		if col := &columns[m]; col.runs != nil && col.runs(p, tx) {
+			return Member(m), nil
 		}
-		return MemberForcedWithdrawOutside, nil
-	case *types.Transfer:
-		if t.Asset.Kind() == types.AssetBase {
-			return MemberTransferBase, nil
-		}
-		return MemberTransferPosition, nil
-	case *types.Withdraw:
-		return MemberWithdraw, nil
-	case *types.CreateModel:
-		return MemberCreateModel, nil
-	case *types.MintShares:
-		return MemberMintShares, nil
-	case *types.SetModelParams:
-		return MemberSetModelParams, nil
-	case *types.Trade:
-		return MemberTrade, nil
-	case *types.CancelOrder:
-		return MemberCancelOrder, nil
-	case *types.BuyCredits:
-		return MemberBuyCredits, nil
-	case *types.RedeemCredits:
-		return MemberRedeemCredits, nil
-	case *types.ClaimRevenue:
-		return MemberClaimRevenue, nil
 	}
 	return 0, fmt.Errorf("circuits: no gadget for %T", tx)
 }
 
 // setMember assigns slot i's gadget of member m from a transaction and its witness.
 func (c *Batch) setMember(m Member, i int, tx types.Tx, w *state.TxWitness) error {
-	var err error
-	switch m {
-	case MemberDeposit:
-		c.Deposit[i], err = AssignDeposit(tx.(*types.Deposit), w)
-	case MemberForcedWithdraw:
-		c.ForcedWithdraw[i], err = AssignForcedWithdraw(tx.(*types.ForcedWithdraw), w)
-	case MemberForcedWithdrawOutside:
-		c.ForcedWithdrawOutside[i], err = AssignForcedWithdrawOutside(c.p, tx.(*types.ForcedWithdraw))
-	case MemberTransferBase:
-		c.TransferBase[i], err = AssignTransferBase(tx.(*types.Transfer), w)
-	case MemberTransferPosition:
-		c.TransferPosition[i], err = AssignTransferPosition(tx.(*types.Transfer), w)
-	case MemberWithdraw:
-		c.Withdraw[i], err = AssignWithdraw(tx.(*types.Withdraw), w)
-	case MemberCreateModel:
-		c.CreateModel[i], err = AssignCreateModel(tx.(*types.CreateModel), w)
-	case MemberMintShares:
-		c.MintShares[i], err = AssignMintShares(tx.(*types.MintShares), w)
-	case MemberSetModelParams:
-		c.SetModelParams[i], err = AssignSetModelParams(tx.(*types.SetModelParams), w)
-	case MemberTrade:
-		c.Trade[i], err = AssignTrade(tx.(*types.Trade), w)
-	case MemberCancelOrder:
-		c.CancelOrder[i], err = AssignCancelOrder(tx.(*types.CancelOrder), w)
-	case MemberBuyCredits:
-		c.BuyCredits[i], err = AssignBuyCredits(tx.(*types.BuyCredits), w)
-	case MemberRedeemCredits:
-		c.RedeemCredits[i], err = AssignRedeemCredits(tx.(*types.RedeemCredits), w)
-	case MemberClaimRevenue:
-		c.ClaimRevenue[i], err = AssignClaimRevenue(tx.(*types.ClaimRevenue), w)
-	default:
-		err = fmt.Errorf("circuits: member %d", m)
-	}
-	return err
+	return columnOf(m).assign(c, i, tx, w)
 }
 
 // AssignBatch fills the family's batch circuit from a sealed batch: each

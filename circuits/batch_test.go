@@ -10,6 +10,7 @@ import (
 	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/bench/workload"
@@ -220,5 +221,57 @@ func TestBatchSmokeTamperedPI(t *testing.T) {
 	c.PublicInput = pi
 	if err := solveBatch(t, c); err == nil {
 		t.Fatal("tampered public input accepted")
+	}
+}
+
+// TestBatchMemberColumns checks the kind files' claims in the column table:
+// each member's dummy is run by that member and no other, every member
+// belongs to a family, and a member handed another kind's transaction
+// refuses it with an error.
+func TestBatchMemberColumns(t *testing.T) {
+	p := batchParams()
+	if !outsideExists(p) {
+		t.Fatal("test parameters leave no forced withdrawal outside the trees")
+	}
+	ds, err := DummiesFor(p, types.Domain{ChainID: 31337, Bridge: common.Address{19: 0xb1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFamily := map[Member]bool{}
+	for f := types.Family(0); f < 64; f++ {
+		for _, m := range Members(f, p) {
+			inFamily[m] = true
+		}
+	}
+	for i := 1; i < len(columns); i++ {
+		m := Member(i)
+		if !inFamily[m] {
+			t.Errorf("%v: in no family", m)
+		}
+		dm, ok := ds.tx[m]
+		if !ok {
+			t.Errorf("%v: no dummy", m)
+			continue
+		}
+		var runs []Member
+		for j := 1; j < len(columns); j++ {
+			if columns[j].runs(p, dm.tx) {
+				runs = append(runs, Member(j))
+			}
+		}
+		if len(runs) != 1 || runs[0] != m {
+			t.Errorf("%v's dummy (%T) is run by %v", m, dm.tx, runs)
+		}
+		c, err := NewBatch(types.FamilyOf(dm.tx), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := ds.tx[MemberDeposit]
+		if m == MemberDeposit {
+			other = ds.tx[MemberTrade]
+		}
+		if err := c.setMember(m, 0, other.tx, other.w); err == nil {
+			t.Errorf("%v assigned from a %T", m, other.tx)
+		}
 	}
 }

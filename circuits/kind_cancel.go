@@ -100,4 +100,4 @@ func (g *CancelOrder) Apply(e Env, r Roots) (Roots, Out, error) {
 }
 
 // cancelOrderColumn is the CancelOrder member's column in Batch.
-var cancelOrderColumn = column("CancelOrder", func(c *Batch) *[]CancelOrder { return &c.CancelOrder }, NewCancelOrder)
+var cancelOrderColumn = column("CancelOrder", func(c *Batch) *[]CancelOrder { return &c.CancelOrder }, NewCancelOrder, nil, paramless(AssignCancelOrder))

@@ -224,7 +224,7 @@ func (g *ClaimRevenue) Apply(e Env, r Roots) (Roots, Out, error) {
 
 // The credit and revenue members' columns in Batch.
 var (
-	buyCreditsColumn    = column("BuyCredits", func(c *Batch) *[]BuyCredits { return &c.BuyCredits }, NewBuyCredits)
-	redeemCreditsColumn = column("RedeemCredits", func(c *Batch) *[]RedeemCredits { return &c.RedeemCredits }, NewRedeemCredits)
-	claimRevenueColumn  = column("ClaimRevenue", func(c *Batch) *[]ClaimRevenue { return &c.ClaimRevenue }, NewClaimRevenue)
+	buyCreditsColumn    = column("BuyCredits", func(c *Batch) *[]BuyCredits { return &c.BuyCredits }, NewBuyCredits, nil, paramless(AssignBuyCredits))
+	redeemCreditsColumn = column("RedeemCredits", func(c *Batch) *[]RedeemCredits { return &c.RedeemCredits }, NewRedeemCredits, nil, paramless(AssignRedeemCredits))
+	claimRevenueColumn  = column("ClaimRevenue", func(c *Batch) *[]ClaimRevenue { return &c.ClaimRevenue }, NewClaimRevenue, nil, paramless(AssignClaimRevenue))
 )

@@ -230,4 +230,4 @@ func dwTorsionHint(_ *big.Int, in, out []*big.Int) error {
 }
 
 // depositColumn is the Deposit member's column in Batch.
-var depositColumn = column("Deposit", func(c *Batch) *[]Deposit { return &c.Deposit }, NewDeposit)
+var depositColumn = column("Deposit", func(c *Batch) *[]Deposit { return &c.Deposit }, NewDeposit, nil, paramless(AssignDeposit))

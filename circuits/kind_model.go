@@ -320,7 +320,7 @@ func (g *SetModelParams) Apply(e Env, r Roots) (Roots, Out, error) {
 
 // The model-admin members' columns in Batch.
 var (
-	createModelColumn    = column("CreateModel", func(c *Batch) *[]CreateModel { return &c.CreateModel }, NewCreateModel)
-	mintSharesColumn     = column("MintShares", func(c *Batch) *[]MintShares { return &c.MintShares }, NewMintShares)
-	setModelParamsColumn = column("SetModelParams", func(c *Batch) *[]SetModelParams { return &c.SetModelParams }, NewSetModelParams)
+	createModelColumn    = column("CreateModel", func(c *Batch) *[]CreateModel { return &c.CreateModel }, NewCreateModel, nil, paramless(AssignCreateModel))
+	mintSharesColumn     = column("MintShares", func(c *Batch) *[]MintShares { return &c.MintShares }, NewMintShares, nil, paramless(AssignMintShares))
+	setModelParamsColumn = column("SetModelParams", func(c *Batch) *[]SetModelParams { return &c.SetModelParams }, NewSetModelParams, nil, paramless(AssignSetModelParams))
 )

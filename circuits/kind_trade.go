@@ -264,4 +264,4 @@ func trAppendBits(w *pubdataWriter, bits []frontend.Variable) {
 }
 
 // tradeColumn is the Trade member's column in Batch.
-var tradeColumn = column("Trade", func(c *Batch) *[]Trade { return &c.Trade }, NewTrade)
+var tradeColumn = column("Trade", func(c *Batch) *[]Trade { return &c.Trade }, NewTrade, nil, paramless(AssignTrade))

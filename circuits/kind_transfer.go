@@ -93,5 +93,13 @@ func (g *TransferBase) Apply(e Env, r Roots) (Roots, Out, error) {
 	return r, Out{Pubdata: pd.done(), FeeToken: g.Token, Fee: fee}, nil
 }
 
-// transferBaseColumn is the TransferBase member's column in Batch.
-var transferBaseColumn = column("TransferBase", func(c *Batch) *[]TransferBase { return &c.TransferBase }, NewTransferBase)
+// transferOfBase reports whether a transfer moves a base token (gadget
+// TransferBase) rather than a position (gadget TransferPosition).
+func transferOfBase(_ types.Params, tx *types.Transfer) bool {
+	return tx.Asset.Kind() == types.AssetBase
+}
+
+// transferBaseColumn is the TransferBase member's column in Batch: the
+// transfers of base tokens.
+var transferBaseColumn = column("TransferBase", func(c *Batch) *[]TransferBase { return &c.TransferBase }, NewTransferBase,
+	transferOfBase, paramless(AssignTransferBase))

@@ -146,5 +146,8 @@ func (g *TransferPosition) Apply(e Env, r Roots) (Roots, Out, error) {
 	return r, Out{Pubdata: pd.done(), FeeToken: m.Old.QuoteToken, Fee: fee}, nil
 }
 
-// transferPositionColumn is the TransferPosition member's column in Batch.
-var transferPositionColumn = column("TransferPosition", func(c *Batch) *[]TransferPosition { return &c.TransferPosition }, NewTransferPosition)
+// transferPositionColumn is the TransferPosition member's column in Batch:
+// the transfers of anything but base tokens.
+var transferPositionColumn = column("TransferPosition", func(c *Batch) *[]TransferPosition { return &c.TransferPosition },
+	NewTransferPosition, func(p types.Params, tx *types.Transfer) bool { return !transferOfBase(p, tx) },
+	paramless(AssignTransferPosition))

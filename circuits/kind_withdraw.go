@@ -211,10 +211,18 @@ func (g *ForcedWithdrawOutside) Apply(e Env, r Roots) (Roots, Out, error) {
 	return r, Out{Pubdata: pd.done(), FeeToken: 0, Fee: 0}, nil
 }
 
-// The Withdraw, ForcedWithdraw and ForcedWithdrawOutside members' columns in Batch.
+// The Withdraw, ForcedWithdraw and ForcedWithdrawOutside members' columns in
+// Batch; a forced withdrawal runs in ForcedWithdraw when it names an account
+// and a token inside the trees, in ForcedWithdrawOutside otherwise.
 var (
-	withdrawColumn              = column("Withdraw", func(c *Batch) *[]Withdraw { return &c.Withdraw }, NewWithdraw)
-	forcedWithdrawColumn        = column("ForcedWithdraw", func(c *Batch) *[]ForcedWithdraw { return &c.ForcedWithdraw }, NewForcedWithdraw)
+	withdrawColumn = column("Withdraw", func(c *Batch) *[]Withdraw { return &c.Withdraw }, NewWithdraw,
+		nil, paramless(AssignWithdraw))
+	forcedWithdrawColumn = column("ForcedWithdraw", func(c *Batch) *[]ForcedWithdraw { return &c.ForcedWithdraw },
+		NewForcedWithdraw, ForcedWithdrawInTrees, paramless(AssignForcedWithdraw))
 	forcedWithdrawOutsideColumn = column("ForcedWithdrawOutside",
-		func(c *Batch) *[]ForcedWithdrawOutside { return &c.ForcedWithdrawOutside }, NewForcedWithdrawOutside)
+		func(c *Batch) *[]ForcedWithdrawOutside { return &c.ForcedWithdrawOutside }, NewForcedWithdrawOutside,
+		func(p types.Params, tx *types.ForcedWithdraw) bool { return !ForcedWithdrawInTrees(p, tx) },
+		func(p types.Params, tx *types.ForcedWithdraw, _ *state.TxWitness) (ForcedWithdrawOutside, error) {
+			return AssignForcedWithdrawOutside(p, tx)
+		})
 )

@@ -74,28 +74,17 @@ func buildTransfer(to, amount, asset string, fee *uint256.Int) (*types.Transfer,
 // --- orders ----------------------------------------------------------------
 
 func (a *app) orderCommand() *cli.Command {
-	return group("order", "limit orders on a model's share market: place, cancel", a.orderPlaceCommand(), a.signedCommand(signed{
+	return group("order", "limit orders on a model's share market: place, cancel", a.orderPlaceCommand(), a.signedCommand(onModel(signed{
 		name: "cancel", usage: "cancel an order (--model M --id N)", feeHelp: "fee in the model's quote token",
-		flags: []cli.Flag{str("model", "", "model id"), str("id", "", "the order id to cancel")},
-		build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
-			m, err := wallet.ParseModel(cmd.String("model"))
-			if err != nil {
-				return nil, err
-			}
-			oid, err := wallet.ParseUint("id", cmd.String("id"), types.OrderIDBits, false)
-			if err != nil {
-				return nil, err
-			}
-			tx := &types.CancelOrder{Model: m, OrderID: uint32(oid)}
-			tx.Fee.Set(fee)
-			return tx, nil
-		},
 		report: func(_ context.Context, w io.Writer, _ *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
 			t := tx.(*types.CancelOrder)
 			fmt.Fprintf(w, "order %d on model %d cancelled\n", t.OrderID, t.Model)
 			return nil
 		},
-	}))
+	}, &countArg{"id", "the order id to cancel", types.OrderIDBits},
+		func(_ *cli.Command, m uint16, id uint64, fee uint256.Int) (types.SignedTx, error) {
+			return &types.CancelOrder{Model: m, OrderID: uint32(id), Fee: fee}, nil
+		})))
 }
 
 // orderArgs are order place's checked arguments.
@@ -242,80 +231,98 @@ func (a *app) modelCommand() *cli.Command {
 				return nil
 			},
 		}),
-		a.signedCommand(signed{
+		a.signedCommand(onModel(signed{
 			name: "mint", usage: "new shares to the DAO, up to the cap (--model M --amount N)", feeHelp: "fee in the quote token",
-			flags: []cli.Flag{str("model", "", "model id"), str("amount", "", "new shares (to the DAO, up to the cap)")},
-			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
-				tx := &types.MintShares{}
-				var err error
-				if tx.Model, tx.Amount, err = modelAndCount(cmd, "amount", types.ShareBits); err != nil {
-					return nil, err
-				}
-				tx.Fee.Set(fee)
-				return tx, nil
-			},
 			report: func(_ context.Context, w io.Writer, _ *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
 				t := tx.(*types.MintShares)
 				fmt.Fprintf(w, "minted %s of model %d\n", wallet.Plural(t.Amount, "share"), t.Model)
 				return nil
 			},
-		}),
-		a.signedCommand(signed{
+		}, &countArg{"amount", "new shares (to the DAO, up to the cap)", types.ShareBits},
+			func(_ *cli.Command, m uint16, n uint64, fee uint256.Int) (types.SignedTx, error) {
+				return &types.MintShares{Model: m, Amount: n, Fee: fee}, nil
+			})),
+		a.signedCommand(onModel(signed{
 			name: "set-price", usage: "the credit price and the holders' share (--model M --credit-price P [--holder-bps B])", feeHelp: "fee in the quote token",
 			flags: []cli.Flag{
-				str("model", "", "model id"),
 				str("credit-price", "", "new price of one credit"),
 				str("holder-bps", "", "new holders' share of credit revenue (default: unchanged)"),
 			},
-			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
-				tx := &types.SetModelParams{HolderBps: noBps}
-				var err error
-				if tx.Model, err = wallet.ParseModel(cmd.String("model")); err != nil {
-					return nil, err
-				}
-				p, err := wallet.ParseAmount("credit-price", cmd.String("credit-price"), true)
-				if err != nil {
-					return nil, err
-				}
-				tx.CreditPrice.Set(p)
-				if b := cmd.String("holder-bps"); b != "" {
-					if tx.HolderBps, err = wallet.ParseBps("holder-bps", b); err != nil {
-						return nil, err
-					}
-				}
-				tx.Fee.Set(fee)
-				return tx, nil
-			},
-			complete: func(ctx context.Context, s *wallet.Session, tx types.SignedTx) error {
-				t := tx.(*types.SetModelParams)
-				if t.HolderBps != noBps {
-					return nil
-				}
-				m, err := s.Client.Model(ctx, t.Model)
-				if err != nil {
-					return err
-				}
-				t.HolderBps = m.HolderBps
-				return nil
-			},
+			complete: defaultFromModel(func(t *types.SetModelParams) (uint16, bool) { return t.Model, t.HolderBps == noBps },
+				func(t *types.SetModelParams, m *rpc.ModelInfo) { t.HolderBps = m.HolderBps }),
 			report: func(_ context.Context, w io.Writer, _ *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
 				t := tx.(*types.SetModelParams)
 				fmt.Fprintf(w, "model %d: credits at %s, %d bps to holders\n", t.Model, t.CreditPrice.Dec(), t.HolderBps)
 				return nil
 			},
-		}),
+		}, nil, func(cmd *cli.Command, m uint16, _ uint64, fee uint256.Int) (types.SignedTx, error) {
+			p, err := wallet.ParseAmount("credit-price", cmd.String("credit-price"), true)
+			if err != nil {
+				return nil, err
+			}
+			tx := &types.SetModelParams{Model: m, CreditPrice: *p, HolderBps: noBps, Fee: fee}
+			if b := cmd.String("holder-bps"); b != "" {
+				if tx.HolderBps, err = wallet.ParseBps("holder-bps", b); err != nil {
+					return nil, err
+				}
+			}
+			return tx, nil
+		})),
 		a.modelShowCommand(),
 	)
 }
 
-// modelAndCount parses --model and a positive count of bits bits.
-func modelAndCount(cmd *cli.Command, count string, bits int) (uint16, uint64, error) {
-	m, err := wallet.ParseModel(cmd.String("model"))
-	if err != nil {
-		return 0, 0, err
+// countArg is the positive count a command on a model takes after --model
+// (--<name> N, of bits bits).
+type countArg struct {
+	name, usage string
+	bits        int
+}
+
+// onModel makes sc a command on one model, the shape of the model, credits,
+// revenue and order cancel commands: --model M and, where count is not nil,
+// its count lead sc's own flags and are parsed first, in that order; then
+// build makes the transaction from them, sc's flags and the fee.
+func onModel(sc signed, count *countArg, build func(cmd *cli.Command, model uint16, n uint64, fee uint256.Int) (types.SignedTx, error)) signed {
+	lead := []cli.Flag{str("model", "", "model id")}
+	if count != nil {
+		lead = append(lead, str(count.name, "", count.usage))
 	}
-	n, err := wallet.ParseUint(count, cmd.String(count), bits, false)
-	return m, n, err
+	sc.flags = append(lead, sc.flags...)
+	sc.build = func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
+		m, err := wallet.ParseModel(cmd.String("model"))
+		if err != nil {
+			return nil, err
+		}
+		var n uint64
+		if count != nil {
+			if n, err = wallet.ParseUint(count.name, cmd.String(count.name), count.bits, false); err != nil {
+				return nil, err
+			}
+		}
+		return build(cmd, m, n, *fee)
+	}
+	return sc
+}
+
+// defaultFromModel is the complete step of a command whose flags may leave a
+// field to the model's current value (--holder-bps, --max-price): where
+// unset says the transaction's field was left so, it fetches the model and
+// fill sets the field from it.
+func defaultFromModel[T types.SignedTx](unset func(T) (model uint16, left bool), fill func(T, *rpc.ModelInfo)) func(context.Context, *wallet.Session, types.SignedTx) error {
+	return func(ctx context.Context, s *wallet.Session, tx types.SignedTx) error {
+		t := tx.(T)
+		id, left := unset(t)
+		if !left {
+			return nil
+		}
+		m, err := s.Client.Model(ctx, id)
+		if err != nil {
+			return err
+		}
+		fill(t, m)
+		return nil
+	}
 }
 
 // noBps: --holder-bps not given (keep the model's).
@@ -366,41 +373,13 @@ func buildCreateModel(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.
 
 func (a *app) creditsCommand() *cli.Command {
 	return group("credits", "inference credits: buy, redeem",
-		a.signedCommand(signed{
+		a.signedCommand(onModel(signed{
 			name: "buy", usage: "buy credits at the model's price (--model M --credits N [--max-price P])", feeHelp: "fee in the quote token",
 			flags: []cli.Flag{
-				str("model", "", "model id"),
-				str("credits", "", "credits to buy"),
 				str("max-price", "", "the highest price per credit accepted (default: the model's current price)"),
 			},
-			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
-				tx := &types.BuyCredits{}
-				var err error
-				if tx.Model, tx.Credits, err = modelAndCount(cmd, "credits", 64); err != nil {
-					return nil, err
-				}
-				if mp := cmd.String("max-price"); mp != "" {
-					p, err := wallet.ParseAmount("max-price", mp, true)
-					if err != nil {
-						return nil, err
-					}
-					tx.MaxPrice.Set(p)
-				}
-				tx.Fee.Set(fee)
-				return tx, nil
-			},
-			complete: func(ctx context.Context, s *wallet.Session, tx types.SignedTx) error {
-				t := tx.(*types.BuyCredits)
-				if !t.MaxPrice.IsZero() {
-					return nil
-				}
-				m, err := s.Client.Model(ctx, t.Model)
-				if err != nil {
-					return err
-				}
-				t.MaxPrice = m.CreditPrice
-				return nil
-			},
+			complete: defaultFromModel(func(t *types.BuyCredits) (uint16, bool) { return t.Model, t.MaxPrice.IsZero() },
+				func(t *types.BuyCredits, m *rpc.ModelInfo) { t.MaxPrice = m.CreditPrice }),
 			report: func(ctx context.Context, w io.Writer, s *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
 				t := tx.(*types.BuyCredits)
 				m, err := s.Client.Model(ctx, t.Model)
@@ -414,35 +393,37 @@ func (a *app) creditsCommand() *cli.Command {
 					wallet.FormatToken(&cost, m.QuoteToken), m.CreditPrice.Dec())
 				return nil
 			},
-		}),
-		a.signedCommand(signed{
+		}, &countArg{"credits", "credits to buy", 64}, func(cmd *cli.Command, m uint16, n uint64, fee uint256.Int) (types.SignedTx, error) {
+			tx := &types.BuyCredits{Model: m, Credits: n, Fee: fee}
+			if mp := cmd.String("max-price"); mp != "" {
+				p, err := wallet.ParseAmount("max-price", mp, true)
+				if err != nil {
+					return nil, err
+				}
+				tx.MaxPrice.Set(p)
+			}
+			return tx, nil
+		})),
+		a.signedCommand(onModel(signed{
 			name: "redeem", usage: "burn credits for an inference request (--model M --credits N --request HEX)", feeHelp: "fee in the quote token",
 			flags: []cli.Flag{
-				str("model", "", "model id"),
-				str("credits", "", "credits to burn"),
 				str("request", "", "commitment to the inference request (field element, 0x-hex): the model's operator sees it"),
-			},
-			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
-				tx := &types.RedeemCredits{}
-				var err error
-				if tx.Model, tx.Credits, err = modelAndCount(cmd, "credits", 64); err != nil {
-					return nil, err
-				}
-				if cmd.String("request") == "" {
-					return nil, wallet.ArgErr("request", "", "required: the request commitment (0x-hex)")
-				}
-				if tx.Request, err = wallet.ParseElem("request", cmd.String("request")); err != nil {
-					return nil, err
-				}
-				tx.Fee.Set(fee)
-				return tx, nil
 			},
 			report: func(_ context.Context, w io.Writer, _ *wallet.Session, _ *walletOpts, tx types.SignedTx, _ *rpc.TxInfo) error {
 				t := tx.(*types.RedeemCredits)
 				fmt.Fprintf(w, "redeemed %s of model %d for request %s\n", wallet.Plural(t.Credits, "credit"), t.Model, wallet.ElemHex(t.Request))
 				return nil
 			},
-		}),
+		}, &countArg{"credits", "credits to burn", 64}, func(cmd *cli.Command, m uint16, n uint64, fee uint256.Int) (types.SignedTx, error) {
+			if cmd.String("request") == "" {
+				return nil, wallet.ArgErr("request", "", "required: the request commitment (0x-hex)")
+			}
+			r, err := wallet.ParseElem("request", cmd.String("request"))
+			if err != nil {
+				return nil, err
+			}
+			return &types.RedeemCredits{Model: m, Credits: n, Request: r, Fee: fee}, nil
+		})),
 	)
 }
 
@@ -450,18 +431,8 @@ func (a *app) revenueCommand() *cli.Command {
 	var before *uint256.Int
 	var quote uint16
 	return group("revenue", "credit revenue: claim",
-		a.signedCommand(signed{
+		a.signedCommand(onModel(signed{
 			name: "claim", usage: "pay your share of a model's credit revenue into your balance (--model M)", feeHelp: "fee in the quote token",
-			flags: []cli.Flag{str("model", "", "model id")},
-			build: func(cmd *cli.Command, _ *wallet.Key, fee *uint256.Int) (types.SignedTx, error) {
-				tx := &types.ClaimRevenue{}
-				var err error
-				if tx.Model, err = wallet.ParseModel(cmd.String("model")); err != nil {
-					return nil, err
-				}
-				tx.Fee.Set(fee)
-				return tx, nil
-			},
 			complete: func(ctx context.Context, s *wallet.Session, tx types.SignedTx) error {
 				m, err := s.Client.Model(ctx, tx.(*types.ClaimRevenue).Model)
 				if err != nil {
@@ -483,7 +454,9 @@ func (a *app) revenueCommand() *cli.Command {
 				fmt.Fprintf(w, "claimed %s from model %d (balance now %s)\n", wallet.FormatToken(&d, quote), t.Model, wallet.FormatToken(after, quote))
 				return nil
 			},
-		}))
+		}, nil, func(_ *cli.Command, m uint16, _ uint64, fee uint256.Int) (types.SignedTx, error) {
+			return &types.ClaimRevenue{Model: m, Fee: fee}, nil
+		})))
 }
 
 // --- withdraw --------------------------------------------------------------

@@ -304,7 +304,7 @@ func TestSignedCommandOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"BuyCredits submitted", "(account 4, nonce 3)", "included  batch 5",
-		"bought 20 credits of model 1 for 200 wei (0.0000000000000002 ETH) (10 each)"} {
+		"bought 20 credits of model 1 for at most 200 wei (0.0000000000000002 ETH) (10 each)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("credits buy: no %q in\n%s", want, out)
 		}

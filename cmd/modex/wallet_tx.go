@@ -386,11 +386,18 @@ func (a *app) creditsCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				// the price paid is the model's at the time the batch applied it: its current one
-				var cost uint256.Int
-				cost.Mul(&m.CreditPrice, uint256.NewInt(t.Credits))
-				fmt.Fprintf(w, "bought %s of model %d for %s (%s each)\n", wallet.Plural(t.Credits, "credit"), t.Model,
-					wallet.FormatToken(&cost, m.QuoteToken), m.CreditPrice.Dec())
+				// The batch charged the model's price when it applied the
+				// purchase, at most MaxPrice; the node keeps no price history,
+				// so the cost is the limit's, said as a limit, and the price
+				// now is shown beside it when it differs.
+				var most uint256.Int
+				most.Mul(&t.MaxPrice, uint256.NewInt(t.Credits))
+				now := ""
+				if !m.CreditPrice.Eq(&t.MaxPrice) {
+					now = fmt.Sprintf("; the price is %s now", m.CreditPrice.Dec())
+				}
+				fmt.Fprintf(w, "bought %s of model %d for at most %s (%s each%s)\n", wallet.Plural(t.Credits, "credit"), t.Model,
+					wallet.FormatToken(&most, m.QuoteToken), t.MaxPrice.Dec(), now)
 				return nil
 			},
 		}, &countArg{"credits", "credits to buy", 64}, func(cmd *cli.Command, m uint16, n uint64, fee uint256.Int) (types.SignedTx, error) {

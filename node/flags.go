@@ -47,6 +47,7 @@ func ServiceFlags(s *Settings) []cli.Flag {
 		&cli.DurationFlag{Name: "rpc.ws-ping-interval", Value: rpc.DefaultWSPingInterval, Usage: "ping each websocket this often; a peer that answers no ping for two intervals is dropped", Sources: s.Sources("rpc.ws-ping-interval")},
 		&cli.IntFlag{Name: "rpc.ws-max-connections", Value: rpc.DefaultWSMaxConnections, Usage: "open websocket connections at most (more are refused with 503)", Sources: s.Sources("rpc.ws-max-connections")},
 		&cli.IntFlag{Name: "rpc.ws-max-subscriptions", Value: rpc.DefaultWSMaxSubscriptions, Usage: "subscriptions of one websocket connection at most", Sources: s.Sources("rpc.ws-max-subscriptions")},
+		&cli.IntFlag{Name: "prover.attempts", Value: 8, Usage: "times a batch is proven (with backoff) before the pipeline halts on it", Sources: s.Sources("prover.attempts")},
 		&cli.IntFlag{Name: "prover.workers", Value: 1, Usage: "batches proven at once", Sources: s.Sources("prover.workers")},
 		&cli.DurationFlag{Name: "stop-timeout", Value: 30 * time.Second, Usage: "how long a graceful stop may take", Sources: s.Sources("stop-timeout")},
 		&cli.StringFlag{Name: "log.level", Value: "info", Usage: "log level: debug, info, warn or error", Sources: s.Sources("log.level")},
@@ -93,6 +94,7 @@ type ServiceConfig struct {
 	BatchTimeout  time.Duration
 	FamilyWait    time.Duration
 	ProverWorkers int
+	ProveAttempts int
 	StopTimeout   time.Duration
 	Log           LogConfig
 }
@@ -101,7 +103,7 @@ type ServiceConfig struct {
 func NewServiceConfig(cmd *cli.Command) (*ServiceConfig, error) {
 	c := &ServiceConfig{
 		RPCAddr: cmd.String("rpc.addr"), ParamsName: cmd.String("params"), BatchTimeout: cmd.Duration("batch.timeout"),
-		FamilyWait: cmd.Duration("batch.family-wait"), ProverWorkers: cmd.Int("prover.workers"), StopTimeout: cmd.Duration("stop-timeout"),
+		FamilyWait: cmd.Duration("batch.family-wait"), ProverWorkers: cmd.Int("prover.workers"), ProveAttempts: cmd.Int("prover.attempts"), StopTimeout: cmd.Duration("stop-timeout"),
 	}
 	if err := CheckAddr("rpc.addr", c.RPCAddr, false); err != nil {
 		return nil, err
@@ -146,6 +148,9 @@ func NewServiceConfig(cmd *cli.Command) (*ServiceConfig, error) {
 	}
 	if c.FamilyWait <= 0 {
 		return nil, ConfigErr("batch.family-wait", c.FamilyWait.String(), "must be positive")
+	}
+	if c.ProveAttempts < 1 || c.ProveAttempts > 1000 {
+		return nil, ConfigErr("prover.attempts", strconv.Itoa(c.ProveAttempts), "want 1..1000")
 	}
 	if c.ProverWorkers < 1 || c.ProverWorkers > 64 {
 		return nil, ConfigErr("prover.workers", strconv.Itoa(c.ProverWorkers), "want 1..64")
@@ -268,7 +273,7 @@ func (c *CLIConfig) Config(l1 bridge.L1, provers map[types.Family]prover.Prover,
 		DataDir: c.DataDir, Params: c.Params, L1: l1, Bridge: c.Bridge, OperatorKey: c.OperatorKey,
 		Confirmations: c.Confirmations, FromBlock: c.FromBlock,
 		MaxFeeCap: new(big.Int).Mul(new(big.Int).SetUint64(c.MaxFeeGwei), big.NewInt(1_000_000_000)),
-		L1Poll:    c.L1Poll, Provers: provers, ProverWorkers: c.ProverWorkers,
+		L1Poll:    c.L1Poll, Provers: provers, ProverWorkers: c.ProverWorkers, ProveAttempts: c.ProveAttempts,
 		BatchTimeout: c.BatchTimeout, FamilyWait: c.FamilyWait, MakerFeeBips: c.MakerFeeBips, TakerFeeBips: c.TakerFeeBips,
 		RPC:    c.rpcConfig(),
 		Logger: log,

@@ -146,6 +146,7 @@ func TestConfigErrors(t *testing.T) {
 		{"log level", nil, "", []string{"--log.level", "loud"}, "log.level"},
 		{"log format", nil, "", []string{"--log.format", "xml"}, "log.format"},
 		{"rpc addr", nil, "", []string{"--rpc.addr", "localhost"}, "rpc.addr"},
+		{"prove attempts", nil, "", []string{"--prover.attempts", "0"}, "prover.attempts"},
 		{"ws ping", nil, "", []string{"--rpc.ws-ping-interval", "1ms"}, "rpc.ws-ping-interval"},
 		{"ws connections", nil, "", []string{"--rpc.ws-max-connections", "0"}, "rpc.ws-max-connections"},
 		{"ws subscriptions", nil, "", []string{"--rpc.ws-max-subscriptions", "10001"}, "rpc.ws-max-subscriptions"},

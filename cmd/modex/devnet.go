@@ -163,7 +163,7 @@ func (a *app) runDevnet(c *devnetConfig) error {
 	dn, err := devnet.Start(ctx, devnet.Config{
 		DataDir: c.DataDir, KeyDir: c.Keys, L1Addr: c.L1Addr, RPCAddr: c.RPCAddr, Admin: c.Admin, RPC: c.RPC,
 		Params: params, Families: c.Families, Accounts: c.Accounts, BlockTime: c.L1BlockTime,
-		BatchTimeout: c.BatchTimeout, FamilyWait: c.FamilyWait, ProverWorkers: c.ProverWorkers, Logger: log,
+		BatchTimeout: c.BatchTimeout, FamilyWait: c.FamilyWait, ProverWorkers: c.ProverWorkers, ProveAttempts: c.ProveAttempts, Logger: log,
 		Progress: func(msg string) { log.Info(msg, "elapsed", humanSince(start)) },
 	})
 	if err != nil {

@@ -35,6 +35,7 @@ type Config struct {
 	BatchTimeout  time.Duration
 	FamilyWait    time.Duration
 	ProverWorkers int
+	ProveAttempts int // 0: the pipeline's default
 	Logger        *slog.Logger
 	Progress      func(msg string)
 }
@@ -87,7 +88,7 @@ func Start(ctx context.Context, cfg Config) (*Devnet, error) {
 	ncfg := node.Config{
 		DataDir: cfg.DataDir, Params: cfg.Params, L1: chain.Client(), Bridge: ru.Contract.Address,
 		OperatorKey: op, FromBlock: ru.DeployBlock, L1Poll: 200 * time.Millisecond,
-		Provers: provers, ProverWorkers: cfg.ProverWorkers, BatchTimeout: cfg.BatchTimeout,
+		Provers: provers, ProverWorkers: cfg.ProverWorkers, ProveAttempts: cfg.ProveAttempts, BatchTimeout: cfg.BatchTimeout,
 		FamilyWait: cfg.FamilyWait, MakerFeeBips: 2, TakerFeeBips: 5,
 		RPC:    cfg.rpcConfig(),
 		Logger: cfg.Logger,

@@ -348,32 +348,43 @@ func (q *Queries) AccountByAddress(ctx context.Context, l1 common.Address) ([]ui
 // Markets lists every model's market.
 func (q *Queries) Markets(ctx context.Context) ([]rpc.Market, error) {
 	out := []rpc.Market{}
+	err := q.eachModel(ctx, func(m uint16, md *state.Model) {
+		b := q.s.book(m)
+		mk := rpc.Market{Model: m, QuoteToken: md.QuoteToken, Orders: b.Len(), MakerFeeBips: q.s.cfg.MakerFeeBips, TakerFeeBips: q.s.cfg.TakerFeeBips}
+		if p, ok := b.Best(types.Buy); ok {
+			mk.BestBid = &p
+		}
+		if p, ok := b.Best(types.Sell); ok {
+			mk.BestAsk = &p
+		}
+		out = append(out, mk)
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Model < out[j].Model })
+	return out, nil
+}
+
+// eachModel calls f, in the loop, for every registered model with its
+// soft state.
+func (q *Queries) eachModel(ctx context.Context, f func(m uint16, md *state.Model)) error {
 	var err error
-	derr := q.s.do(ctx, func() {
+	if derr := q.s.do(ctx, func() {
 		err = q.s.soft(func(st *state.State) error {
 			for m := range q.s.models {
 				md, err := st.Model(m)
 				if err != nil {
 					return err
 				}
-				b := q.s.book(m)
-				mk := rpc.Market{Model: m, QuoteToken: md.QuoteToken, Orders: b.Len(), MakerFeeBips: q.s.cfg.MakerFeeBips, TakerFeeBips: q.s.cfg.TakerFeeBips}
-				if p, ok := b.Best(types.Buy); ok {
-					mk.BestBid = &p
-				}
-				if p, ok := b.Best(types.Sell); ok {
-					mk.BestAsk = &p
-				}
-				out = append(out, mk)
+				f(m, md)
 			}
 			return nil
 		})
-	})
-	if derr != nil {
-		return nil, derr
+	}); derr != nil {
+		return derr
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Model < out[j].Model })
-	return out, err
+	return err
 }
 
 // Book is a market's top depth levels.
@@ -396,24 +407,11 @@ func (q *Queries) Book(ctx context.Context, model uint16, depth int) (*rpc.BookS
 // Models lists the registered models (soft state).
 func (q *Queries) Models(ctx context.Context) ([]rpc.ModelInfo, error) {
 	out := []rpc.ModelInfo{}
-	var err error
-	derr := q.s.do(ctx, func() {
-		err = q.s.soft(func(st *state.State) error {
-			for m := range q.s.models {
-				md, err := st.Model(m)
-				if err != nil {
-					return err
-				}
-				out = append(out, modelInfo(m, md))
-			}
-			return nil
-		})
-	})
-	if derr != nil {
-		return nil, derr
+	if err := q.eachModel(ctx, func(m uint16, md *state.Model) { out = append(out, modelInfo(m, md)) }); err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, err
+	return out, nil
 }
 
 // Model is one model (soft state).

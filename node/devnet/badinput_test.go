@@ -269,21 +269,7 @@ func TestBadInput(t *testing.T) {
 	// 1. deposits from L1, applied by the node
 	const deposit = 1_000_000
 	for _, u := range []*user{alice, bob} {
-		o := bind.NewKeyedTransactor(u.l1, dn.Chain.ChainID())
-		o.Context = ctx
-		o.Value = big.NewInt(deposit)
-		tx, err := dn.Rollup.Contract.DepositETH(o, types.PublicKeyOf(u.l2))
-		if err != nil {
-			t.Fatalf("%s deposit: %v", u.name, err)
-		}
-		if _, err := bridge.WaitSuccess(ctx, dn.Chain.Client(), tx); err != nil {
-			t.Fatal(err)
-		}
-		id, ok, err := dn.Rollup.Contract.AccountOf(ctx, u.addr, types.PublicKeyOf(u.l2))
-		if err != nil || !ok {
-			t.Fatalf("%s: no account: %v", u.name, err)
-		}
-		u.account = id
+		depositETH(t, ctx, dn, u, deposit)
 	}
 	for _, u := range []*user{alice, bob} {
 		for i := 0; ; i++ {

@@ -70,6 +70,27 @@ func (e *e2e) opts(u *user) *bind.TransactOpts {
 	return o
 }
 
+// depositETH deposits amount wei from u's L1 key on the bridge, waits for
+// the L1 transaction and sets u's account to the one the bridge assigned.
+func depositETH(t *testing.T, ctx context.Context, dn *Devnet, u *user, amount int64) {
+	t.Helper()
+	o := bind.NewKeyedTransactor(u.l1, dn.Chain.ChainID())
+	o.Context = ctx
+	o.Value = big.NewInt(amount)
+	tx, err := dn.Rollup.Contract.DepositETH(o, types.PublicKeyOf(u.l2))
+	if err != nil {
+		t.Fatalf("%s deposit: %v", u.name, err)
+	}
+	if _, err := bridge.WaitSuccess(ctx, dn.Chain.Client(), tx); err != nil {
+		t.Fatal(err)
+	}
+	id, ok, err := dn.Rollup.Contract.AccountOf(ctx, u.addr, types.PublicKeyOf(u.l2))
+	if err != nil || !ok {
+		t.Fatalf("%s: no account: %v", u.name, err)
+	}
+	u.account = id
+}
+
 // signed submits u's next signed transaction and waits until it is included.
 func (e *e2e) submit(u *user, tx types.SignedTx) common.Hash {
 	e.t.Helper()
@@ -212,20 +233,7 @@ func TestEndToEnd(t *testing.T) {
 	const deposit = 1_000_000
 	l1Before := map[*user]*big.Int{}
 	for _, u := range users {
-		o := e.opts(u)
-		o.Value = big.NewInt(deposit)
-		tx, err := dn.Rollup.Contract.DepositETH(o, types.PublicKeyOf(u.l2))
-		if err != nil {
-			t.Fatalf("%s deposit: %v", u.name, err)
-		}
-		if _, err := bridge.WaitSuccess(ctx, dn.Chain.Client(), tx); err != nil {
-			t.Fatal(err)
-		}
-		id, ok, err := dn.Rollup.Contract.AccountOf(ctx, u.addr, types.PublicKeyOf(u.l2))
-		if err != nil || !ok {
-			t.Fatalf("%s: no account: %v", u.name, err)
-		}
-		u.account = id
+		depositETH(t, ctx, dn, u, deposit)
 	}
 	for _, u := range users {
 		for i := 0; ; i++ {

@@ -236,7 +236,7 @@ func TestBadInput(t *testing.T) {
 	params.BatchCapacity = 2
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	dn, err := Start(ctx, Config{
-		DataDir: t.TempDir(), KeyDir: os.Getenv("MODEX_TEST_KEYS"), L1Addr: "", RPCAddr: "127.0.0.1:0",
+		DataDir: t.TempDir(), KeyDir: testKeys, L1Addr: "", RPCAddr: "127.0.0.1:0",
 		Admin: false, Params: params,
 		// The families the setup and the cases need: deposits, transfers
 		// (most transaction cases), the setup's CreateModel and orders.

@@ -164,7 +164,7 @@ func TestEndToEnd(t *testing.T) {
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	dn, err := Start(ctx, Config{
-		DataDir: t.TempDir(), KeyDir: os.Getenv("MODEX_TEST_KEYS"), L1Addr: "127.0.0.1:0", RPCAddr: "127.0.0.1:0",
+		DataDir: t.TempDir(), KeyDir: testKeys, L1Addr: "127.0.0.1:0", RPCAddr: "127.0.0.1:0",
 		Admin: true, Params: e2eParams(), Families: e2eFamilies, BlockTime: 500 * time.Millisecond,
 		BatchTimeout: 300 * time.Millisecond, Logger: logger, Progress: func(m string) { t.Log(m) },
 	})

@@ -90,11 +90,7 @@ func (s *State) buyCredits(t *types.BuyCredits, rcpt *Receipt) (commitFn, error)
 }
 
 func (s *State) redeemCredits(t *types.RedeemCredits, rcpt *Receipt) (commitFn, error) {
-	a, m, err := s.signerAndModel(t, t.Model)
-	if err != nil {
-		return nil, err
-	}
-	pos, err := s.Position(t.Account, t.Model)
+	a, m, pos, err := s.signerModelPosition(t, t.Account, t.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -110,11 +106,7 @@ func (s *State) redeemCredits(t *types.RedeemCredits, rcpt *Receipt) (commitFn, 
 }
 
 func (s *State) claimRevenue(t *types.ClaimRevenue, rcpt *Receipt) (commitFn, error) {
-	a, m, err := s.signerAndModel(t, t.Model)
-	if err != nil {
-		return nil, err
-	}
-	pos, err := s.Position(t.Account, t.Model)
+	a, m, pos, err := s.signerModelPosition(t, t.Account, t.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -151,4 +143,18 @@ func (s *State) claimRevenue(t *types.ClaimRevenue, rcpt *Receipt) (commitFn, er
 	rcpt.FeeToken = m.QuoteToken
 	rcpt.Fee.Set(&t.Fee)
 	return s.modelAccountWrites(t.Account, t.Model, m, writesModel, pos, bal, a), nil
+}
+
+// signerModelPosition loads what a kind acting on the signer's own position
+// in one model needs (redemptions, revenue claims), in that order.
+func (s *State) signerModelPosition(tx types.SignedTx, account uint32, model uint16) (*Account, *Model, *Position, error) {
+	a, m, err := s.signerAndModel(tx, model)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pos, err := s.Position(account, model)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return a, m, pos, nil
 }

@@ -8,7 +8,7 @@ PKGS     := ./...
 NPM      ?= npm
 SOLC_DIR := contracts/solc
 
-.PHONY: all build run test test-long bench bench-1m lint fuzz clean solc icicle gpu test-icicle gpu-bench contracts
+.PHONY: all build run test test-long bench bench-1m lint fuzz clean solc icicle gpu test-icicle gpu-bench contracts geth
 
 all: build
 
@@ -24,14 +24,34 @@ run: solc build
 
 # The suite CI runs: vet, then every test, including the state crash test
 # (>= 50 SIGKILLs), the property test and the fuzz seed corpora. Needs solc
-# (the prover's EVM test compiles the exported verifier).
-test: solc
+# (the prover's EVM test compiles the exported verifier) and geth (the
+# tests against a real L1 run it as a process: MODEX_GETH).
+test: solc geth
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 30m $(PKGS)
+	MODEX_GETH=$(GETH) $(GO) test -count=1 -timeout 30m $(PKGS)
 
 # The long-run suite: bigger property runs and >= 200 SIGKILL points.
-test-long: solc
-	MODEX_LONG=1 $(GO) test -count=1 -timeout 120m $(PKGS)
+test-long: solc geth
+	MODEX_GETH=$(GETH) MODEX_LONG=1 $(GO) test -count=1 -timeout 120m $(PKGS)
+
+# geth, the L1 of the tests against a real chain, built from the
+# go-ethereum version go.mod pins (go install outside this module: geth's
+# own go.mod pins its dependencies, so ours stays as it is; -pgo=off: geth's
+# profile-guided build compiles every package twice as long and shares
+# nothing with the build cache of our tests). Built once per version into
+# build/geth-<version>/; tests run without MODEX_GETH build it there too.
+GETH_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/ethereum/go-ethereum)
+GETH_DIR     := $(CURDIR)/build/geth-$(GETH_VERSION)
+GETH         := $(GETH_DIR)/geth
+
+geth: $(GETH)
+
+$(GETH):
+	@mkdir -p $(GETH_DIR)
+	rm -rf $(GETH_DIR)/install-make && mkdir -p $(GETH_DIR)/install-make
+	cd $(GETH_DIR)/install-make && GOBIN=$(GETH_DIR)/install-make GOFLAGS=-pgo=off GOWORK=off \
+	  $(GO) install github.com/ethereum/go-ethereum/cmd/geth@$(GETH_VERSION)
+	mv $(GETH_DIR)/install-make/geth $@ && rm -rf $(GETH_DIR)/install-make
 
 # Benchmarks at production depths (the 1M-account ones are in bench-1m).
 bench: build

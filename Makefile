@@ -60,6 +60,7 @@ $(SOLC_DIR)/node_modules/.package-lock.json: $(SOLC_DIR)/package.json $(SOLC_DIR
 # writes their abigen v2 bindings, contracts/bindings/bindings.go. Both are
 # committed; contracts/gen's test fails when they are stale.
 contracts: solc
+	$(GO) run ./contracts/gen -verifier
 	node $(SOLC_DIR)/build.js contracts/artifacts
 	$(GO) run ./contracts/gen
 

@@ -1,11 +1,8 @@
 package devchain
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,7 +21,6 @@ import (
 
 	"github.com/modex/modex/bridge"
 	"github.com/modex/modex/circuits"
-	"github.com/modex/modex/contracts/compiler"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/types"
@@ -35,8 +31,7 @@ type DeployConfig struct {
 	Params types.Params
 	// Families to deploy verifiers for (nil: types.AllFamilies()).
 	Families []types.Family
-	// KeyDir caches each family's constraint system, dev keys and verifier
-	// bytecode in <KeyDir>/<circuits.BatchKey(f, Params)>/ ("": no cache).
+	// KeyDir caches each family's constraint system and dev keys in <KeyDir>/<circuits.BatchKey(f, Params)>/ ("": no cache).
 	KeyDir string
 	// Operator deploys everything and operates the bridge.
 	Operator *ecdsa.PrivateKey
@@ -66,11 +61,6 @@ const DefaultPriorityDeadline = 100
 // time. Cache loads and solc runs go GOMAXPROCS-wide regardless (solc of one
 // family overlaps the next family's setup).
 const DefaultParallel = 1
-
-// VerifierFile is the cached verifier bytecode's file name inside a family's
-// key directory; %s is the hex SHA-256 prefix of the raw verifying key it was
-// compiled from, so new keys never pick up a stale verifier.
-const VerifierFile = "verifier-%s.bin"
 
 // Rollup is a deployed rollup.
 type Rollup struct {
@@ -274,12 +264,11 @@ func (pr *preparer) prepare(ctx context.Context, f types.Family, nth string) (*f
 	}
 	t0 := time.Now()
 	var keys *prover.Keys
-	cached := false
 	if dir != "" {
 		k, err := prover.LoadKeys(dir)
 		switch {
 		case err == nil:
-			keys, cached = k, true
+			keys = k
 			progress(fmt.Sprintf("%v keys cached (%s): loaded in %s", f, nth, since(t0)))
 		case errors.Is(err, fs.ErrNotExist):
 		default:
@@ -300,34 +289,9 @@ func (pr *preparer) prepare(ctx context.Context, f types.Family, nth string) (*f
 		}
 	}
 
-	var vk bytes.Buffer
-	if _, err := keys.VK.WriteRawTo(&vk); err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(vk.Bytes())
-	var codePath string
-	if dir != "" {
-		codePath = filepath.Join(dir, fmt.Sprintf(VerifierFile, hex.EncodeToString(sum[:8])))
-		if code, err := os.ReadFile(codePath); err == nil && len(code) > 0 {
-			if cached {
-				progress(fmt.Sprintf("%v verifier cached", f))
-			}
-			return &familyArtifacts{keys: keys, code: code}, nil
-		}
-	}
-	t1 := time.Now()
-	code, err := bridge.VerifierBytecode(keys.VK)
-	if errors.Is(err, compiler.ErrNotInstalled) {
-		return nil, fmt.Errorf("devchain: %v verifier: %w (the Solidity compiler is missing: run `make solc` in the module root, which needs Node.js and npm)", f, err)
-	}
+	code, err := bridge.VerifierDeployCode(keys.VK)
 	if err != nil {
 		return nil, fmt.Errorf("devchain: %v verifier: %w", f, err)
-	}
-	progress(fmt.Sprintf("compiled %v verifier (solc): %s", f, since(t1)))
-	if codePath != "" {
-		if err := writeAtomic(codePath, code); err != nil {
-			return nil, fmt.Errorf("devchain: cache %v verifier: %w", f, err)
-		}
 	}
 	return &familyArtifacts{keys: keys, code: code}, nil
 }

@@ -158,21 +158,30 @@ func NewServiceConfig(cmd *cli.Command) (*ServiceConfig, error) {
 	if c.StopTimeout <= 0 {
 		return nil, ConfigErr("stop-timeout", c.StopTimeout.String(), "must be positive")
 	}
-	switch lvl := strings.ToLower(cmd.String("log.level")); lvl {
-	case "debug":
-		c.Log.Level = slog.LevelDebug
-	case "info", "":
-		c.Log.Level = slog.LevelInfo
-	case "warn", "warning":
-		c.Log.Level = slog.LevelWarn
-	case "error":
-		c.Log.Level = slog.LevelError
-	default:
-		return nil, ConfigErr("log.level", lvl, "want debug, info, warn or error")
+	if c.Log, err = ParseLog(cmd.String("log.level"), cmd.String("log.format")); err != nil {
+		return nil, err
 	}
-	c.Log.Format = cmd.String("log.format")
-	if c.Log.Format != "text" && c.Log.Format != "json" {
-		return nil, ConfigErr("log.format", c.Log.Format, "want text or json")
+	return c, nil
+}
+
+// ParseLog checks --log.level and --log.format.
+func ParseLog(level, format string) (LogConfig, error) {
+	var c LogConfig
+	switch lvl := strings.ToLower(level); lvl {
+	case "debug":
+		c.Level = slog.LevelDebug
+	case "info", "":
+		c.Level = slog.LevelInfo
+	case "warn", "warning":
+		c.Level = slog.LevelWarn
+	case "error":
+		c.Level = slog.LevelError
+	default:
+		return c, ConfigErr("log.level", lvl, "want debug, info, warn or error")
+	}
+	c.Format = format
+	if c.Format != "text" && c.Format != "json" {
+		return c, ConfigErr("log.format", c.Format, "want text or json")
 	}
 	return c, nil
 }

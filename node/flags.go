@@ -74,9 +74,24 @@ func Flags(s *Settings) []cli.Flag {
 		&cli.IntFlag{Name: "prover.device", Usage: "GPU device id (--prover icicle)", Sources: s.Sources("prover.device")},
 		&cli.UintFlag{Name: "fees.maker-bips", Value: 2, Usage: "trade fee of the resting order (basis points)", Sources: s.Sources("fees.maker-bips")},
 		&cli.UintFlag{Name: "fees.taker-bips", Value: 5, Usage: "trade fee of the incoming order (basis points)", Sources: s.Sources("fees.taker-bips")},
+		InsecureDevKeysFlag(s),
 	}
 	return append(own, ServiceFlags(s)...)
 }
+
+// InsecureDevKeysFlag is --insecure-dev-keys (env MODEX_INSECURE_DEV_KEYS,
+// TOML insecure-dev-keys): without it, keys from the INSECURE development
+// setup (prover.Keys.Insecure) are refused with prover.ErrInsecureKeys
+// (prover.Keys.CheckSecure). modex node and modex deploy take it; a devnet
+// always allows dev keys.
+func InsecureDevKeysFlag(s *Settings) cli.Flag {
+	return &cli.BoolFlag{Name: "insecure-dev-keys", Usage: "accept prover keys from the INSECURE development setup (modex setup --dev, the devnet's key cache): " +
+		"whoever made them can forge proofs; devnets only (keys from modex ceremony need no flag)", Sources: s.Sources("insecure-dev-keys")}
+}
+
+// InsecureDevKeysWarning is what a node running with dev keys logs, loud.
+const InsecureDevKeysWarning = "INSECURE DEVELOPMENT KEYS: this node proves with keys from the single-party dev setup; " +
+	"whoever ran it can forge proofs and take every deposit. Devnets only, never real funds (keys from modex ceremony are safe)"
 
 // LogConfig is --log.level and --log.format.
 type LogConfig struct {
@@ -204,6 +219,9 @@ type CLIConfig struct {
 	ProverDevice  int
 	MakerFeeBips  uint8
 	TakerFeeBips  uint8
+	// InsecureDevKeys is --insecure-dev-keys: keys from the INSECURE dev
+	// setup are accepted (refused with prover.ErrInsecureKeys otherwise).
+	InsecureDevKeys bool
 }
 
 // NewCLIConfig reads and checks Flags (a *ConfigError names the flag).
@@ -214,7 +232,8 @@ func NewCLIConfig(cmd *cli.Command) (*CLIConfig, error) {
 	}
 	c := &CLIConfig{ServiceConfig: *sc, L1RPC: cmd.String("l1-rpc"), Keys: cmd.String("keys"), DataDir: cmd.String("datadir"),
 		Admin: cmd.Bool("admin"), Confirmations: cmd.Uint64("confirmations"), FromBlock: cmd.Uint64("from-block"),
-		L1Poll: cmd.Duration("l1.poll"), MaxFeeGwei: cmd.Uint64("l1.max-fee-gwei"), Prover: cmd.String("prover"), ProverDevice: cmd.Int("prover.device")}
+		L1Poll: cmd.Duration("l1.poll"), MaxFeeGwei: cmd.Uint64("l1.max-fee-gwei"), Prover: cmd.String("prover"), ProverDevice: cmd.Int("prover.device"),
+		InsecureDevKeys: cmd.Bool("insecure-dev-keys")}
 	if err := CheckURL("l1-rpc", c.L1RPC); err != nil {
 		return nil, err
 	}
@@ -276,7 +295,9 @@ func NewCLIConfig(cmd *cli.Command) (*CLIConfig, error) {
 	return c, nil
 }
 
-// Config is the node's Config for this configuration.
+// Config is the node's Config for this configuration. Its InsecureDevKeys
+// is left false: whether the keys are dev keys is known once they are
+// loaded (the caller sets it from prover.Keys.Insecure).
 func (c *CLIConfig) Config(l1 bridge.L1, provers map[types.Family]prover.Prover, log *slog.Logger) Config {
 	return Config{
 		DataDir: c.DataDir, Params: c.Params, L1: l1, Bridge: c.Bridge, OperatorKey: c.OperatorKey,

@@ -49,8 +49,13 @@ type Config struct {
 	L1Poll        time.Duration     // how often L1 is polled (default 1 s)
 
 	// Provers proves each family (prover.NewCPU(keys), NewGPU, or remote).
-	Provers       map[types.Family]prover.Prover
-	ProverWorkers int
+	Provers map[types.Family]prover.Prover
+	// InsecureDevKeys: the provers' keys (some of them) come from the
+	// INSECURE development setup (prover.Keys.Insecure), accepted by
+	// --insecure-dev-keys or by a devnet. The node warns at start and
+	// reports it in node_contracts.
+	InsecureDevKeys bool
+	ProverWorkers   int
 	// ProveAttempts: how many times a batch is proven before the pipeline
 	// halts on it (pipeline.Config.MaxAttempts; default 8).
 	ProveAttempts int
@@ -271,7 +276,10 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.wg.Add(1)
 	go n.l1Loop()
-	n.log.Info("node started", "rpc", n.api.Addr(), "bridge", n.cfg.Bridge, "sealed", n.seq.Sealed())
+	n.log.Info("node started", "rpc", n.api.Addr(), "bridge", n.cfg.Bridge, "sealed", n.seq.Sealed(), "insecureDevKeys", n.cfg.InsecureDevKeys)
+	if n.cfg.InsecureDevKeys {
+		n.log.Warn(InsecureDevKeysWarning)
+	}
 	return nil
 }
 

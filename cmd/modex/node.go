@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,7 +43,7 @@ func (a *app) runNode(c *node.CLIConfig) error {
 	ctx, stopSignals := startupContext(log)
 	defer stopSignals()
 
-	provers, err := loadProvers(ctx, log, c.Keys, c.Params, c.Families, c.Prover, c.ProverDevice)
+	provers, insecure, err := loadProvers(ctx, log, c.Keys, c.Params, c.Families, c.Prover, c.ProverDevice, c.InsecureDevKeys)
 	if err != nil {
 		return err
 	}
@@ -51,7 +52,9 @@ func (a *app) runNode(c *node.CLIConfig) error {
 		return fmt.Errorf("L1 endpoint %s: %w", c.L1RPC, err)
 	}
 	defer l1.Close()
-	n, err := node.New(ctx, c.Config(l1, provers, log))
+	cfg := c.Config(l1, provers, log)
+	cfg.InsecureDevKeys = insecure
+	n, err := node.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -65,40 +68,54 @@ func (a *app) runNode(c *node.CLIConfig) error {
 }
 
 // loadProvers loads every family's keys from dir/<circuits.BatchKey(f, p)>
-// (the layout of the devnet's key cache) and builds the provers.
-func loadProvers(ctx context.Context, log *slog.Logger, dir string, p types.Params, fams []types.Family, kind string, device int) (map[types.Family]prover.Prover, error) {
+// (the layout of the devnet's key cache) and builds the provers. Keys from
+// the INSECURE dev setup are refused with prover.ErrInsecureKeys unless
+// allowInsecure (--insecure-dev-keys); insecure says whether any were
+// loaded.
+func loadProvers(ctx context.Context, log *slog.Logger, dir string, p types.Params, fams []types.Family, kind string, device int, allowInsecure bool) (_ map[types.Family]prover.Prover, insecure bool, _ error) {
 	out := map[types.Family]prover.Prover{}
 	start := time.Now()
+	var devFams []string
 	for i, f := range fams {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		t0 := time.Now()
 		kd := filepath.Join(dir, filepath.FromSlash(circuits.BatchKey(f, p)))
 		keys, err := prover.LoadKeys(kd)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &node.ConfigError{Field: "keys", Value: dir, Reason: fmt.Sprintf("no %v keys in %s (each family's keys live in <keys>/%s; `modex devnet --keys DIR` makes them, or restrict --families)", f, kd, circuits.BatchKey(f, p))}
+			return nil, false, &node.ConfigError{Field: "keys", Value: dir, Reason: fmt.Sprintf("no %v keys in %s (each family's keys live in <keys>/%s; `modex devnet --keys DIR` makes them, or restrict --families)", f, kd, circuits.BatchKey(f, p))}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%v keys in %s: %w", f, kd, err)
+			return nil, false, fmt.Errorf("%v keys in %s: %w", f, kd, err)
+		}
+		if err := keys.CheckSecure(allowInsecure); err != nil {
+			log.Error("refusing INSECURE development keys (pass --insecure-dev-keys to accept them on a devnet)", "family", f.String(), "dir", kd)
+			return nil, false, fmt.Errorf("%v keys in %s: %w", f, kd, err)
+		}
+		if keys.Insecure {
+			devFams = append(devFams, f.String())
 		}
 		var pv prover.Prover
 		switch kind {
 		case "icicle":
 			pv, err = prover.NewGPU(keys, prover.GPUConfig{DeviceID: device, Backend: "CUDA", Pin: true})
 			if errors.Is(err, prover.ErrNoICICLE) {
-				return nil, &node.ConfigError{Field: "prover", Value: kind, Reason: "this binary was built without ICICLE: build bin/modex-gpu with `make gpu` and run it instead, or use --prover cpu"}
+				return nil, false, &node.ConfigError{Field: "prover", Value: kind, Reason: "this binary was built without ICICLE: build bin/modex-gpu with `make gpu` and run it instead, or use --prover cpu"}
 			}
 			if err != nil {
-				return nil, fmt.Errorf("ICICLE prover for %v: %w", f, err)
+				return nil, false, fmt.Errorf("ICICLE prover for %v: %w", f, err)
 			}
 		default:
 			pv = prover.NewCPU(keys)
 		}
 		out[f] = pv
-		log.Info("loaded prover keys", "family", f.String(), "n", fmt.Sprintf("%d/%d", i+1, len(fams)), "took", humanSince(t0), "elapsed", humanSince(start))
+		log.Info("loaded prover keys", "family", f.String(), "origin", keys.Origin(), "n", fmt.Sprintf("%d/%d", i+1, len(fams)), "took", humanSince(t0), "elapsed", humanSince(start))
 	}
-	return out, nil
+	if len(devFams) > 0 {
+		log.Warn("accepted INSECURE development keys (--insecure-dev-keys): "+node.InsecureDevKeysWarning, "families", strings.Join(devFams, ","))
+	}
+	return out, len(devFams) > 0, nil
 }
 
 // startupContext is cancelled by the first SIGINT/SIGTERM during startup;

@@ -81,14 +81,18 @@ func Start(ctx context.Context, cfg Config) (*Devnet, error) {
 		chain.Close()
 		return nil, err
 	}
+	// A devnet always allows the INSECURE dev keys it makes (the implicit
+	// --insecure-dev-keys); the node says so in its log and node_contracts.
 	provers := map[types.Family]prover.Prover{}
+	insecure := false
 	for f, k := range ru.Keys {
 		provers[f] = prover.NewCPU(k)
+		insecure = insecure || k.Insecure
 	}
 	ncfg := node.Config{
 		DataDir: cfg.DataDir, Params: cfg.Params, L1: chain.Client(), Bridge: ru.Contract.Address,
 		OperatorKey: op, FromBlock: ru.DeployBlock, L1Poll: 200 * time.Millisecond,
-		Provers: provers, ProverWorkers: cfg.ProverWorkers, ProveAttempts: cfg.ProveAttempts, BatchTimeout: cfg.BatchTimeout,
+		Provers: provers, InsecureDevKeys: insecure, ProverWorkers: cfg.ProverWorkers, ProveAttempts: cfg.ProveAttempts, BatchTimeout: cfg.BatchTimeout,
 		FamilyWait: cfg.FamilyWait, MakerFeeBips: 2, TakerFeeBips: 5,
 		RPC:    cfg.rpcConfig(),
 		Logger: cfg.Logger,

@@ -23,6 +23,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/deploy"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/types"
@@ -60,7 +61,8 @@ func Flags(s *Settings) []cli.Flag {
 	s.Secret("operator-key")
 	own := []cli.Flag{
 		&cli.StringFlag{Name: "l1-rpc", Usage: "L1 JSON-RPC endpoint (http, https, ws or wss URL)", Sources: s.Sources("l1-rpc")},
-		&cli.StringFlag{Name: "bridge", Usage: "the bridge contract's address", Sources: s.Sources("bridge")},
+		&cli.StringFlag{Name: "deployment", Usage: "the deployment record `modex deploy` wrote: the bridge, its first block, the parameters and the families come from it, and the node refuses to start when the chain's code or verifying keys differ from it", Sources: s.Sources("deployment"), TakesFile: true},
+		&cli.StringFlag{Name: "bridge", Usage: "the bridge contract's address (without --deployment)", Sources: s.Sources("bridge")},
 		&cli.StringFlag{Name: "operator-key", Usage: "the operator's L1 key (hex secp256k1; commits batches)", Sources: s.Sources("operator-key")},
 		&cli.StringFlag{Name: "operator-key-file", Usage: "file holding the operator's L1 key (hex)", Sources: s.Sources("operator-key-file"), TakesFile: true},
 		&cli.StringFlag{Name: "keys", Usage: "prover keys: <keys>/<circuit key>/ per family, the layout `modex devnet --keys` writes", Sources: s.Sources("keys")},
@@ -222,7 +224,15 @@ type CLIConfig struct {
 	// InsecureDevKeys is --insecure-dev-keys: keys from the INSECURE dev
 	// setup are accepted (refused with prover.ErrInsecureKeys otherwise).
 	InsecureDevKeys bool
+	// Deployment is the record of --deployment (nil: none); the node checks
+	// the chain against it before it starts.
+	Deployment     *deploy.Record
+	DeploymentPath string
 }
+
+// deploymentFields come from a deployment record; with --deployment they
+// may not be given.
+var deploymentFields = []string{"bridge", "from-block", "params", "batch.capacity", "families"}
 
 // NewCLIConfig reads and checks Flags (a *ConfigError names the flag).
 func NewCLIConfig(cmd *cli.Command) (*CLIConfig, error) {
@@ -237,8 +247,32 @@ func NewCLIConfig(cmd *cli.Command) (*CLIConfig, error) {
 	if err := CheckURL("l1-rpc", c.L1RPC); err != nil {
 		return nil, err
 	}
-	if b := cmd.String("bridge"); !common.IsHexAddress(b) {
-		return nil, ConfigErr("bridge", b, "want a 0x-hex address")
+	if path := cmd.String("deployment"); path != "" {
+		for _, name := range deploymentFields {
+			if cmd.IsSet(name) {
+				return nil, ConfigErr(name, cmd.String(name), "comes from the deployment record (--deployment %s): leave it out", path)
+			}
+		}
+		rec, err := deploy.Load(path)
+		if err != nil {
+			return nil, ConfigErr("deployment", path, "%v", err)
+		}
+		if !rec.Complete {
+			return nil, ConfigErr("deployment", path, "an incomplete deployment (interrupted): run `modex deploy` again with --out %s to finish it", path)
+		}
+		c.Deployment, c.DeploymentPath = rec, path
+		c.Bridge, c.FromBlock, c.Params = rec.Bridge.Address, rec.DeployBlock, rec.Params.Params()
+		if rec.Params.Name != "" {
+			c.ParamsName = rec.Params.Name
+		}
+		if c.Families, err = rec.FamilyList(); err != nil {
+			return nil, ConfigErr("deployment", path, "%v", err)
+		}
+		if rec.Insecure && !c.InsecureDevKeys {
+			return nil, fmt.Errorf("--deployment %s: %w: the deployment's verifiers are of INSECURE development keys; --insecure-dev-keys accepts them (devnets and tests only)", path, prover.ErrInsecureKeys)
+		}
+	} else if b := cmd.String("bridge"); !common.IsHexAddress(b) {
+		return nil, ConfigErr("bridge", b, "want a 0x-hex address (or --deployment FILE)")
 	} else {
 		c.Bridge = common.HexToAddress(b)
 	}

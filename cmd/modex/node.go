@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/modex/modex/circuits"
+	"github.com/modex/modex/deploy"
 	"github.com/modex/modex/node"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/types"
@@ -43,7 +44,7 @@ func (a *app) runNode(c *node.CLIConfig) error {
 	ctx, stopSignals := startupContext(log)
 	defer stopSignals()
 
-	provers, insecure, err := loadProvers(ctx, log, c.Keys, c.Params, c.Families, c.Prover, c.ProverDevice, c.InsecureDevKeys)
+	provers, keys, insecure, err := loadProvers(ctx, log, c.Keys, c.Params, c.Families, c.Prover, c.ProverDevice, c.InsecureDevKeys)
 	if err != nil {
 		return err
 	}
@@ -52,6 +53,15 @@ func (a *app) runNode(c *node.CLIConfig) error {
 		return fmt.Errorf("L1 endpoint %s: %w", c.L1RPC, err)
 	}
 	defer l1.Close()
+	if c.Deployment != nil {
+		// The chain must hold what the record says, and --keys the keys
+		// that were deployed.
+		if err := deploy.Check(ctx, l1, c.Deployment, keys); err != nil {
+			return fmt.Errorf("--deployment %s: %w", c.DeploymentPath, err)
+		}
+		log.Info("the chain matches the deployment record", "record", c.DeploymentPath, "chain", c.Deployment.ChainID,
+			"bridge", c.Bridge, "deployBlock", c.FromBlock, "families", len(c.Families))
+	}
 	cfg := c.Config(l1, provers, log)
 	cfg.InsecureDevKeys = insecure
 	n, err := node.New(ctx, cfg)
@@ -72,26 +82,27 @@ func (a *app) runNode(c *node.CLIConfig) error {
 // the INSECURE dev setup are refused with prover.ErrInsecureKeys unless
 // allowInsecure (--insecure-dev-keys); insecure says whether any were
 // loaded.
-func loadProvers(ctx context.Context, log *slog.Logger, dir string, p types.Params, fams []types.Family, kind string, device int, allowInsecure bool) (_ map[types.Family]prover.Prover, insecure bool, _ error) {
+func loadProvers(ctx context.Context, log *slog.Logger, dir string, p types.Params, fams []types.Family, kind string, device int, allowInsecure bool) (_ map[types.Family]prover.Prover, _ map[types.Family]*prover.Keys, insecure bool, _ error) {
 	out := map[types.Family]prover.Prover{}
+	all := map[types.Family]*prover.Keys{}
 	start := time.Now()
 	var devFams []string
 	for i, f := range fams {
 		if err := ctx.Err(); err != nil {
-			return nil, false, err
+			return nil, nil, false, err
 		}
 		t0 := time.Now()
 		kd := filepath.Join(dir, filepath.FromSlash(circuits.BatchKey(f, p)))
 		keys, err := prover.LoadKeys(kd)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, false, &node.ConfigError{Field: "keys", Value: dir, Reason: fmt.Sprintf("no %v keys in %s (each family's keys live in <keys>/%s; `modex devnet --keys DIR` makes them, or restrict --families)", f, kd, circuits.BatchKey(f, p))}
+			return nil, nil, false, &node.ConfigError{Field: "keys", Value: dir, Reason: fmt.Sprintf("no %v keys in %s (each family's keys live in <keys>/%s; `modex devnet --keys DIR` makes them, or restrict --families)", f, kd, circuits.BatchKey(f, p))}
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("%v keys in %s: %w", f, kd, err)
+			return nil, nil, false, fmt.Errorf("%v keys in %s: %w", f, kd, err)
 		}
 		if err := keys.CheckSecure(allowInsecure); err != nil {
 			log.Error("refusing INSECURE development keys (pass --insecure-dev-keys to accept them on a devnet)", "family", f.String(), "dir", kd)
-			return nil, false, fmt.Errorf("%v keys in %s: %w", f, kd, err)
+			return nil, nil, false, fmt.Errorf("%v keys in %s: %w", f, kd, err)
 		}
 		if keys.Insecure {
 			devFams = append(devFams, f.String())
@@ -101,21 +112,22 @@ func loadProvers(ctx context.Context, log *slog.Logger, dir string, p types.Para
 		case "icicle":
 			pv, err = prover.NewGPU(keys, prover.GPUConfig{DeviceID: device, Backend: "CUDA", Pin: true})
 			if errors.Is(err, prover.ErrNoICICLE) {
-				return nil, false, &node.ConfigError{Field: "prover", Value: kind, Reason: "this binary was built without ICICLE: build bin/modex-gpu with `make gpu` and run it instead, or use --prover cpu"}
+				return nil, nil, false, &node.ConfigError{Field: "prover", Value: kind, Reason: "this binary was built without ICICLE: build bin/modex-gpu with `make gpu` and run it instead, or use --prover cpu"}
 			}
 			if err != nil {
-				return nil, false, fmt.Errorf("ICICLE prover for %v: %w", f, err)
+				return nil, nil, false, fmt.Errorf("ICICLE prover for %v: %w", f, err)
 			}
 		default:
 			pv = prover.NewCPU(keys)
 		}
 		out[f] = pv
+		all[f] = keys
 		log.Info("loaded prover keys", "family", f.String(), "origin", keys.Origin(), "n", fmt.Sprintf("%d/%d", i+1, len(fams)), "took", humanSince(t0), "elapsed", humanSince(start))
 	}
 	if len(devFams) > 0 {
 		log.Warn("accepted INSECURE development keys (--insecure-dev-keys): "+node.InsecureDevKeysWarning, "families", strings.Join(devFams, ","))
 	}
-	return out, len(devFams) > 0, nil
+	return out, all, len(devFams) > 0, nil
 }
 
 // startupContext is cancelled by the first SIGINT/SIGTERM during startup;

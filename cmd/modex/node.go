@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/modex/modex/circuits"
+	"github.com/modex/modex/internal/datadir"
 	"github.com/modex/modex/node"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/types"
@@ -39,6 +40,17 @@ func (a *app) nodeCommand() *cli.Command {
 
 func (a *app) runNode(c *node.CLIConfig) error {
 	log := newLogger(a.errOut, c.Log)
+	// the data directory is locked first (a directory in use is a
+	// *datadir.InUseError) and its port checked before the keys load
+	// (minutes at production depths); the node uses the held lock
+	lock, err := datadir.Acquire(c.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if err := node.CheckListen(node.ListenAddr{Field: "rpc.addr", Addr: c.RPCAddr}); err != nil {
+		return err
+	}
 	ctx, stopSignals := startupContext(log)
 	defer stopSignals()
 
@@ -51,7 +63,9 @@ func (a *app) runNode(c *node.CLIConfig) error {
 		return fmt.Errorf("L1 endpoint %s: %w", c.L1RPC, err)
 	}
 	defer l1.Close()
-	n, err := node.New(ctx, c.Config(l1, provers, log))
+	cfg := c.Config(l1, provers, log)
+	cfg.DataDirLock = lock
+	n, err := node.New(ctx, cfg)
 	if err != nil {
 		return err
 	}

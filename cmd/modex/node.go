@@ -18,6 +18,7 @@ import (
 
 	"github.com/modex/modex/circuits"
 	"github.com/modex/modex/deploy"
+	"github.com/modex/modex/internal/datadir"
 	"github.com/modex/modex/node"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/types"
@@ -41,6 +42,23 @@ func (a *app) nodeCommand() *cli.Command {
 
 func (a *app) runNode(c *node.CLIConfig) error {
 	log := newLogger(a.errOut, c.Log)
+	// INSECURE dev keys are refused before anything is touched: only each
+	// family's mark and verifying key are read (the proving keys load after
+	// the data directory is locked)
+	if err := checkKeyMarks(log, c.Keys, c.Params, c.Families, c.InsecureDevKeys); err != nil {
+		return err
+	}
+	// the data directory is locked first (a directory in use is a
+	// *datadir.InUseError) and its port checked before the keys load
+	// (minutes at production depths); the node uses the held lock
+	lock, err := datadir.Acquire(c.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if err := node.CheckListen(node.ListenAddr{Field: "rpc.addr", Addr: c.RPCAddr}); err != nil {
+		return err
+	}
 	ctx, stopSignals := startupContext(log)
 	defer stopSignals()
 
@@ -64,6 +82,7 @@ func (a *app) runNode(c *node.CLIConfig) error {
 	}
 	cfg := c.Config(l1, provers, log)
 	cfg.InsecureDevKeys = insecure
+	cfg.DataDirLock = lock
 	n, err := node.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -75,6 +94,23 @@ func (a *app) runNode(c *node.CLIConfig) error {
 	stopSignals()
 	fmt.Fprintf(a.out, "modex node: API http://%s and ws://%s, bridge %s, data %s\n", n.Addr(), n.Addr(), c.Bridge, c.DataDir)
 	return waitAndStop(log, c.StopTimeout, n.Stop)
+}
+
+// checkKeyMarks refuses INSECURE dev keys (prover.ErrInsecureKeys) unless
+// allowInsecure, reading only the marks and verifying keys; missing keys
+// are left to loadProvers.
+func checkKeyMarks(log *slog.Logger, dir string, p types.Params, fams []types.Family, allowInsecure bool) error {
+	if allowInsecure {
+		return nil
+	}
+	for _, f := range fams {
+		kd := filepath.Join(dir, filepath.FromSlash(circuits.BatchKey(f, p)))
+		if _, insecure, err := prover.LoadVerifyingKey(kd); err == nil && insecure {
+			log.Error("refusing INSECURE development keys (pass --insecure-dev-keys to accept them on a devnet)", "family", f.String(), "dir", kd)
+			return fmt.Errorf("%v keys in %s: %w", f, kd, (&prover.Keys{Insecure: true}).CheckSecure(false))
+		}
+	}
+	return nil
 }
 
 // loadProvers loads every family's keys from dir/<circuits.BatchKey(f, p)>

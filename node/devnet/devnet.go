@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/modex/modex/internal/datadir"
 	"github.com/modex/modex/node"
 	"github.com/modex/modex/node/devchain"
 	"github.com/modex/modex/prover"
@@ -38,6 +39,11 @@ type Config struct {
 	ProveAttempts int // 0: the pipeline's default
 	Logger        *slog.Logger
 	Progress      func(msg string)
+
+	// DataDirLock is DataDir's lock when the caller holds it (`modex devnet`
+	// locks the directory before it wipes it); the node uses it and it stays
+	// the caller's. Nil: the node locks DataDir itself.
+	DataDirLock *datadir.Lock
 }
 
 // Devnet is an embedded L1 with the rollup deployed and a node running.
@@ -90,7 +96,7 @@ func Start(ctx context.Context, cfg Config) (*Devnet, error) {
 		insecure = insecure || k.Insecure
 	}
 	ncfg := node.Config{
-		DataDir: cfg.DataDir, Params: cfg.Params, L1: chain.Client(), Bridge: ru.Contract.Address,
+		DataDir: cfg.DataDir, DataDirLock: cfg.DataDirLock, Params: cfg.Params, L1: chain.Client(), Bridge: ru.Contract.Address,
 		OperatorKey: op, FromBlock: ru.DeployBlock, L1Poll: 200 * time.Millisecond,
 		Provers: provers, InsecureDevKeys: insecure, ProverWorkers: cfg.ProverWorkers, ProveAttempts: cfg.ProveAttempts, BatchTimeout: cfg.BatchTimeout,
 		FamilyWait: cfg.FamilyWait, MakerFeeBips: 2, TakerFeeBips: 5,

@@ -86,6 +86,20 @@ func Deploy(ctx context.Context, l1 L1, opts *bind.TransactOpts, cfg DeployConfi
 // DeployTx sends the bridge's deployment and returns its address and
 // transaction without waiting (a chain that mines on demand mines it next).
 func DeployTx(opts *bind.TransactOpts, l1 L1, cfg DeployConfig) (common.Address, *ethtypes.Transaction, error) {
+	code, err := DeployCode(cfg)
+	if err != nil {
+		return common.Address{}, nil, err
+	}
+	addr, tx, err := bind.DeployContract(opts, code, l1, nil)
+	if err != nil {
+		return common.Address{}, nil, fmt.Errorf("bridge: deploy: %w", Revert(err))
+	}
+	return addr, tx, nil
+}
+
+// DeployCode is the bridge's creation code with cfg as its constructor
+// argument.
+func DeployCode(cfg DeployConfig) ([]byte, error) {
 	c := bindings.ModexConfig{
 		Operator:         cfg.Operator,
 		Governor:         cfg.Governor,
@@ -107,15 +121,11 @@ func DeployTx(opts *bind.TransactOpts, l1 L1, cfg DeployConfig) (common.Address,
 	}
 	for f, a := range cfg.Verifiers {
 		if f < 1 || int(f) > len(c.Verifiers) {
-			return common.Address{}, nil, fmt.Errorf("bridge: no family %d", f)
+			return nil, fmt.Errorf("bridge: no family %d", f)
 		}
 		c.Verifiers[f-1] = a
 	}
-	addr, tx, err := bind.DeployContract(opts, common.FromHex(bindings.ModexMetaData.Bin), l1, ABI.PackConstructor(c))
-	if err != nil {
-		return common.Address{}, nil, fmt.Errorf("bridge: deploy: %w", Revert(err))
-	}
-	return addr, tx, nil
+	return append(common.FromHex(bindings.ModexMetaData.Bin), ABI.PackConstructor(c)...), nil
 }
 
 // VerifierDeployCode is the creation code of vk's verifier: the keyed

@@ -104,6 +104,10 @@ func VKHash(vk groth16.VerifyingKey, insecure bool) ([32]byte, error) {
 	return out, nil
 }
 
+// Origin is the keys' origin as the manifest names it: OriginDevSetup when
+// Insecure, else OriginCeremony.
+func (k *Keys) Origin() string { return origin(k.Insecure) }
+
 // VKHash is VKHash(k.VK, k.Insecure).
 func (k *Keys) VKHash() ([32]byte, error) {
 	if k == nil {

@@ -24,7 +24,7 @@ var testKeys string
 
 // capacity is the batch capacity of every test here (the keys are made
 // for it): small, so proofs take seconds.
-const capacity = 2
+const capacity = 1
 
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))

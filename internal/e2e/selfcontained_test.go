@@ -53,6 +53,9 @@ var (
 // no solc and no go.mod to find), brings a devnet up that proves a batch
 // with Groth16 and verifies it on its L1.
 func TestSelfContainedDevnet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a devnet from the binary alone: sets up and proves a circuit")
+	}
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

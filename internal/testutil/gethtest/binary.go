@@ -168,7 +168,7 @@ func build(dir, version string) error {
 	fmt.Fprintf(os.Stderr, "gethtest: building geth %s into %s (once; `make geth` does the same)\n", version, dir)
 	cmd := exec.Command(goCmd, "install", Module+"/cmd/geth@"+version)
 	// outside any module: go-ethereum's own go.mod pins geth's dependencies;
-	// without PGO, as `make geth` (see the Makefile)
+	// -pgo=off as `make geth` (it shares the build cache with our packages)
 	cmd.Dir = tmp
 	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=-pgo=off", "GOWORK=off")
 	out, err := cmd.CombinedOutput()

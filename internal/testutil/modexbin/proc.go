@@ -48,7 +48,7 @@ func (c Cmd) MustRun(t testing.TB, ctx context.Context, args ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("$ modex %s  (%.1fs)\n%s", strings.Join(args, " "), time.Since(t0).Seconds(), strings.TrimRight(out, "\n"))
+	t.Logf("$ modex %s  (%.1fs)\n%s", strings.Join(args, " "), time.Since(t0).Seconds(), lastLines(out, 40))
 	return out
 }
 

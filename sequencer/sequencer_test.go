@@ -3,6 +3,7 @@ package sequencer
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -428,5 +429,50 @@ func TestBusyMarketDoesNotStarveTransfers(t *testing.T) {
 	}
 	if st := f.status(h); st != rpc.TxIncluded {
 		t.Fatalf("transfer still %s after %d trades", st, id-1)
+	}
+}
+
+// TestAccountByAddressSoft: an account is found by its L1 address as soon
+// as its deposit is included (applied to the open batch, not yet sealed),
+// from the same soft state account_info answers from: the wallet's next
+// command after "deposit applied" must not wait for a seal.
+func TestAccountByAddressSoft(t *testing.T) {
+	f := newFixture(t, 2)
+	f.deposit(0, 0)
+	f.deposit(1, 1000)
+	byAddr := func(i int) []uint32 {
+		t.Helper()
+		ids, err := f.s.Queries().AccountByAddress(f.ctx, workload.Addr(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	pi, err := f.s.Queries().Priority(f.ctx, 1)
+	if err != nil || pi.Status != rpc.TxIncluded || f.s.Sealed() != 0 {
+		t.Fatalf("deposit %+v %v, sealed %d: want included in the open batch", pi, err, f.s.Sealed())
+	}
+	if got := byAddr(1); !slices.Equal(got, []uint32{1}) {
+		t.Fatalf("open batch: accounts of user 1 %v, want [1]", got)
+	}
+	if _, err := f.s.Queries().Account(f.ctx, 1); err != nil {
+		t.Fatalf("account_info of the same account: %v", err)
+	}
+	// a second deposit to the account lists it once
+	f.deposit(1, 5)
+	if got := byAddr(1); !slices.Equal(got, []uint32{1}) {
+		t.Fatalf("two deposits: %v, want [1]", got)
+	}
+	if got := byAddr(5); len(got) != 0 {
+		t.Fatalf("an address without deposits: %v", got)
+	}
+	// sealed (journal), then after a restart: the same answer
+	f.flush()
+	if got := byAddr(1); !slices.Equal(got, []uint32{1}) {
+		t.Fatalf("sealed: %v, want [1]", got)
+	}
+	f.restart()
+	if got := byAddr(0); !slices.Equal(got, []uint32{0}) {
+		t.Fatalf("after a restart: %v, want [0]", got)
 	}
 }

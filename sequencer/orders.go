@@ -113,7 +113,13 @@ func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, chan error, error) {
 	}
 	var rem uint64
 	err := s.soft(func(st *state.State) error {
-		var err error
+		m, err := st.Model(o.Model)
+		if err != nil {
+			return err
+		}
+		if o.Amount > m.MaxSupply {
+			return fmt.Errorf("%w: %d shares of model %d, which has at most %d", ErrOrderAboveSupply, o.Amount, o.Model, m.MaxSupply)
+		}
 		if rem, err = s.remaining(st, &o); err != nil {
 			return err
 		}

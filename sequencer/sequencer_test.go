@@ -476,3 +476,38 @@ func TestAccountByAddressSoft(t *testing.T) {
 		t.Fatalf("after a restart: %v, want [0]", got)
 	}
 }
+
+// TestOrderAboveMaxSupplyRefused: an order for more shares than its model
+// can ever have could never fill; it is refused with its own error and
+// nothing rests. Up to the maximum supply (the DAO may mint up to it) an
+// order is taken.
+func TestOrderAboveMaxSupplyRefused(t *testing.T) {
+	f := newFixture(t, 3)
+	f.deposit(0, 0)
+	f.deposit(1, 1_000_000)
+	f.deposit(2, 1_000_000)
+	f.flush()
+	cm := &types.CreateModel{Account: 1, Model: 1, Supply: 100, MaxSupply: 1000, HolderBps: 5000}
+	cm.CreditPrice.SetUint64(10)
+	cm.Weights.SetUint64(1)
+	if _, err := f.submit(1, cm); err != nil {
+		t.Fatal(err)
+	}
+	f.flush()
+	for _, side := range []types.Side{types.Buy, types.Sell} {
+		_, err := f.s.Place(f.ctx, f.order(2, 1, side, 1, 1001, 5))
+		wantErr(t, err, ErrOrderAboveSupply)
+		if info := rpc.Info(err); info.Code != 4018 || info.Reason != "order_above_supply" {
+			t.Fatalf("API error %+v, want 4018 order_above_supply", info)
+		}
+	}
+	snap, err := f.s.Queries().Book(f.ctx, 1, 10)
+	if err != nil || len(snap.Bids) != 0 || len(snap.Asks) != 0 {
+		t.Fatalf("book after refusals: %+v %v", snap, err)
+	}
+	// the maximum supply itself, above today's supply: taken, it rests
+	res, err := f.s.Place(f.ctx, f.order(2, 1, types.Buy, 1, 1000, 5))
+	if err != nil || res.Rested != 1000 {
+		t.Fatalf("buy of the maximum supply: %+v %v", res, err)
+	}
+}

@@ -511,3 +511,29 @@ func TestOrderAboveMaxSupplyRefused(t *testing.T) {
 		t.Fatalf("buy of the maximum supply: %+v %v", res, err)
 	}
 }
+
+// TestClockNeverBehindLastBatch: the sequencer's clock (Now) is its
+// Config.Clock, never behind the last sealed batch's timestamp: orders are
+// checked against the earliest time their trades' batch can carry, so the
+// book does not take an order that the batch would find expired.
+func TestClockNeverBehindLastBatch(t *testing.T) {
+	f := newFixture(t, 3)
+	f.deposit(0, 0)
+	f.deposit(1, 1_000_000)
+	f.deposit(2, 1_000_000)
+	f.flush()
+	f.createModel(1, 1, 1000, 0)
+	sealedAt := f.now
+	f.now -= 100 // the clock steps back (a restart against an L1 whose head is behind)
+	f.restart()
+	if got := f.s.Now(); got != sealedAt {
+		t.Fatalf("Now %d, want the last batch's timestamp %d", got, sealedAt)
+	}
+	o := &types.Order{Account: 2, Model: 1, Side: types.Buy, OrderID: 1, Amount: 10, MaxFeeBips: 10, ValidUntil: uint32(sealedAt - 1)}
+	o.Price.SetUint64(5)
+	if err := types.SignOrder(f.keys[2], testDomain, o); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.s.Place(f.ctx, o)
+	wantErr(t, err, types.ErrOrderExpired)
+}

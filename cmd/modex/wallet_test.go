@@ -331,8 +331,10 @@ func TestStatusFindsAccount(t *testing.T) {
 	pk := k.PubKey()
 	addr, _ := k.Address()
 	api := fakeAPI(t, map[string]func([]json.RawMessage) any{
-		"node_health":       health,
-		"node_syncStatus":   func([]json.RawMessage) any { return &rpc.SyncStatus{Sealed: 4, Verified: 3, Sequencing: true} },
+		"node_health": health,
+		"node_syncStatus": func([]json.RawMessage) any {
+			return &rpc.SyncStatus{Sealed: 4, Verified: 3, Sequencing: true, Clock: 1_800_000_000}
+		},
 		"node_contracts":    func([]json.RawMessage) any { return rpc.Contracts{ChainID: 1337, Bridge: common.Address{0xb1}} },
 		"account_byAddress": func([]json.RawMessage) any { return []uint32{7, 9} },
 		"account_info": func(p []json.RawMessage) any {
@@ -351,7 +353,7 @@ func TestStatusFindsAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"batches     sealed 4", "account 9", "base:0", "42", "40", "open orders: none"} {
+	for _, want := range []string{"batches     sealed 4", "clock       2027-01-15T08:00:00Z", "account 9", "base:0", "42", "40", "open orders: none"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)
 		}

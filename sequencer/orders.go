@@ -118,7 +118,7 @@ func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, chan error, error) {
 			return err
 		}
 		if o.Amount > m.MaxSupply {
-			return fmt.Errorf("%w: %d shares of model %d, which has at most %d", ErrOrderAboveSupply, o.Amount, o.Model, m.MaxSupply)
+			return fmt.Errorf("%w: %d shares of model %d, maximum supply %d", ErrOrderAboveSupply, o.Amount, o.Model, m.MaxSupply)
 		}
 		if rem, err = s.remaining(st, &o); err != nil {
 			return err

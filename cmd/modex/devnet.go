@@ -18,6 +18,7 @@ import (
 	"github.com/modex/modex/node"
 	"github.com/modex/modex/node/devnet"
 	"github.com/modex/modex/prover"
+	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/types"
 )
 
@@ -171,14 +172,46 @@ func (a *app) runDevnet(c *devnetConfig) error {
 	if err != nil {
 		return err
 	}
-	stopSignals()
 	log.Info("devnet started", "elapsed", humanSince(start))
-	// The banner comes last, after every startup line, on stdout; the
-	// node's per-batch log lines scroll it away, so it is in a file too.
+	// The banner comes last, after every startup line: the node seals,
+	// proves and verifies the startup's own batch (priority request 0
+	// opens the operator's fee account) at once, and the banner waits for
+	// it. The node's per-batch log lines scroll it away later, so it is
+	// in a file too.
+	awaitStartupBatch(ctx, dn.Node.SyncStatus, startupBatchWait)
+	stopSignals()
+	if ctx.Err() != nil { // interrupted while waiting
+		sctx, cancel := context.WithTimeout(context.Background(), c.StopTimeout)
+		defer cancel()
+		return dn.Stop(sctx)
+	}
 	if err := printDevnet(a.out, devnetInfoOf(dn), c); err != nil {
 		log.Warn("the dev accounts file was not written (the banner above has the keys)", "err", err)
 	}
 	return waitAndStop(log, c.StopTimeout, dn.Stop)
+}
+
+// startupBatchWait bounds how long the banner waits for the startup's own
+// batch (a slow prover only delays it that long).
+const startupBatchWait = time.Minute
+
+// awaitStartupBatch waits until batch 1, the startup's own, is verified on
+// L1 (or the pipeline halted, ctx ended, or limit passed).
+func awaitStartupBatch(ctx context.Context, status func(context.Context) (*rpc.SyncStatus, error), limit time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if st, err := status(ctx); err == nil && (st.Verified >= 1 || st.Halted != "") {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // devnetAccountsFile, in the data directory, holds the devnet's banner:

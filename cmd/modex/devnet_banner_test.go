@@ -2,18 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/modex/modex/node/devchain"
 	"github.com/modex/modex/node/devnet"
+	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/types"
 )
 
@@ -74,5 +77,47 @@ func TestDevnetBannerAndAccountsFile(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "l2Key 0x"+info.Accounts[2].L2Key) || strings.Contains(out.String(), devnetAccountsFile) {
 		t.Errorf("without the file:\n%s", out.String())
+	}
+}
+
+// The banner waits for the startup's own batch to be verified (its log
+// lines come before the banner, not after it), or for a halt, or for the
+// interrupt.
+func TestAwaitStartupBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		last rpc.SyncStatus // what the third call answers
+	}{
+		{"verified", rpc.SyncStatus{Sealed: 1, Proven: 1, Verified: 1}},
+		{"halted", rpc.SyncStatus{Sealed: 1, Halted: "prover down"}},
+	} {
+		calls := 0
+		status := func(context.Context) (*rpc.SyncStatus, error) {
+			calls++
+			switch calls {
+			case 1:
+				return nil, errors.New("not yet")
+			case 2:
+				return &rpc.SyncStatus{Sealed: 1, Proven: 1}, nil
+			}
+			st := tc.last
+			return &st, nil
+		}
+		awaitStartupBatch(context.Background(), status, time.Hour)
+		if calls != 3 {
+			t.Errorf("%s: returned after %d status calls, want 3", tc.name, calls)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	awaitStartupBatch(ctx, func(context.Context) (*rpc.SyncStatus, error) {
+		calls++
+		if calls == 2 {
+			cancel() // Ctrl-C
+		}
+		return &rpc.SyncStatus{}, nil
+	}, time.Hour)
+	if calls != 2 {
+		t.Errorf("interrupted: %d status calls, want 2", calls)
 	}
 }

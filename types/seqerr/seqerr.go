@@ -65,5 +65,5 @@ var (
 	// ErrOrderAboveSupply: the order is for more shares than its model can
 	// ever have (its maximum supply, fixed at creation), so it could never
 	// fill; it would rest on the book for nothing.
-	ErrOrderAboveSupply = errors.New("order: more shares than the model's maximum supply (it could never fill)")
+	ErrOrderAboveSupply = errors.New("more shares than the model can ever have (its maximum supply): the order could never fill")
 )

@@ -524,8 +524,13 @@ func TestClockNeverBehindLastBatch(t *testing.T) {
 	f.flush()
 	f.createModel(1, 1, 1000, 0)
 	sealedAt := f.now
-	f.now -= 100 // the clock steps back (a restart against an L1 whose head is behind)
-	f.restart()
+	// the clock steps back (a restart against an L1 whose head is behind);
+	// set while no loop reads it
+	if err := f.s.Stop(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.now -= 100
+	f.open()
 	if got := f.s.Now(); got != sealedAt {
 		t.Fatalf("Now %d, want the last batch's timestamp %d", got, sealedAt)
 	}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend/groth16"
@@ -15,11 +13,11 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 	ethtypes "github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm/runtime"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/modex/modex/contracts/bindings"
-	"github.com/modex/modex/contracts/compiler"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/types"
@@ -88,6 +86,20 @@ func Deploy(ctx context.Context, l1 L1, opts *bind.TransactOpts, cfg DeployConfi
 // DeployTx sends the bridge's deployment and returns its address and
 // transaction without waiting (a chain that mines on demand mines it next).
 func DeployTx(opts *bind.TransactOpts, l1 L1, cfg DeployConfig) (common.Address, *ethtypes.Transaction, error) {
+	code, err := DeployCode(cfg)
+	if err != nil {
+		return common.Address{}, nil, err
+	}
+	addr, tx, err := bind.DeployContract(opts, code, l1, nil)
+	if err != nil {
+		return common.Address{}, nil, fmt.Errorf("bridge: deploy: %w", Revert(err))
+	}
+	return addr, tx, nil
+}
+
+// DeployCode is the bridge's creation code with cfg as its constructor
+// argument.
+func DeployCode(cfg DeployConfig) ([]byte, error) {
 	c := bindings.ModexConfig{
 		Operator:         cfg.Operator,
 		Governor:         cfg.Governor,
@@ -109,38 +121,41 @@ func DeployTx(opts *bind.TransactOpts, l1 L1, cfg DeployConfig) (common.Address,
 	}
 	for f, a := range cfg.Verifiers {
 		if f < 1 || int(f) > len(c.Verifiers) {
-			return common.Address{}, nil, fmt.Errorf("bridge: no family %d", f)
+			return nil, fmt.Errorf("bridge: no family %d", f)
 		}
 		c.Verifiers[f-1] = a
 	}
-	addr, tx, err := bind.DeployContract(opts, common.FromHex(bindings.ModexMetaData.Bin), l1, ABI.PackConstructor(c))
-	if err != nil {
-		return common.Address{}, nil, fmt.Errorf("bridge: deploy: %w", Revert(err))
-	}
-	return addr, tx, nil
+	return append(common.FromHex(bindings.ModexMetaData.Bin), ABI.PackConstructor(c)...), nil
 }
 
-// VerifierBytecode exports the Solidity verifier of vk (gnark's template) and
-// compiles it with the pinned solc (`make solc`).
-func VerifierBytecode(vk groth16.VerifyingKey) ([]byte, error) {
-	dir, err := os.MkdirTemp("", "modex-verifier")
+// VerifierDeployCode is the creation code of vk's verifier: the keyed
+// verifier (contracts/src/Groth16Verifier.sol, compiled once at build time
+// and committed) followed by vk as its constructor argument
+// (prover.KeyedVerifierArgs). Nothing is compiled at run time.
+func VerifierDeployCode(vk groth16.VerifyingKey) ([]byte, error) {
+	args, err := prover.KeyedVerifierArgs(vk)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	var src bytes.Buffer
-	if err := prover.ExportSolidity(vk, &src); err != nil {
-		return nil, err
-	}
-	sol := filepath.Join(dir, "Verifier.sol")
-	if err := os.WriteFile(sol, src.Bytes(), 0o644); err != nil {
-		return nil, err
-	}
-	out, err := compiler.Compile(sol, "Verifier")
+	return append(common.FromHex(bindings.Groth16VerifierMetaData.Bin), verifierABI.PackConstructor(args)...), nil
+}
+
+var verifierABI = bindings.NewGroth16Verifier()
+
+// VerifierRuntimeCode is the code an account holds after deploying
+// VerifierDeployCode(vk): the constructor run in an in-memory EVM. A node
+// compares it with the code at a deployed verifier's address to know that
+// the verifier checks proofs of exactly its own key.
+func VerifierRuntimeCode(vk groth16.VerifyingKey) ([]byte, error) {
+	code, err := VerifierDeployCode(vk)
 	if err != nil {
 		return nil, err
 	}
-	return out.Bytecode, nil
+	out, _, _, err := runtime.Create(code, &runtime.Config{GasLimit: 30_000_000})
+	if err != nil {
+		return nil, fmt.Errorf("bridge: verifier constructor: %w", err)
+	}
+	return out, nil
 }
 
 // DeployBytecode deploys a contract without constructor arguments and waits

@@ -68,9 +68,9 @@ func setupFor(t testing.TB, f types.Family) *familySetup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := VerifierBytecode(keys.VK)
+	code, err := VerifierDeployCode(keys.VK)
 	if err != nil {
-		t.Fatal(err) // compiler.ErrNotInstalled: run `make solc`
+		t.Fatal(err)
 	}
 	s := &familySetup{keys: keys, code: code}
 	setups[f] = s

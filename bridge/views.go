@@ -102,3 +102,8 @@ func (c *Contract) Params(ctx context.Context, base types.Params) (types.Params,
 	base.AccountDepth, base.BalanceDepth, base.BatchCapacity = int(ad), int(bd), int(cp)
 	return base, base.Check()
 }
+
+// Governor is the bridge's governor.
+func (c *Contract) Governor(ctx context.Context) (common.Address, error) {
+	return view(ctx, c, ABI.PackGovernor(), ABI.UnpackGovernor)
+}

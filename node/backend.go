@@ -206,7 +206,7 @@ func (n *Node) Contracts(ctx context.Context) (*rpc.Contracts, error) {
 		}
 		n.verifiers = m
 	}
-	return &rpc.Contracts{ChainID: n.d.ChainID, Bridge: n.d.Bridge, Verifiers: maps.Clone(n.verifiers)}, nil
+	return &rpc.Contracts{ChainID: n.d.ChainID, Bridge: n.d.Bridge, Verifiers: maps.Clone(n.verifiers), InsecureDevKeys: n.cfg.InsecureDevKeys}, nil
 }
 
 func (n *Node) Priority(ctx context.Context, id uint64) (*rpc.PriorityInfo, error) {

@@ -23,6 +23,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/deploy"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/types"
@@ -60,7 +61,8 @@ func Flags(s *Settings) []cli.Flag {
 	s.Secret("operator-key")
 	own := []cli.Flag{
 		&cli.StringFlag{Name: "l1-rpc", Usage: "L1 JSON-RPC endpoint (http, https, ws or wss URL)", Sources: s.Sources("l1-rpc")},
-		&cli.StringFlag{Name: "bridge", Usage: "the bridge contract's address", Sources: s.Sources("bridge")},
+		&cli.StringFlag{Name: "deployment", Usage: "the deployment record `modex deploy` wrote: the bridge, its first block, the parameters and the families come from it, and the node refuses to start when the chain's code or verifying keys differ from it", Sources: s.Sources("deployment"), TakesFile: true},
+		&cli.StringFlag{Name: "bridge", Usage: "the bridge contract's address (without --deployment)", Sources: s.Sources("bridge")},
 		&cli.StringFlag{Name: "operator-key", Usage: "the operator's L1 key (hex secp256k1; commits batches)", Sources: s.Sources("operator-key")},
 		&cli.StringFlag{Name: "operator-key-file", Usage: "file holding the operator's L1 key (hex)", Sources: s.Sources("operator-key-file"), TakesFile: true},
 		&cli.StringFlag{Name: "keys", Usage: "prover keys: <keys>/<circuit key>/ per family, the layout `modex devnet --keys` writes", Sources: s.Sources("keys")},
@@ -74,9 +76,24 @@ func Flags(s *Settings) []cli.Flag {
 		&cli.IntFlag{Name: "prover.device", Usage: "GPU device id (--prover icicle)", Sources: s.Sources("prover.device")},
 		&cli.UintFlag{Name: "fees.maker-bips", Value: 2, Usage: "trade fee of the resting order (basis points)", Sources: s.Sources("fees.maker-bips")},
 		&cli.UintFlag{Name: "fees.taker-bips", Value: 5, Usage: "trade fee of the incoming order (basis points)", Sources: s.Sources("fees.taker-bips")},
+		InsecureDevKeysFlag(s),
 	}
 	return append(own, ServiceFlags(s)...)
 }
+
+// InsecureDevKeysFlag is --insecure-dev-keys (env MODEX_INSECURE_DEV_KEYS,
+// TOML insecure-dev-keys): without it, keys from the INSECURE development
+// setup (prover.Keys.Insecure) are refused with prover.ErrInsecureKeys
+// (prover.Keys.CheckSecure). modex node and modex deploy take it; a devnet
+// always allows dev keys.
+func InsecureDevKeysFlag(s *Settings) cli.Flag {
+	return &cli.BoolFlag{Name: "insecure-dev-keys", Usage: "accept prover keys from the INSECURE development setup (modex setup --dev, the devnet's key cache): " +
+		"whoever made them can forge proofs; devnets only (keys from modex ceremony need no flag)", Sources: s.Sources("insecure-dev-keys")}
+}
+
+// InsecureDevKeysWarning is what a node running with dev keys logs, loud.
+const InsecureDevKeysWarning = "INSECURE DEVELOPMENT KEYS: this node proves with keys from the single-party dev setup; " +
+	"whoever ran it can forge proofs and take every deposit. Devnets only, never real funds (keys from modex ceremony are safe)"
 
 // LogConfig is --log.level and --log.format.
 type LogConfig struct {
@@ -158,21 +175,30 @@ func NewServiceConfig(cmd *cli.Command) (*ServiceConfig, error) {
 	if c.StopTimeout <= 0 {
 		return nil, ConfigErr("stop-timeout", c.StopTimeout.String(), "must be positive")
 	}
-	switch lvl := strings.ToLower(cmd.String("log.level")); lvl {
-	case "debug":
-		c.Log.Level = slog.LevelDebug
-	case "info", "":
-		c.Log.Level = slog.LevelInfo
-	case "warn", "warning":
-		c.Log.Level = slog.LevelWarn
-	case "error":
-		c.Log.Level = slog.LevelError
-	default:
-		return nil, ConfigErr("log.level", lvl, "want debug, info, warn or error")
+	if c.Log, err = ParseLog(cmd.String("log.level"), cmd.String("log.format")); err != nil {
+		return nil, err
 	}
-	c.Log.Format = cmd.String("log.format")
-	if c.Log.Format != "text" && c.Log.Format != "json" {
-		return nil, ConfigErr("log.format", c.Log.Format, "want text or json")
+	return c, nil
+}
+
+// ParseLog checks --log.level and --log.format.
+func ParseLog(level, format string) (LogConfig, error) {
+	var c LogConfig
+	switch lvl := strings.ToLower(level); lvl {
+	case "debug":
+		c.Level = slog.LevelDebug
+	case "info", "":
+		c.Level = slog.LevelInfo
+	case "warn", "warning":
+		c.Level = slog.LevelWarn
+	case "error":
+		c.Level = slog.LevelError
+	default:
+		return c, ConfigErr("log.level", lvl, "want debug, info, warn or error")
+	}
+	c.Format = format
+	if c.Format != "text" && c.Format != "json" {
+		return c, ConfigErr("log.format", c.Format, "want text or json")
 	}
 	return c, nil
 }
@@ -195,7 +221,18 @@ type CLIConfig struct {
 	ProverDevice  int
 	MakerFeeBips  uint8
 	TakerFeeBips  uint8
+	// InsecureDevKeys is --insecure-dev-keys: keys from the INSECURE dev
+	// setup are accepted (refused with prover.ErrInsecureKeys otherwise).
+	InsecureDevKeys bool
+	// Deployment is the record of --deployment (nil: none); the node checks
+	// the chain against it before it starts.
+	Deployment     *deploy.Record
+	DeploymentPath string
 }
+
+// deploymentFields come from a deployment record; with --deployment they
+// may not be given.
+var deploymentFields = []string{"bridge", "from-block", "params", "batch.capacity", "families"}
 
 // NewCLIConfig reads and checks Flags (a *ConfigError names the flag).
 func NewCLIConfig(cmd *cli.Command) (*CLIConfig, error) {
@@ -205,12 +242,37 @@ func NewCLIConfig(cmd *cli.Command) (*CLIConfig, error) {
 	}
 	c := &CLIConfig{ServiceConfig: *sc, L1RPC: cmd.String("l1-rpc"), Keys: cmd.String("keys"), DataDir: cmd.String("datadir"),
 		Admin: cmd.Bool("admin"), Confirmations: cmd.Uint64("confirmations"), FromBlock: cmd.Uint64("from-block"),
-		L1Poll: cmd.Duration("l1.poll"), MaxFeeGwei: cmd.Uint64("l1.max-fee-gwei"), Prover: cmd.String("prover"), ProverDevice: cmd.Int("prover.device")}
+		L1Poll: cmd.Duration("l1.poll"), MaxFeeGwei: cmd.Uint64("l1.max-fee-gwei"), Prover: cmd.String("prover"), ProverDevice: cmd.Int("prover.device"),
+		InsecureDevKeys: cmd.Bool("insecure-dev-keys")}
 	if err := CheckURL("l1-rpc", c.L1RPC); err != nil {
 		return nil, err
 	}
-	if b := cmd.String("bridge"); !common.IsHexAddress(b) {
-		return nil, ConfigErr("bridge", b, "want a 0x-hex address")
+	if path := cmd.String("deployment"); path != "" {
+		for _, name := range deploymentFields {
+			if cmd.IsSet(name) {
+				return nil, ConfigErr(name, cmd.String(name), "comes from the deployment record (--deployment %s): leave it out", path)
+			}
+		}
+		rec, err := deploy.Load(path)
+		if err != nil {
+			return nil, ConfigErr("deployment", path, "%v", err)
+		}
+		if !rec.Complete {
+			return nil, ConfigErr("deployment", path, "an incomplete deployment (interrupted): run `modex deploy` again with --out %s to finish it", path)
+		}
+		c.Deployment, c.DeploymentPath = rec, path
+		c.Bridge, c.FromBlock, c.Params = rec.Bridge.Address, rec.DeployBlock, rec.Params.Params()
+		if rec.Params.Name != "" {
+			c.ParamsName = rec.Params.Name
+		}
+		if c.Families, err = rec.FamilyList(); err != nil {
+			return nil, ConfigErr("deployment", path, "%v", err)
+		}
+		if rec.Insecure && !c.InsecureDevKeys {
+			return nil, fmt.Errorf("--deployment %s: %w: the deployment's verifiers are of INSECURE development keys; --insecure-dev-keys accepts them (devnets and tests only)", path, prover.ErrInsecureKeys)
+		}
+	} else if b := cmd.String("bridge"); !common.IsHexAddress(b) {
+		return nil, ConfigErr("bridge", b, "want a 0x-hex address (or --deployment FILE)")
 	} else {
 		c.Bridge = common.HexToAddress(b)
 	}
@@ -267,7 +329,9 @@ func NewCLIConfig(cmd *cli.Command) (*CLIConfig, error) {
 	return c, nil
 }
 
-// Config is the node's Config for this configuration.
+// Config is the node's Config for this configuration. Its InsecureDevKeys
+// is left false: whether the keys are dev keys is known once they are
+// loaded (the caller sets it from prover.Keys.Insecure).
 func (c *CLIConfig) Config(l1 bridge.L1, provers map[types.Family]prover.Prover, log *slog.Logger) Config {
 	return Config{
 		DataDir: c.DataDir, Params: c.Params, L1: l1, Bridge: c.Bridge, OperatorKey: c.OperatorKey,

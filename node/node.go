@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/internal/datadir"
 	"github.com/modex/modex/pipeline"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/rpc"
@@ -36,9 +36,18 @@ var ErrConfig = errors.New("node: invalid config")
 // Config configures a node.
 type Config struct {
 	// DataDir holds the state store (state/) and the journal (journal/).
-	// Empty: everything in memory (tests).
+	// Empty: everything in memory (tests). One process at a time: New locks
+	// it first (datadir.Acquire, <DataDir>/LOCK) and refuses a directory in
+	// use with a *datadir.InUseError (datadir.ErrInUse); Stop releases it.
 	DataDir string
-	Params  types.Params
+	// DataDirLock is a lock on DataDir its caller already holds, for a
+	// caller that locks the directory before it builds the node (the devnet
+	// wipes it first; `modex node` locks before it loads keys): New uses it
+	// instead of locking DataDir again, and neither the node nor Stop
+	// releases it. Nil: New takes the lock itself.
+	DataDirLock *datadir.Lock
+
+	Params types.Params
 
 	L1            bridge.L1
 	Bridge        common.Address
@@ -49,8 +58,13 @@ type Config struct {
 	L1Poll        time.Duration     // how often L1 is polled (default 1 s)
 
 	// Provers proves each family (prover.NewCPU(keys), NewGPU, or remote).
-	Provers       map[types.Family]prover.Prover
-	ProverWorkers int
+	Provers map[types.Family]prover.Prover
+	// InsecureDevKeys: the provers' keys (some of them) come from the
+	// INSECURE development setup (prover.Keys.Insecure), accepted by
+	// --insecure-dev-keys or by a devnet. The node warns at start and
+	// reports it in node_contracts.
+	InsecureDevKeys bool
+	ProverWorkers   int
 	// ProveAttempts: how many times a batch is proven before the pipeline
 	// halts on it (pipeline.Config.MaxAttempts; default 8).
 	ProveAttempts int
@@ -85,6 +99,8 @@ func (c *Config) Check() error {
 		return fmt.Errorf("%w: batch timeout %s", ErrConfig, c.BatchTimeout)
 	case c.FamilyWait < 0:
 		return fmt.Errorf("%w: family wait %s", ErrConfig, c.FamilyWait)
+	case c.DataDirLock != nil && !c.DataDirLock.Covers(c.DataDir):
+		return fmt.Errorf("%w: the data directory lock (%s) is released or not on the data directory %q", ErrConfig, c.DataDirLock.Dir(), c.DataDir)
 	}
 	if err := c.Params.Check(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -108,6 +124,7 @@ type Node struct {
 	api     *rpc.Server
 	metrics *rpc.Metrics
 	reg     *prometheus.Registry
+	lock    *datadir.Lock // the data directory's lock New took (nil: none, or the caller's)
 
 	l1Time   atomic.Uint64 // the last L1 head's timestamp
 	l1Head   atomic.Uint64
@@ -139,6 +156,20 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.L1Poll = time.Second
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, quit: make(chan struct{})}
+	// the data directory is locked before anything reads or writes it
+	if cfg.DataDir != "" && cfg.DataDirLock == nil {
+		lock, err := datadir.Acquire(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		n.lock = lock
+	}
+	built := false
+	defer func() {
+		if !built {
+			n.releaseLock()
+		}
+	}()
 	n.c = bridge.NewContract(cfg.L1, cfg.Bridge)
 	d, err := n.c.Domain(ctx)
 	if err != nil {
@@ -158,9 +189,6 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		sopts = store.DefaultOptions(filepath.Join(cfg.DataDir, "state"))
 		sopts.KeepBatches = 1024
 		jdir = filepath.Join(cfg.DataDir, "journal")
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return nil, err
-		}
 	}
 	if n.db, err = state.Open(cfg.Params, d, sopts); err != nil {
 		return nil, fmt.Errorf("node: state: %w", err)
@@ -223,6 +251,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		n.close()
 		return nil, err
 	}
+	built = true
 	return n, nil
 }
 
@@ -277,7 +306,10 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.wg.Add(1)
 	go n.l1Loop()
-	n.log.Info("node started", "rpc", n.api.Addr(), "bridge", n.cfg.Bridge, "sealed", n.seq.Sealed())
+	n.log.Info("node started", "rpc", n.api.Addr(), "bridge", n.cfg.Bridge, "sealed", n.seq.Sealed(), "insecureDevKeys", n.cfg.InsecureDevKeys)
+	if n.cfg.InsecureDevKeys {
+		n.log.Warn(InsecureDevKeysWarning)
+	}
 	return nil
 }
 
@@ -298,8 +330,20 @@ func (n *Node) Stop(ctx context.Context) error {
 			return
 		}
 		err = errors.Join(err, n.closeStores())
+		n.releaseLock()
 	})
 	return err
+}
+
+// releaseLock releases the data directory's lock if New took it (a lock
+// the caller passed stays the caller's); the stores are closed by then.
+func (n *Node) releaseLock() {
+	if n.lock == nil {
+		return
+	}
+	if err := n.lock.Release(); err != nil {
+		n.log.Error("node: release the data directory", "err", err)
+	}
 }
 
 // stopServices stops the sequencer, then the pipeline it feeds.

@@ -80,11 +80,32 @@ func TestCeremony(t *testing.T) {
 	if err := proof.Verify(keys.VK); err != nil {
 		t.Fatal(err)
 	}
-	// the sealed keys survive Save/Load
+	// the sealed keys survive Save/Load, marked as a ceremony's: secure,
+	// accepted without allowing insecure keys
+	if keys.Insecure {
+		t.Fatal("ceremony keys marked Insecure")
+	}
 	if err := keys.Save(filepath.Join(dir, "keys")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadKeys(filepath.Join(dir, "keys")); err != nil {
+	if m := readManifestFile(t, filepath.Join(dir, "keys")); m["origin"] != OriginCeremony || m["warning"] != "" {
+		t.Errorf("manifest of ceremony keys: %v", m)
+	}
+	loaded, err := LoadKeys(filepath.Join(dir, "keys"))
+	if err != nil {
 		t.Fatal(err)
+	}
+	if loaded.Insecure {
+		t.Fatal("loaded ceremony keys marked Insecure")
+	}
+	if err := loaded.CheckSecure(false); err != nil {
+		t.Fatalf("CheckSecure(false) on ceremony keys: %v", err)
+	}
+	h, err := loaded.VKHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dev, _ := VKHash(loaded.VK, true); dev == h {
+		t.Fatal("a ceremony key hashes like the same points marked insecure")
 	}
 }

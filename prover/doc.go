@@ -31,6 +31,18 @@
 //     for real funds" and is for tests and devnets only. Keys that protect real
 //     funds come from the MPC ceremony, secure when at least one contributor
 //     per phase destroyed their randomness.
+//   - Keys say what they are: DevSetup's keys have Keys.Insecure set, Save
+//     writes it into the directory's keys.json (ManifestFile: the origin,
+//     "insecure-dev-setup" or "ceremony", and the VKHash), LoadKeys reads it
+//     back and refuses a manifest that does not match the verifying key
+//     (ErrKeysManifest). VKHash covers the origin, so a dev key and a
+//     ceremony key with the same points hash differently. A directory
+//     without keys.json (saved before the mark existed) loads as insecure.
+//     Keys.CheckSecure(allow) refuses insecure keys with ErrInsecureKeys
+//     unless allowed (modex node --insecure-dev-keys; the devnet always).
+//     The mark guards against mistakes (dev keys deployed for real funds),
+//     not against whoever can write the keys directory: they could replace
+//     the keys themselves.
 //   - Public inputs are field elements in [0, r). The batch circuit has one,
 //     a 253-bit integer (docs/protocol.md §8), so it is always below r; the
 //     exported verifier rejects any input ≥ r (PublicInputNotInField) instead

@@ -26,4 +26,11 @@ var (
 	// ErrCeremony: an MPC ceremony object is malformed or a contribution does
 	// not verify.
 	ErrCeremony = errors.New("prover: ceremony verification failed")
+	// ErrInsecureKeys: the keys come from the INSECURE development setup
+	// (DevSetup) and the caller did not allow them (Keys.CheckSecure).
+	ErrInsecureKeys = errors.New("prover: insecure development keys")
+	// ErrKeysManifest: a keys directory's ManifestFile is malformed, names an
+	// unknown origin, or its vkHash is not the hash of the verifying key
+	// beside it under that origin (the mark was edited or the keys replaced).
+	ErrKeysManifest = errors.New("prover: keys manifest does not match the keys")
 )

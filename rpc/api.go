@@ -299,6 +299,10 @@ type Contracts struct {
 	ChainID   uint64                    `json:"chainId"`
 	Bridge    common.Address            `json:"bridge"`
 	Verifiers map[string]common.Address `json:"verifiers"`
+	// InsecureDevKeys: the node proves with keys from the INSECURE
+	// development setup (a devnet, or modex node --insecure-dev-keys with
+	// dev keys): whoever made them can forge proofs. Never for real funds.
+	InsecureDevKeys bool `json:"insecureDevKeys"`
 }
 
 // PriorityInfo is a deposit's or forced withdrawal's status.

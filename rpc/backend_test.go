@@ -147,7 +147,7 @@ func (f *fakeBackend) SyncStatus(context.Context) (*rpc.SyncStatus, error) {
 }
 
 func (f *fakeBackend) Contracts(context.Context) (*rpc.Contracts, error) {
-	return &rpc.Contracts{ChainID: 31337}, nil
+	return &rpc.Contracts{ChainID: 31337, InsecureDevKeys: true}, nil
 }
 
 func (f *fakeBackend) Priority(context.Context, uint64) (*rpc.PriorityInfo, error) {

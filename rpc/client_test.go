@@ -183,7 +183,7 @@ func TestClientMethods(t *testing.T) {
 	if _, err := c.SyncStatus(ctx); !errors.As(err, &ae) || ae.Code != -32603 || ae.Message != "internal error" {
 		t.Errorf("SyncStatus: %v", err)
 	}
-	if k, err := c.Contracts(ctx); err != nil || k.ChainID != 31337 {
+	if k, err := c.Contracts(ctx); err != nil || k.ChainID != 31337 || !k.InsecureDevKeys {
 		t.Errorf("Contracts: %+v %v", k, err)
 	}
 	if hl, err := c.Health(ctx); err != nil || !hl.OK {

@@ -171,7 +171,7 @@ func newGasBench(ctx context.Context, seed uint64, fork string) (*gasBench, erro
 	if g.keysPI, err = prover.DevSetup(ccs); err != nil {
 		return nil, err
 	}
-	if g.vcode, err = bridge.VerifierBytecode(g.keysPI.VK); err != nil {
+	if g.vcode, err = bridge.VerifierDeployCode(g.keysPI.VK); err != nil {
 		return nil, err
 	}
 	g.sim = simulated.NewBackend(alloc, opts...)

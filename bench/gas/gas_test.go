@@ -109,7 +109,7 @@ func TestStandInVerifierGas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := bridge.VerifierBytecode(keys.VK)
+	code, err := bridge.VerifierDeployCode(keys.VK)
 	if err != nil {
 		t.Fatal(err)
 	}

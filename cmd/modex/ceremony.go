@@ -222,7 +222,12 @@ func (a *app) setupCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return k.Save(cmd.String("keys"))
+			if err := k.Save(cmd.String("keys")); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "INSECURE development keys saved in %s (marked so in its %s); modex node accepts them only with --insecure-dev-keys\n",
+				cmd.String("keys"), prover.ManifestFile)
+			return nil
 		})
 }
 

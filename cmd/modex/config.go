@@ -60,7 +60,7 @@ func newApp(out, errOut io.Writer) *app {
 			a.walletCommand(), a.depositCommand(), a.transferCommand(), a.orderCommand(),
 			a.bookCommand(), a.tradesCommand(), a.modelCommand(), a.creditsCommand(), a.revenueCommand(),
 			a.withdrawCommand(), a.statusCommand(), a.txCommand(), a.claimCommand(), a.exitCommand(),
-			a.demoCommand(), a.benchCommand(), a.setupCommand(), a.ceremonyCommand(), a.exportVerifierCommand(),
+			a.demoCommand(), a.benchCommand(), a.setupCommand(), a.ceremonyCommand(), a.exportVerifierCommand(), a.deployCommand(),
 		},
 	}
 	a.root.Walk(func(c *cli.Command) error {

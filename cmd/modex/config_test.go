@@ -274,34 +274,6 @@ func TestDumpConfigRoundTrip(t *testing.T) {
 	}
 }
 
-func TestPrepareDataDir(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "dn")
-	if wiped, err := prepareDataDir(dir, true); err != nil || wiped {
-		t.Fatalf("new dir: wiped %v err %v", wiped, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "state"), []byte("old"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err := prepareDataDir(dir, false)
-	wantField(t, err, "fresh")
-	if wiped, err := prepareDataDir(dir, true); err != nil || !wiped {
-		t.Fatalf("devnet dir: wiped %v err %v", wiped, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "state")); !os.IsNotExist(err) {
-		t.Fatal("old data survived")
-	}
-	// a directory that is not a devnet's is never wiped
-	other := t.TempDir()
-	if err := os.WriteFile(filepath.Join(other, "precious"), []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err = prepareDataDir(other, true)
-	wantField(t, err, "datadir")
-	if _, err := os.Stat(filepath.Join(other, "precious")); err != nil {
-		t.Fatal("wiped a foreign directory")
-	}
-}
-
 // What a new user tries first: help and the version, on every command.
 func TestHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{{"-h"}, {"--help"}, {"order", "-h"}, {"order", "place", "-h"}, {"devnet", "-h"}, {"wallet", "import", "--help"}, {"order"}, {}} {

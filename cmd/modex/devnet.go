@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/modex/modex/circuits"
+	"github.com/modex/modex/internal/datadir"
 	"github.com/modex/modex/node"
 	"github.com/modex/modex/node/devnet"
 	"github.com/modex/modex/prover"
@@ -75,33 +76,93 @@ func newDevnetConfig(cmd *cli.Command) (*devnetConfig, error) {
 	return c, nil
 }
 
-// prepareDataDir makes dir an empty devnet data directory. The devnet's L1
-// lives in memory and is deployed afresh at every start, so the node's
-// state must start empty too: a previous devnet's data is wiped (only a
-// directory that is empty or holds the devnet marker; anything else is
-// refused).
-func prepareDataDir(dir string, fresh bool) (wiped bool, err error) {
+// openDevnetDir locks the devnet's data directory and makes it an empty
+// one, in the order that keeps a running devnet's data safe: the directory
+// is locked first (a directory in use is a *datadir.InUseError), then the
+// ports the devnet will bind are checked (one in use is a *node.ConfigError
+// naming its flag), and only then, holding the lock, is a previous devnet's
+// data wiped. A refusal changes nothing and releases the lock; on success
+// the caller holds it until the devnet has stopped. A directory that is
+// neither empty nor a devnet's is refused before it is locked, so not even
+// a lock file is left in it.
+func openDevnetDir(c *devnetConfig) (*datadir.Lock, bool, error) {
+	if _, err := devnetDirData(c.DataDir, c.Fresh); err != nil {
+		return nil, false, err
+	}
+	lock, err := datadir.Acquire(c.DataDir)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := node.CheckListen(node.ListenAddr{Field: "l1.addr", Addr: c.L1Addr}, node.ListenAddr{Field: "rpc.addr", Addr: c.RPCAddr}); err != nil {
+		lock.Release()
+		return nil, false, err
+	}
+	wiped, err := prepareDataDir(lock, c.Fresh)
+	if err != nil {
+		lock.Release()
+		return nil, false, err
+	}
+	return lock, wiped, nil
+}
+
+// devnetDirData says whether dir holds a previous devnet's data (its lock
+// file aside), and refuses a directory that is neither empty nor a
+// devnet's, and a devnet's when fresh is false. It only reads.
+func devnetDirData(dir string, fresh bool) (bool, error) {
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
+		return false, nil
 	case err != nil:
 		return false, node.ConfigErr("datadir", dir, "%v", err)
-	case len(entries) > 0:
-		if _, err := os.Stat(filepath.Join(dir, devnetMarker)); err != nil {
-			return false, node.ConfigErr("datadir", dir, "not empty and not a devnet data directory (no %s file): refusing to wipe it; choose another --datadir", devnetMarker)
+	}
+	var data bool
+	for _, e := range entries {
+		data = data || e.Name() != datadir.LockFile
+	}
+	if !data {
+		return false, nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, devnetMarker)); err != nil {
+		return false, node.ConfigErr("datadir", dir, "not empty and not a devnet data directory (no %s file): refusing to wipe it; choose another --datadir", devnetMarker)
+	}
+	if !fresh {
+		return false, node.ConfigErr("fresh", "false", "%s holds a previous devnet's data, which a new devnet cannot resume (its L1 lived in memory): wipe it (--fresh) or choose another --datadir", dir)
+	}
+	return true, nil
+}
+
+// prepareDataDir makes the locked directory an empty devnet data
+// directory. The devnet's L1 lives in memory and is deployed afresh at
+// every start, so the node's state must start empty too: a previous
+// devnet's data is wiped (only a directory that is empty or holds the
+// devnet marker; anything else is refused). The lock file stays: the wipe
+// removes everything else, so the lock goes on guarding the directory.
+func prepareDataDir(lock *datadir.Lock, fresh bool) (wiped bool, err error) {
+	dir := lock.Dir()
+	if !lock.Held() {
+		return false, fmt.Errorf("devnet: %s is not locked", dir)
+	}
+	data, err := devnetDirData(dir, fresh)
+	if err != nil {
+		return false, err
+	}
+	if data {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return false, node.ConfigErr("datadir", dir, "%v", err)
 		}
-		if !fresh {
-			return false, node.ConfigErr("fresh", "false", "%s holds a previous devnet's data, which a new devnet cannot resume (its L1 lived in memory): wipe it (--fresh) or choose another --datadir", dir)
-		}
-		if err := os.RemoveAll(dir); err != nil {
-			return false, node.ConfigErr("datadir", dir, "wipe: %v", err)
+		for _, e := range entries {
+			if e.Name() == datadir.LockFile {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return false, node.ConfigErr("datadir", dir, "wipe: %v", err)
+			}
 		}
 		wiped = true
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false, node.ConfigErr("datadir", dir, "%v", err)
-	}
-	marker := "a modex devnet's data directory: `modex devnet` wipes it at every start\n"
+	marker := "a modex devnet's data directory: `modex devnet` wipes it at every start (all but its LOCK file)\n"
 	if err := os.WriteFile(filepath.Join(dir, devnetMarker), []byte(marker), 0o600); err != nil {
 		return false, node.ConfigErr("datadir", dir, "%v", err)
 	}
@@ -143,10 +204,12 @@ func (a *app) devnetCommand() *cli.Command {
 
 func (a *app) runDevnet(c *devnetConfig) error {
 	log := newLogger(a.errOut, c.Log)
-	wiped, err := prepareDataDir(c.DataDir, c.Fresh)
+	lock, wiped, err := openDevnetDir(c)
 	if err != nil {
 		return err
 	}
+	// held until the devnet has stopped (a forced exit: the kernel frees it)
+	defer lock.Release()
 	if wiped {
 		log.Info("wiped the previous devnet's data (the embedded L1 starts afresh)", "datadir", c.DataDir)
 	}
@@ -164,7 +227,7 @@ func (a *app) runDevnet(c *devnetConfig) error {
 	defer stopSignals()
 	start := time.Now()
 	dn, err := devnet.Start(ctx, devnet.Config{
-		DataDir: c.DataDir, KeyDir: c.Keys, L1Addr: c.L1Addr, RPCAddr: c.RPCAddr, Admin: c.Admin, RPC: c.RPC,
+		DataDir: c.DataDir, DataDirLock: lock, KeyDir: c.Keys, L1Addr: c.L1Addr, RPCAddr: c.RPCAddr, Admin: c.Admin, RPC: c.RPC,
 		Params: params, Families: c.Families, Accounts: c.Accounts, BlockTime: c.L1BlockTime,
 		BatchTimeout: c.BatchTimeout, FamilyWait: c.FamilyWait, ProverWorkers: c.ProverWorkers, ProveAttempts: c.ProveAttempts, Logger: log,
 		Progress: func(msg string) { log.Info(msg, "elapsed", humanSince(start)) },

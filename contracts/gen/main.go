@@ -4,9 +4,16 @@
 // for all of them into one file, contracts/bindings/bindings.go, package
 // bindings, with each contract's creation bytecode (<Name>MetaData.Bin).
 //
-// Usage (from the module root; `make contracts` runs build.js, then this):
+// Usage (from the module root; `make contracts` runs `gen -verifier`, build.js,
+// then `gen`):
 //
 //	go run ./contracts/gen [-artifacts DIR] [-out DIR]
+//	go run ./contracts/gen -verifier [-src DIR]
+//
+// With -verifier it writes the keyed Groth16 verifier's source,
+// contracts/src/Groth16Verifier.sol (prover.ExportKeyedSolidity: gnark's
+// exported verifier with the key in immutables set by the constructor), which
+// build.js then compiles with the rest of contracts/src.
 //
 // All contracts go through ONE BindV2 call: BindV2 names a struct after its
 // Solidity type (ModexDeposit for Modex.Deposit), not after the contract that
@@ -38,6 +45,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/modex/modex/contracts/compiler"
+	"github.com/modex/modex/prover"
 )
 
 const (
@@ -71,9 +79,17 @@ func main() {
 	}
 	artifacts := flag.String("artifacts", filepath.Join(root, "contracts", "artifacts"), "directory of the artifact JSON files (contracts/solc/build.js)")
 	out := flag.String("out", filepath.Join(root, "contracts", "bindings"), "directory of the generated Go package "+Package)
+	verifier := flag.Bool("verifier", false, "write the keyed verifier's Solidity source instead of the bindings")
+	src := flag.String("src", filepath.Join(root, "contracts", "src"), "directory of the Solidity sources (-verifier)")
 	flag.Parse()
 	if flag.NArg() != 0 {
 		fatal(fmt.Errorf("unexpected arguments %q", flag.Args()))
+	}
+	if *verifier {
+		if err := writeVerifier(*src); err != nil {
+			fatal(err)
+		}
+		return
 	}
 	if err := generate(*artifacts, *out); err != nil {
 		fatal(err)
@@ -83,6 +99,18 @@ func main() {
 // moduleRoot walks up from the working directory to the go.mod of the Modex module.
 // moduleRoot is the Modex module root (compiler.ModuleRoot).
 func moduleRoot() (string, error) { return compiler.ModuleRoot() }
+
+// VerifierFile is the keyed verifier's source file in contracts/src.
+const VerifierFile = prover.KeyedVerifierContract + ".sol"
+
+// writeVerifier writes srcDir/VerifierFile (unchanged files are not touched).
+func writeVerifier(srcDir string) error {
+	var b bytes.Buffer
+	if err := prover.ExportKeyedSolidity(&b); err != nil {
+		return err
+	}
+	return writeIfChanged(filepath.Join(srcDir, VerifierFile), b.Bytes())
+}
 
 // generate reads every *.json artifact of artifactsDir and writes the bindings
 // of all of them to outDir/bindings.go; it removes the other generated files

@@ -39,6 +39,13 @@ var importRules = []struct {
 		why:       "benchmarks and their workload live in the bench tree, linked only by `modex bench` and tests",
 	},
 	{
+		name:      "no Solidity compiler at run time",
+		pkgs:      []string{"./cmd/modex"},
+		forbidden: []string{"github.com/modex/modex/contracts/compiler"},
+		canary:    "./contracts/gen",
+		why:       "the binary deploys the committed keyed verifier (bridge.VerifierDeployCode); solc-js runs at build time (make contracts) and in tests only",
+	},
+	{
 		name:      "the sequencer and the pipeline meet L1 through interfaces",
 		pkgs:      []string{"./sequencer/...", "./pipeline"},
 		forbidden: []string{"github.com/modex/modex/bridge"},

@@ -20,7 +20,7 @@ var layers = map[string]int{
 	// 0: no project imports
 	"types": 0, "state/store": 0, "prover": 0,
 	"contracts/bindings": 0, "contracts/compiler": 0, "contracts/poseidon2": 0,
-	"internal/archtest": 0,
+	"internal/archtest": 0, "internal/datadir": 0,
 	// 1–3: the state and its circuit
 	"types/seqerr": 1, "state/smt": 1,
 	"state":    2,
@@ -28,7 +28,7 @@ var layers = map[string]int{
 	// 4: services over the state: the API's shapes and server, L1
 	"rpc": 4, "bridge": 4,
 	// 5–6: the sequencer's parts, the client, test harnesses
-	"sequencer/mempool": 5, "sequencer/book": 5, "rpc/client": 5, "internal/testutil/evmtest": 5,
+	"sequencer/mempool": 5, "sequencer/book": 5, "rpc/client": 5, "internal/testutil/evmtest": 5, "deploy": 5,
 	"sequencer/journal": 6,
 	// 7: the sequencer and the proving pipeline, beside each other
 	"sequencer": 7, "pipeline": 7,

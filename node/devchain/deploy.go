@@ -1,32 +1,26 @@
 package devchain
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math/big"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 	ethtypes "github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/modex/modex/bridge"
 	"github.com/modex/modex/circuits"
-	"github.com/modex/modex/contracts/compiler"
+	"github.com/modex/modex/deploy"
 	"github.com/modex/modex/prover"
-	"github.com/modex/modex/state"
 	"github.com/modex/modex/types"
 )
 
@@ -35,8 +29,7 @@ type DeployConfig struct {
 	Params types.Params
 	// Families to deploy verifiers for (nil: types.AllFamilies()).
 	Families []types.Family
-	// KeyDir caches each family's constraint system, dev keys and verifier
-	// bytecode in <KeyDir>/<circuits.BatchKey(f, Params)>/ ("": no cache).
+	// KeyDir caches each family's constraint system and dev keys in <KeyDir>/<circuits.BatchKey(f, Params)>/ ("": no cache).
 	KeyDir string
 	// Operator deploys everything and operates the bridge.
 	Operator *ecdsa.PrivateKey
@@ -58,7 +51,7 @@ type DeployConfig struct {
 
 // DefaultPriorityDeadline is the priority deadline (L1 blocks) when
 // DeployConfig.PriorityDeadline is 0.
-const DefaultPriorityDeadline = 100
+const DefaultPriorityDeadline = deploy.DefaultPriorityDeadline
 
 // DefaultParallel is the default number of families compiled and set up at
 // once. gnark's setup already uses every core: on a 2-core machine, all ten
@@ -66,11 +59,6 @@ const DefaultPriorityDeadline = 100
 // time. Cache loads and solc runs go GOMAXPROCS-wide regardless (solc of one
 // family overlaps the next family's setup).
 const DefaultParallel = 1
-
-// VerifierFile is the cached verifier bytecode's file name inside a family's
-// key directory; %s is the hex SHA-256 prefix of the raw verifying key it was
-// compiled from, so new keys never pick up a stale verifier.
-const VerifierFile = "verifier-%s.bin"
 
 // Rollup is a deployed rollup.
 type Rollup struct {
@@ -80,6 +68,7 @@ type Rollup struct {
 	Verifiers   map[types.Family]common.Address
 	Params      types.Params
 	DeployBlock uint64 // the block that holds the bridge's deployment
+	Record      *deploy.Record
 }
 
 // familyArtifacts is one family's keys and verifier bytecode.
@@ -130,74 +119,38 @@ func DeployRollup(ctx context.Context, l1 bridge.L1, cfg DeployConfig) (*Rollup,
 		return nil, err
 	}
 
-	chainID, err := l1.ChainID(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("devchain: deploy: chain ID: %w", err)
-	}
-	opAddr := crypto.PubkeyToAddress(cfg.Operator.PublicKey)
-	nonce, err := l1.PendingNonceAt(ctx, opAddr)
-	if err != nil {
-		return nil, fmt.Errorf("devchain: deploy: nonce: %w", err)
-	}
-	opts := func() *bind.TransactOpts {
-		o := bind.NewKeyedTransactor(cfg.Operator, chainID)
-		o.Context = ctx
-		o.Nonce = new(big.Int).SetUint64(nonce)
-		nonce++
-		return o
-	}
-
-	// The verifiers go out back to back (explicit nonces), then are awaited
-	// together: one or two blocks on a chain that mines pending transactions.
-	t0 := time.Now()
-	verifiers := map[types.Family]common.Address{}
-	var txs []*ethtypes.Transaction
-	for _, f := range cfg.Families {
-		addr, tx, err := bind.DeployContract(opts(), arts[f].code, l1, nil)
-		if err != nil {
-			return nil, fmt.Errorf("devchain: deploy %v verifier: %w", f, bridge.Revert(err))
-		}
-		verifiers[f] = addr
-		txs = append(txs, tx)
-	}
-	for i, tx := range txs {
-		if _, err := waitSuccess(ctx, l1, tx); err != nil {
-			return nil, fmt.Errorf("devchain: deploy %v verifier: %w", cfg.Families[i], err)
-		}
-	}
-	progress(fmt.Sprintf("deployed %d verifiers: %s", len(txs), since(t0)))
-
-	t0 = time.Now()
-	addr, tx, err := bridge.DeployTx(opts(), l1, bridge.DeployConfig{
-		Params:           cfg.Params,
-		Operator:         opAddr,
-		Governor:         crypto.PubkeyToAddress(cfg.Governor.PublicKey),
-		OperatorKey:      cfg.OperatorL2,
-		PriorityDeadline: cfg.PriorityDeadline,
-		PriorityFee:      cfg.PriorityFee,
-		GenesisRoot:      state.EmptyRoot(cfg.Params),
-		Verifiers:        verifiers,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("devchain: %w", err)
-	}
-	r, err := waitSuccess(ctx, l1, tx)
-	if err != nil {
-		return nil, fmt.Errorf("devchain: deploy bridge: %w", err)
-	}
-	progress(fmt.Sprintf("deployed bridge at %s (block %d): %s; deploy total %s", addr, r.BlockNumber, since(t0), since(start)))
-
 	keys := map[types.Family]*prover.Keys{}
 	for f, a := range arts {
 		keys[f] = a.keys
 	}
+	// The same deploy `modex deploy` runs, with the record in memory.
+	d, err := deploy.Run(ctx, l1, deploy.Config{
+		Params: cfg.Params, ParamsName: "devnet", Keys: keys, Deployer: cfg.Operator,
+		Operator: crypto.PubkeyToAddress(cfg.Operator.PublicKey), Governor: crypto.PubkeyToAddress(cfg.Governor.PublicKey),
+		FeeAccount: cfg.OperatorL2, PriorityDeadline: cfg.PriorityDeadline, PriorityFee: cfg.PriorityFee,
+		AllowInsecureKeys: true, Poll: 100 * time.Millisecond, Progress: progress,
+	}, "")
+	if err != nil {
+		return nil, fmt.Errorf("devchain: %w", err)
+	}
+	rec := d.Record
+	progress(fmt.Sprintf("deploy total %s", since(start)))
+	verifiers := map[types.Family]common.Address{}
+	for _, fr := range rec.Families {
+		f, err := types.ParseFamily(fr.Family)
+		if err != nil {
+			return nil, err
+		}
+		verifiers[f] = fr.Verifier.Address
+	}
 	return &Rollup{
-		Contract:    bridge.NewContract(l1, addr),
-		Domain:      types.Domain{ChainID: chainID.Uint64(), Bridge: addr},
+		Contract:    bridge.NewContract(l1, rec.Bridge.Address),
+		Domain:      types.Domain{ChainID: rec.ChainID, Bridge: rec.Bridge.Address},
 		Keys:        keys,
 		Verifiers:   verifiers,
 		Params:      cfg.Params,
-		DeployBlock: r.BlockNumber.Uint64(),
+		DeployBlock: rec.DeployBlock,
+		Record:      rec,
 	}, nil
 }
 
@@ -274,12 +227,11 @@ func (pr *preparer) prepare(ctx context.Context, f types.Family, nth string) (*f
 	}
 	t0 := time.Now()
 	var keys *prover.Keys
-	cached := false
 	if dir != "" {
 		k, err := prover.LoadKeys(dir)
 		switch {
 		case err == nil:
-			keys, cached = k, true
+			keys = k
 			progress(fmt.Sprintf("%v keys cached (%s): loaded in %s", f, nth, since(t0)))
 		case errors.Is(err, fs.ErrNotExist):
 		default:
@@ -300,56 +252,11 @@ func (pr *preparer) prepare(ctx context.Context, f types.Family, nth string) (*f
 		}
 	}
 
-	var vk bytes.Buffer
-	if _, err := keys.VK.WriteRawTo(&vk); err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(vk.Bytes())
-	var codePath string
-	if dir != "" {
-		codePath = filepath.Join(dir, fmt.Sprintf(VerifierFile, hex.EncodeToString(sum[:8])))
-		if code, err := os.ReadFile(codePath); err == nil && len(code) > 0 {
-			if cached {
-				progress(fmt.Sprintf("%v verifier cached", f))
-			}
-			return &familyArtifacts{keys: keys, code: code}, nil
-		}
-	}
-	t1 := time.Now()
-	code, err := bridge.VerifierBytecode(keys.VK)
-	if errors.Is(err, compiler.ErrNotInstalled) {
-		return nil, fmt.Errorf("devchain: %v verifier: %w (the Solidity compiler is missing: run `make solc` in the module root, which needs Node.js and npm)", f, err)
-	}
+	code, err := bridge.VerifierDeployCode(keys.VK)
 	if err != nil {
 		return nil, fmt.Errorf("devchain: %v verifier: %w", f, err)
 	}
-	progress(fmt.Sprintf("compiled %v verifier (solc): %s", f, since(t1)))
-	if codePath != "" {
-		if err := writeAtomic(codePath, code); err != nil {
-			return nil, fmt.Errorf("devchain: cache %v verifier: %w", f, err)
-		}
-	}
 	return &familyArtifacts{keys: keys, code: code}, nil
-}
-
-func writeAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // waitSuccess is bridge.WaitSuccess with a faster poll (bind.WaitMined polls

@@ -814,11 +814,16 @@ func checkAssetsAndContracts(t *testing.T, ctx context.Context, dn *Devnet, url 
 	// node_contracts: one verifier per deployed family, as deployed
 	r := badCall(t, url, badReq("node_contracts"))
 	var ct struct {
-		Bridge    common.Address            `json:"bridge"`
-		Verifiers map[string]common.Address `json:"verifiers"`
+		Bridge          common.Address            `json:"bridge"`
+		Verifiers       map[string]common.Address `json:"verifiers"`
+		InsecureDevKeys *bool                     `json:"insecureDevKeys"`
 	}
 	if r.Error != nil || json.Unmarshal(r.Result, &ct) != nil {
 		t.Fatalf("node_contracts: %s %+v", r.Result, r.Error)
+	}
+	// the devnet proves with its INSECURE dev keys, and says so
+	if ct.InsecureDevKeys == nil || !*ct.InsecureDevKeys {
+		t.Errorf("node_contracts: insecureDevKeys %v, want true (a devnet's keys): %s", ct.InsecureDevKeys, r.Result)
 	}
 	if len(ct.Verifiers) != len(dn.Rollup.Verifiers) || len(ct.Verifiers) == 0 {
 		t.Errorf("verifiers %v, want %v", ct.Verifiers, dn.Rollup.Verifiers)

@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/modex/modex/internal/datadir"
 	"github.com/modex/modex/node"
 	"github.com/modex/modex/node/devchain"
 	"github.com/modex/modex/prover"
@@ -38,6 +39,11 @@ type Config struct {
 	ProveAttempts int // 0: the pipeline's default
 	Logger        *slog.Logger
 	Progress      func(msg string)
+
+	// DataDirLock is DataDir's lock when the caller holds it (`modex devnet`
+	// locks the directory before it wipes it); the node uses it and it stays
+	// the caller's. Nil: the node locks DataDir itself.
+	DataDirLock *datadir.Lock
 }
 
 // Devnet is an embedded L1 with the rollup deployed and a node running.
@@ -81,14 +87,18 @@ func Start(ctx context.Context, cfg Config) (*Devnet, error) {
 		chain.Close()
 		return nil, err
 	}
+	// A devnet always allows the INSECURE dev keys it makes (the implicit
+	// --insecure-dev-keys); the node says so in its log and node_contracts.
 	provers := map[types.Family]prover.Prover{}
+	insecure := false
 	for f, k := range ru.Keys {
 		provers[f] = prover.NewCPU(k)
+		insecure = insecure || k.Insecure
 	}
 	ncfg := node.Config{
-		DataDir: cfg.DataDir, Params: cfg.Params, L1: chain.Client(), Bridge: ru.Contract.Address,
+		DataDir: cfg.DataDir, DataDirLock: cfg.DataDirLock, Params: cfg.Params, L1: chain.Client(), Bridge: ru.Contract.Address,
 		OperatorKey: op, FromBlock: ru.DeployBlock, L1Poll: 200 * time.Millisecond,
-		Provers: provers, ProverWorkers: cfg.ProverWorkers, ProveAttempts: cfg.ProveAttempts, BatchTimeout: cfg.BatchTimeout,
+		Provers: provers, InsecureDevKeys: insecure, ProverWorkers: cfg.ProverWorkers, ProveAttempts: cfg.ProveAttempts, BatchTimeout: cfg.BatchTimeout,
 		FamilyWait: cfg.FamilyWait, MakerFeeBips: 2, TakerFeeBips: 5,
 		RPC:    cfg.rpcConfig(),
 		Logger: cfg.Logger,

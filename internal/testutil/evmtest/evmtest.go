@@ -1,7 +1,8 @@
 // Package evmtest runs the exported Groth16 verifier on go-ethereum's
 // in-process chain (ethclient/simulated), for tests: a funded account,
 // transactions mined one block each, read-only calls with revert data, and
-// deployment of the Solidity verifier of a verifying key. Only tests import
+// deployment of the Solidity verifier of a verifying key: gnark's export
+// compiled by solc, or the keyed verifier the rollup deploys. Only tests import
 // it, so the modex binary does not link the simulated chain.
 package evmtest
 
@@ -22,6 +23,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 
+	"github.com/modex/modex/bridge"
 	"github.com/modex/modex/contracts/compiler"
 	"github.com/modex/modex/prover"
 )
@@ -124,4 +126,16 @@ func (c *Chain) DeployVerifier(vk groth16.VerifyingKey) (common.Address, *compil
 	}
 	r := c.Send(nil, out.Bytecode)
 	return r.ContractAddress, out
+}
+
+// DeployKeyedVerifier deploys vk's keyed verifier (the committed
+// Groth16Verifier with vk as constructor argument, bridge.VerifierDeployCode):
+// what the rollup deploys, with no compiler involved.
+func (c *Chain) DeployKeyedVerifier(vk groth16.VerifyingKey) common.Address {
+	c.t.Helper()
+	code, err := bridge.VerifierDeployCode(vk)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.Send(nil, code).ContractAddress
 }

@@ -11,7 +11,10 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fp"
 	"github.com/consensys/gnark/frontend"
 	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/contracts/bindings"
 	"github.com/modex/modex/prover"
 )
 
@@ -27,9 +30,11 @@ func (c *cubeCircuit) Define(api frontend.API) error {
 	return nil
 }
 
-// TestEVMVerifier is the end-to-end check of the exported verifier: a proof
-// from the CPU prover verifies on the EVM; tampered proofs, wrong inputs and
-// inputs ≥ r are rejected with the contract's errors.
+// TestEVMVerifier is the end-to-end check of the exported verifier and of
+// the keyed verifier the rollup deploys: a proof from the CPU prover
+// verifies on the EVM; tampered proofs, wrong inputs and inputs ≥ r are
+// rejected with the contract's errors, and the keyed verifier answers every
+// case exactly as gnark's export does, within 2% of its gas.
 func TestEVMVerifier(t *testing.T) {
 	// circuit, setup, proof (timed: reported by -v)
 	t0 := time.Now()
@@ -53,9 +58,11 @@ func TestEVMVerifier(t *testing.T) {
 	t.Logf("circuit: %d constraints, 1 public input; compile %v, dev setup %v, prove+native verify %v",
 		ccs.GetNbConstraints(), tCompile.Round(time.Millisecond), tSetup.Round(time.Millisecond), tProve.Round(time.Millisecond))
 
-	// export, compile and deploy the verifier
+	// gnark's exported verifier, compiled by solc, and the keyed verifier
+	// (committed bytecode + the key as constructor argument)
 	chain := New(t)
 	verifier, out := chain.DeployVerifier(keys.VK)
+	keyed := chain.DeployKeyedVerifier(keys.VK)
 	t.Logf("solc %s: Verifier runtime code %d bytes", out.Compiler, len(out.DeployedBytecode))
 
 	args, err := prover.SolidityCalldata(proof)
@@ -77,16 +84,66 @@ func TestEVMVerifier(t *testing.T) {
 		t.Fatal("selector mismatch")
 	}
 
-	// valid proof: the call succeeds; measure gas
-	if reverted, data := chain.Call(verifier, good); reverted {
-		t.Fatalf("valid proof rejected on the EVM, revert data %x", data)
+	// valid proof: both accept it; measure gas
+	gas := map[common.Address]uint64{}
+	for _, v := range []common.Address{verifier, keyed} {
+		if reverted, data := chain.Call(v, good); reverted {
+			t.Fatalf("valid proof rejected on the EVM by %s, revert data %x", v, data)
+		}
+		est, err := chain.Client.EstimateGas(context.Background(), ethereum.CallMsg{From: chain.From, To: &v, Data: good})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcpt := chain.Send(&v, good)
+		gas[v] = rcpt.GasUsed
+		t.Logf("verifyProof gas (%s): estimate %d, transaction gas used %d (calldata %d bytes)", v, est, rcpt.GasUsed, len(good))
 	}
-	est, err := chain.Client.EstimateGas(context.Background(), ethereum.CallMsg{From: chain.From, To: &verifier, Data: good})
+	// The keyed verifier reads its key from immutables, nearly as cheap as
+	// gnark's constants: within 2% per proof (issue 14).
+	if g, k := gas[verifier], gas[keyed]; k*100 > g*102 {
+		t.Errorf("keyed verifier %d gas per proof, gnark's %d: more than 2%% above", k, g)
+	}
+
+	// The keyed verifier holds exactly the code bridge.VerifierRuntimeCode
+	// predicts for this key, and reports its key.
+	code, err := chain.Client.CodeAt(context.Background(), keyed, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rcpt := chain.Send(&verifier, good)
-	t.Logf("verifyProof gas: estimate %d, transaction gas used %d (calldata %d bytes)", est, rcpt.GasUsed, len(good))
+	want, err := bridge.VerifierRuntimeCode(keys.VK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(code, want) {
+		t.Fatalf("keyed verifier's code (%d bytes) differs from VerifierRuntimeCode (%d bytes)", len(code), len(want))
+	}
+	vkArgs, err := prover.KeyedVerifierArgs(keys.VK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := chain.Client.CallContract(context.Background(), ethereum.CallMsg{To: &keyed, Data: bindings.NewGroth16Verifier().PackVerifyingKey()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onChain, err := bindings.NewGroth16Verifier().UnpackVerifyingKey(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range vkArgs {
+		if onChain[i].Cmp(vkArgs[i]) != 0 {
+			t.Fatalf("verifyingKey()[%d] = %v, want %v", i, onChain[i], vkArgs[i])
+		}
+	}
+
+	// A keyed verifier of another key (another setup of the same circuit)
+	// rejects the proof.
+	other, err := prover.DevSetup(ccs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reverted, data := chain.Call(chain.DeployKeyedVerifier(other.VK), good); !reverted || !bytes.HasPrefix(data, Selector("ProofInvalid()")) {
+		t.Fatalf("another key's verifier: reverted %v, data %x; want ProofInvalid", reverted, data)
+	}
 
 	proofInvalid := Selector("ProofInvalid()")
 	notInField := Selector("PublicInputNotInField()")
@@ -133,6 +190,11 @@ func TestEVMVerifier(t *testing.T) {
 			}
 			if c.want != nil && !bytes.HasPrefix(data, c.want) {
 				t.Fatalf("revert data %x, want selector %x", data, c.want)
+			}
+			// the keyed verifier answers exactly as gnark's does
+			kReverted, kData := chain.Call(keyed, c.data)
+			if !kReverted || !bytes.Equal(kData, data) {
+				t.Fatalf("keyed verifier: reverted %v with %x; gnark's verifier reverted with %x", kReverted, kData, data)
 			}
 		})
 	}

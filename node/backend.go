@@ -176,7 +176,7 @@ func (n *Node) SyncStatus(ctx context.Context) (*rpc.SyncStatus, error) {
 		return nil, err
 	}
 	st := &rpc.SyncStatus{Sealed: n.seq.Sealed(), Committed: n.seq.Committed(), Proven: proven, Submitted: sent, Verified: verified,
-		L1Head: n.l1Head.Load(), PriorityIn: next, Sequencing: !n.seq.Paused()}
+		L1Head: n.l1Head.Load(), PriorityIn: next, Sequencing: !n.seq.Paused(), Clock: n.seq.Now()}
 	if err := n.haltReason(); err != nil {
 		st.Halted = err.Error()
 	}

@@ -255,14 +255,20 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// clock is the batch clock: the L1 head's timestamp (a batch may not be
-// later than the block that commits it), never behind the wall clock by
-// more than the L1's own lag.
+// clock is the sequencer's clock (sequencer.Config.Clock): the wall clock,
+// held back to the L1 head's timestamp when it is ahead of it. The bridge
+// takes a batch only if its timestamp is at most the time of the block that
+// commits it (protocol §11.3), a later block than the head, so a batch is
+// never refused for being early; and where L1 time runs ahead of the wall
+// clock (a dev chain stamps each block at least a second after its
+// parent), batches and order expiry keep to the time people read.
+// Wallets read it from node_syncStatus (clock) to set an order's validity.
 func (n *Node) clock() uint64 {
+	now := uint64(time.Now().Unix())
 	if t := n.l1Time.Load(); t > 0 {
-		return t
+		return min(now, t)
 	}
-	return uint64(time.Now().Unix())
+	return now
 }
 
 func (n *Node) refreshL1(ctx context.Context) error {

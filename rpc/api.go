@@ -287,6 +287,11 @@ type SyncStatus struct {
 	PriorityDone uint64 `json:"priorityDone"` // L1 requests applied
 	Sequencing   bool   `json:"sequencing"`
 	Halted       string `json:"halted,omitempty"` // why the pipeline stopped, if it did
+	// Clock is the sequencer's clock (unix seconds): the earliest timestamp
+	// of the next batch, and the time an order's validUntil is checked
+	// against (a batch's timestamp decides expiry on L1). Wallets set an
+	// order's validity from it, not from their own clock.
+	Clock uint64 `json:"clock"`
 }
 
 // Contracts are the L1 addresses and the domain.

@@ -188,6 +188,7 @@ var errorTable = []ErrorCode{
 	row(4015, "order_closed", types.ErrOrderClosed),
 	row(4016, "order_fee", types.ErrOrderFee),
 	row(4017, "self_trade", types.ErrSelfTrade),
+	row(4018, "order_above_supply", seqerr.ErrOrderAboveSupply),
 	row(4050, "market_not_found", ErrMarketNotFound),
 
 	// model 5000–5999.

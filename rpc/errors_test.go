@@ -158,6 +158,9 @@ func TestSentinelCodes(t *testing.T) {
 		{seqerr.ErrBookFull, 4006, "book_full"},
 		{seqerr.ErrBookNotFound, 4007, "order_not_resting"},
 
+		// types/seqerr: the sequencer's order admission
+		{seqerr.ErrOrderAboveSupply, 4018, "order_above_supply"},
+
 		// state
 		{state.ErrWriteFailed, 7100, "state_write_failed"},
 		{state.ErrBatchFull, 7010, "batch_full"},

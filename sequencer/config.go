@@ -32,8 +32,9 @@ type Config struct {
 	// Pool bounds the pool (its Dir and DB are set by the sequencer).
 	Pool mempool.Options
 	// Clock gives batch timestamps and the order books' time, in unix
-	// seconds. The node passes the L1 head's timestamp, which a batch may
-	// not exceed (protocol §11.3). Default: wall clock.
+	// seconds (Sequencer.Now). The node passes the wall clock held back to
+	// the L1 head's timestamp, which a batch may not exceed (protocol
+	// §11.3). Default: wall clock.
 	Clock func() uint64
 	// OnSeal, if set, is called (in the tree stage's goroutine) with each
 	// batch the tree stage committed; the pipeline takes it from there

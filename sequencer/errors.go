@@ -5,6 +5,7 @@ import (
 
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/sequencer/mempool"
+	"github.com/modex/modex/types/seqerr"
 )
 
 // The sequencer's own refusals are the API's (rpc/errors.go), so that each
@@ -14,6 +15,9 @@ var (
 	ErrClosed      = rpc.ErrShuttingDown
 	ErrRawTooLarge = rpc.ErrRawTooLarge
 	ErrNotSigned   = mempool.ErrNotPoolTx
+	// ErrOrderAboveSupply: an order for more shares than its model's
+	// maximum supply (it could never fill).
+	ErrOrderAboveSupply = seqerr.ErrOrderAboveSupply
 )
 
 var (

@@ -99,7 +99,7 @@ func (s *Sequencer) openFamily() types.Family {
 }
 
 func (s *Sequencer) begin() error {
-	ts := max(s.cfg.Clock(), s.lastTs)
+	ts := s.Now()
 	b, err := state.NewSoftBatch(s.cfg.Params, s.cfg.Domain, s.kv, s.lastSealed+1, ts)
 	if err != nil {
 		return err
@@ -328,7 +328,8 @@ func (s *Sequencer) seal() {
 		if rec, err = newSealedRecord(sb, list); err == nil {
 			s.kv.sealOpen(sb.Header.Number)
 			s.open, s.openTxs, s.openList = nil, nil, nil
-			s.lastSealed, s.lastTs = sb.Header.Number, sb.Header.Timestamp
+			s.lastSealed = sb.Header.Number
+			s.lastTs.Store(sb.Header.Timestamp)
 			s.journalSealed(sb, rec, list, start)
 			return
 		}

@@ -108,12 +108,18 @@ func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, chan error, error) {
 	b := s.book(o.Model)
 	// the book's stateless checks first (a malformed order is reported as
 	// such, not as unaffordable)
-	if err := b.Check(&o, uint32(s.cfg.Clock())); err != nil {
+	if err := b.Check(&o, uint32(s.Now())); err != nil {
 		return nil, nil, err
 	}
 	var rem uint64
 	err := s.soft(func(st *state.State) error {
-		var err error
+		m, err := st.Model(o.Model)
+		if err != nil {
+			return err
+		}
+		if o.Amount > m.MaxSupply {
+			return fmt.Errorf("%w: %d shares of model %d, maximum supply %d", ErrOrderAboveSupply, o.Amount, o.Model, m.MaxSupply)
+		}
 		if rem, err = s.remaining(st, &o); err != nil {
 			return err
 		}
@@ -133,7 +139,7 @@ func (s *Sequencer) place(o types.Order) (*rpc.OrderResult, chan error, error) {
 	}
 	s.orderSeq++
 	seq := s.orderSeq
-	res, err := b.SubmitRemaining(o, rem, seq, uint32(s.cfg.Clock()))
+	res, err := b.SubmitRemaining(o, rem, seq, uint32(s.Now()))
 	if err != nil {
 		s.orderSeq--
 		s.pl = placement{}
@@ -268,7 +274,7 @@ func (s *Sequencer) checkMatch(m book.Match) book.Verdict {
 	}
 	info := &rpc.TradeInfo{Seq: s.tradeSeq[t.Buy.Model], Model: t.Buy.Model, Price: t.Price, Fill: t.Fill,
 		Buyer: t.Buy.Account, Seller: t.Sell.Account, BuyOrder: t.Buy.OrderID, SellOrder: t.Sell.OrderID,
-		Maker: maker, BuyFeeBps: t.BuyFeeBips, SellFeeBps: t.SellFeeBips, Hash: hash, Batch: s.open.Number(), Time: s.cfg.Clock()}
+		Maker: maker, BuyFeeBps: t.BuyFeeBips, SellFeeBps: t.SellFeeBips, Hash: hash, Batch: s.open.Number(), Time: s.Now()}
 	s.openTxs[hash] = len(s.openList)
 	s.openList = append(s.openList, openTx{hash: hash, tx: &t, rcpt: r, trade: info})
 	s.pl.trades = append(s.pl.trades, info)
@@ -296,7 +302,7 @@ func (s *Sequencer) afterApply(hash common.Hash, tx types.SignedTx) {
 
 // expire removes expired orders from every book.
 func (s *Sequencer) expire() {
-	now := uint32(s.cfg.Clock())
+	now := uint32(s.Now())
 	var seqs []uint64
 	for _, b := range s.books {
 		for _, r := range b.Expire(now) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/dgraph-io/badger/v4"
@@ -334,15 +335,43 @@ func assetAmount(st *state.State, id uint32, a types.AssetID) (*uint256.Int, err
 	}
 }
 
-// AccountByAddress lists the accounts bound to an L1 address (sealed deposits).
+// AccountByAddress lists the accounts bound to an L1 address by the
+// deposits applied so far, the open batch's included: the soft state, the
+// one Account answers from, so an account is found as soon as its deposit
+// is reported included. Ascending, each once.
 func (q *Queries) AccountByAddress(ctx context.Context, l1 common.Address) ([]uint32, error) {
+	// The loop's view first: the open batch's deposits and those of sealed
+	// batches whose journal write is not yet durable (both change only in
+	// the loop, or after that write). A deposit leaves them only once its
+	// address entry is durable, so the journal, read after, holds every
+	// deposit they no longer do.
 	var out []uint32
+	bound := func(tx types.Tx) {
+		if d, ok := tx.(*types.Deposit); ok && d.L1Address == l1 {
+			out = append(out, d.Account)
+		}
+	}
+	if err := q.s.do(ctx, func() {
+		for _, o := range q.s.openList {
+			bound(o.tx)
+		}
+		q.s.sealing.Range(func(_, v any) bool {
+			bound(v.(sealingTx).tx)
+			return true
+		})
+	}); err != nil {
+		return nil, err
+	}
 	err := q.s.j.View(func(txn *badger.Txn) error {
-		var err error
-		out, err = journal.ReadAccountsByAddress(txn, l1)
+		ids, err := journal.ReadAccountsByAddress(txn, l1)
+		out = append(out, ids...)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // Markets lists every model's market.

@@ -38,7 +38,7 @@ func replaySealed(s *Sequencer) error {
 		if err != nil {
 			return err
 		}
-		s.lastTs = h.Timestamp
+		s.lastTs.Store(h.Timestamp)
 	}
 	var recs []*journal.SealedBatch
 	err := s.j.Update(func(txn *badger.Txn) error {
@@ -95,7 +95,8 @@ func replaySealed(s *Sequencer) error {
 			return fmt.Errorf("%w: replaying sealed batch %d: pubdata", ErrCommitMismatch, rec.Number)
 		}
 		s.kv.sealOpen(rec.Number)
-		s.lastSealed, s.lastTs = rec.Number, rec.Timestamp
+		s.lastSealed = rec.Number
+		s.lastTs.Store(rec.Timestamp)
 		s.tree.recs[rec.Number] = rec
 	}
 	s.sealed.Store(s.lastSealed)
@@ -195,7 +196,7 @@ type journaledOrder struct {
 func restoreOrders(s *Sequencer) error {
 	orders := s.restore
 	s.restore = nil
-	now := uint32(s.cfg.Clock())
+	now := uint32(s.Now())
 	var gone []uint64
 	for _, jo := range orders {
 		o, err := types.DecodeOrder(jo.Raw)

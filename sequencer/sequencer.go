@@ -51,11 +51,11 @@ type Sequencer struct {
 	halted error
 
 	// owned by the loop
-	failing    sync.Map // hash → true: failed, its record not yet durable
-	sealing    sync.Map // hash → sealingTx: sealed, its records not yet durable
-	kv         *softKV  // the soft state
-	lastSealed uint64   // the last batch the loop sealed
-	lastTs     uint64   // its timestamp
+	failing    sync.Map      // hash → true: failed, its record not yet durable
+	sealing    sync.Map      // hash → sealingTx: sealed, its records not yet durable
+	kv         *softKV       // the soft state
+	lastSealed uint64        // the last batch the loop sealed
+	lastTs     atomic.Uint64 // its timestamp (Now reads it from any goroutine)
 	open       *state.Batch
 	openSince  time.Time
 	openTxs    map[common.Hash]int // hash → index in the open batch
@@ -255,6 +255,12 @@ func (s *Sequencer) poke() {
 	default:
 	}
 }
+
+// Now is the sequencer's clock in unix seconds: Config.Clock, never
+// behind the last sealed batch's timestamp. The next batch is stamped with
+// it at the earliest, and an order's validity is checked against it (a
+// batch's timestamp is what the circuit and the bridge check expiry by).
+func (s *Sequencer) Now() uint64 { return max(s.cfg.Clock(), s.lastTs.Load()) }
 
 // Sealed is the last sealed batch.
 func (s *Sequencer) Sealed() uint64 { return s.sealed.Load() }

@@ -3,6 +3,7 @@ package sequencer
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -429,4 +430,115 @@ func TestBusyMarketDoesNotStarveTransfers(t *testing.T) {
 	if st := f.status(h); st != rpc.TxIncluded {
 		t.Fatalf("transfer still %s after %d trades", st, id-1)
 	}
+}
+
+// TestAccountByAddressSoft: an account is found by its L1 address as soon
+// as its deposit is included (applied to the open batch, not yet sealed),
+// from the same soft state account_info answers from: the wallet's next
+// command after "deposit applied" must not wait for a seal.
+func TestAccountByAddressSoft(t *testing.T) {
+	f := newFixture(t, 2)
+	f.deposit(0, 0)
+	f.deposit(1, 1000)
+	byAddr := func(i int) []uint32 {
+		t.Helper()
+		ids, err := f.s.Queries().AccountByAddress(f.ctx, workload.Addr(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	pi, err := f.s.Queries().Priority(f.ctx, 1)
+	if err != nil || pi.Status != rpc.TxIncluded || f.s.Sealed() != 0 {
+		t.Fatalf("deposit %+v %v, sealed %d: want included in the open batch", pi, err, f.s.Sealed())
+	}
+	if got := byAddr(1); !slices.Equal(got, []uint32{1}) {
+		t.Fatalf("open batch: accounts of user 1 %v, want [1]", got)
+	}
+	if _, err := f.s.Queries().Account(f.ctx, 1); err != nil {
+		t.Fatalf("account_info of the same account: %v", err)
+	}
+	// a second deposit to the account lists it once
+	f.deposit(1, 5)
+	if got := byAddr(1); !slices.Equal(got, []uint32{1}) {
+		t.Fatalf("two deposits: %v, want [1]", got)
+	}
+	if got := byAddr(5); len(got) != 0 {
+		t.Fatalf("an address without deposits: %v", got)
+	}
+	// sealed (journal), then after a restart: the same answer
+	f.flush()
+	if got := byAddr(1); !slices.Equal(got, []uint32{1}) {
+		t.Fatalf("sealed: %v, want [1]", got)
+	}
+	f.restart()
+	if got := byAddr(0); !slices.Equal(got, []uint32{0}) {
+		t.Fatalf("after a restart: %v, want [0]", got)
+	}
+}
+
+// TestOrderAboveMaxSupplyRefused: an order for more shares than its model
+// can ever have could never fill; it is refused with its own error and
+// nothing rests. Up to the maximum supply (the DAO may mint up to it) an
+// order is taken.
+func TestOrderAboveMaxSupplyRefused(t *testing.T) {
+	f := newFixture(t, 3)
+	f.deposit(0, 0)
+	f.deposit(1, 1_000_000)
+	f.deposit(2, 1_000_000)
+	f.flush()
+	cm := &types.CreateModel{Account: 1, Model: 1, Supply: 100, MaxSupply: 1000, HolderBps: 5000}
+	cm.CreditPrice.SetUint64(10)
+	cm.Weights.SetUint64(1)
+	if _, err := f.submit(1, cm); err != nil {
+		t.Fatal(err)
+	}
+	f.flush()
+	for _, side := range []types.Side{types.Buy, types.Sell} {
+		_, err := f.s.Place(f.ctx, f.order(2, 1, side, 1, 1001, 5))
+		wantErr(t, err, ErrOrderAboveSupply)
+		if info := rpc.Info(err); info.Code != 4018 || info.Reason != "order_above_supply" {
+			t.Fatalf("API error %+v, want 4018 order_above_supply", info)
+		}
+	}
+	snap, err := f.s.Queries().Book(f.ctx, 1, 10)
+	if err != nil || len(snap.Bids) != 0 || len(snap.Asks) != 0 {
+		t.Fatalf("book after refusals: %+v %v", snap, err)
+	}
+	// the maximum supply itself, above today's supply: taken, it rests
+	res, err := f.s.Place(f.ctx, f.order(2, 1, types.Buy, 1, 1000, 5))
+	if err != nil || res.Rested != 1000 {
+		t.Fatalf("buy of the maximum supply: %+v %v", res, err)
+	}
+}
+
+// TestClockNeverBehindLastBatch: the sequencer's clock (Now) is its
+// Config.Clock, never behind the last sealed batch's timestamp: orders are
+// checked against the earliest time their trades' batch can carry, so the
+// book does not take an order that the batch would find expired.
+func TestClockNeverBehindLastBatch(t *testing.T) {
+	f := newFixture(t, 3)
+	f.deposit(0, 0)
+	f.deposit(1, 1_000_000)
+	f.deposit(2, 1_000_000)
+	f.flush()
+	f.createModel(1, 1, 1000, 0)
+	sealedAt := f.now
+	// the clock steps back (a restart against an L1 whose head is behind);
+	// set while no loop reads it
+	if err := f.s.Stop(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.now -= 100
+	f.open()
+	if got := f.s.Now(); got != sealedAt {
+		t.Fatalf("Now %d, want the last batch's timestamp %d", got, sealedAt)
+	}
+	o := &types.Order{Account: 2, Model: 1, Side: types.Buy, OrderID: 1, Amount: 10, MaxFeeBips: 10, ValidUntil: uint32(sealedAt - 1)}
+	o.Price.SetUint64(5)
+	if err := types.SignOrder(f.keys[2], testDomain, o); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.s.Place(f.ctx, o)
+	wantErr(t, err, types.ErrOrderExpired)
 }

@@ -271,7 +271,7 @@ func (db *DB) NewBatch(timestamp uint64) (*Batch, error) {
 		prev, prevTs = h.NewRoot, h.Timestamp
 	}
 	if timestamp < prevTs {
-		return nil, fmt.Errorf("%w: %d < %d", ErrTimestamp, timestamp, prevTs)
+		return nil, fmt.Errorf("%w: %s < %s", ErrTimestamp, types.FormatTime(timestamp), types.FormatTime(prevTs))
 	}
 	txn, err := db.store.Begin()
 	if err != nil {

@@ -73,7 +73,8 @@ func (s *State) checkOrder(o *types.Order, feeBips uint8) (*Account, error) {
 		}
 	}
 	if s.timestamp > uint64(o.ValidUntil) {
-		return nil, fmt.Errorf("%w: order %d valid until %d, batch at %d", types.ErrOrderExpired, o.OrderID, o.ValidUntil, s.timestamp)
+		return nil, fmt.Errorf("%w: order %d valid until %s, batch at %s", types.ErrOrderExpired, o.OrderID,
+			types.FormatTime(uint64(o.ValidUntil)), types.FormatTime(s.timestamp))
 	}
 	if feeBips > o.MaxFeeBips {
 		return nil, fmt.Errorf("%w: %d > %d bips", types.ErrOrderFee, feeBips, o.MaxFeeBips)

@@ -1,6 +1,10 @@
 package types
 
 import (
+	"math"
+	"strconv"
+	"time"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/holiman/uint256"
 )
@@ -17,6 +21,15 @@ type Order struct {
 	MaxFeeBips uint8
 	ValidUntil uint32 // unix seconds; valid while batch timestamp <= ValidUntil
 	Signature  Signature
+}
+
+// FormatTime writes a protocol time (unix seconds: an order's ValidUntil, a
+// batch timestamp) for people and for error messages: RFC 3339, UTC.
+func FormatTime(unix uint64) string {
+	if unix > math.MaxInt64 {
+		return strconv.FormatUint(unix, 10) + " (unix seconds)"
+	}
+	return time.Unix(int64(unix), 0).UTC().Format(time.RFC3339)
 }
 
 // CheckWidths checks every signed field against its message width: a price

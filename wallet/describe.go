@@ -3,7 +3,6 @@ package wallet
 import (
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/holiman/uint256"
 
@@ -105,4 +104,4 @@ func DescribeTx(info *rpc.TxInfo) []Line {
 }
 
 // Until is a time for people (RFC 3339, UTC).
-func Until(unix uint32) string { return time.Unix(int64(unix), 0).UTC().Format(time.RFC3339) }
+func Until(unix uint32) string { return types.FormatTime(uint64(unix)) }

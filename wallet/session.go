@@ -157,6 +157,26 @@ func (s *Session) Submit(ctx context.Context, tx types.SignedTx) (hash common.Ha
 	return h, info.Nonce, nil
 }
 
+// ValidUntil is the expiry of an order valid for d: d after the node's
+// clock (node_syncStatus clock, the sequencer's, which a batch's timestamp
+// and so the order's expiry follow), not after this machine's. A node that
+// reports no clock: this machine's.
+func (s *Session) ValidUntil(ctx context.Context, d time.Duration) (uint32, error) {
+	now := uint64(time.Now().Unix())
+	st, err := s.Client.SyncStatus(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("API %s: %w", s.URL, err)
+	}
+	if st.Clock > 0 {
+		now = st.Clock
+	}
+	until := now + uint64((d+time.Second-1)/time.Second) // whole seconds, rounded up
+	if until >= 1<<types.TimeBits {
+		return 0, ArgErr("valid", d.String(), "ends after %s, beyond the protocol's times", types.FormatTime(1<<types.TimeBits-1))
+	}
+	return uint32(until), nil
+}
+
 // PlaceOrder signs the order (for the session's account) and places it.
 func (s *Session) PlaceOrder(ctx context.Context, o *types.Order) (*rpc.OrderResult, error) {
 	o.Account = s.Account

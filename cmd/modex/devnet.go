@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/urfave/cli/v3"
 
 	"github.com/modex/modex/circuits"
@@ -17,6 +19,7 @@ import (
 	"github.com/modex/modex/node"
 	"github.com/modex/modex/node/devnet"
 	"github.com/modex/modex/prover"
+	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/types"
 )
 
@@ -232,26 +235,104 @@ func (a *app) runDevnet(c *devnetConfig) error {
 	if err != nil {
 		return err
 	}
-	stopSignals()
 	log.Info("devnet started", "elapsed", humanSince(start))
-	printDevnet(a.out, dn, c)
+	// The banner comes last, after every startup line: the node seals,
+	// proves and verifies the startup's own batch (priority request 0
+	// opens the operator's fee account) at once, and the banner waits for
+	// it. The node's per-batch log lines scroll it away later, so it is
+	// in a file too.
+	awaitStartupBatch(ctx, dn.Node.SyncStatus, startupBatchWait)
+	stopSignals()
+	if ctx.Err() != nil { // interrupted while waiting
+		sctx, cancel := context.WithTimeout(context.Background(), c.StopTimeout)
+		defer cancel()
+		return dn.Stop(sctx)
+	}
+	if err := printDevnet(a.out, devnetInfoOf(dn), c); err != nil {
+		log.Warn("the dev accounts file was not written (the banner above has the keys)", "err", err)
+	}
 	return waitAndStop(log, c.StopTimeout, dn.Stop)
 }
 
-func printDevnet(w io.Writer, dn *devnet.Devnet, c *devnetConfig) {
-	api := dn.Node.Addr()
-	l1 := dn.Chain.URL()
+// startupBatchWait bounds how long the banner waits for the startup's own
+// batch (a slow prover only delays it that long).
+const startupBatchWait = time.Minute
+
+// awaitStartupBatch waits until batch 1, the startup's own, is verified on
+// L1 (or the pipeline halted, ctx ended, or limit passed).
+func awaitStartupBatch(ctx context.Context, status func(context.Context) (*rpc.SyncStatus, error), limit time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if st, err := status(ctx); err == nil && (st.Verified >= 1 || st.Halted != "") {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// devnetAccountsFile, in the data directory, holds the devnet's banner:
+// the endpoints and the dev accounts' keys (mode 0600; rewritten at every
+// start, as the keys are deterministic and the data directory is wiped).
+const devnetAccountsFile = "dev-accounts.txt"
+
+// devnetInfo is what the banner says about a running devnet.
+type devnetInfo struct {
+	L1URL       string
+	ChainID     string
+	Bridge      common.Address
+	DeployBlock uint64
+	API         string // host:port
+	Accounts    []devnet.DevAccount
+}
+
+func devnetInfoOf(dn *devnet.Devnet) devnetInfo {
+	return devnetInfo{L1URL: dn.Chain.URL(), ChainID: dn.Chain.ChainID().String(), Bridge: dn.Rollup.Contract.Address,
+		DeployBlock: dn.Rollup.DeployBlock, API: dn.Node.Addr(), Accounts: dn.DevAccounts()}
+}
+
+// printDevnet writes the banner to the data directory's devnetAccountsFile
+// (mode 0600) and prints it, naming the file. The banner is printed even
+// when the file cannot be written (the error says why).
+func printDevnet(w io.Writer, info devnetInfo, c *devnetConfig) error {
+	path := filepath.Join(c.DataDir, devnetAccountsFile)
+	body := devnetBanner(info, c)
+	err := writeFile0600(path, []byte(body))
+	fmt.Fprint(w, body)
+	if err == nil {
+		fmt.Fprintf(w, "These keys and endpoints are also in %s (mode 0600): the log below scrolls this away.\n\n", path)
+	}
+	return err
+}
+
+// writeFile0600 writes a private file: mode 0600 even over an existing one.
+func writeFile0600(path string, b []byte) error {
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
+}
+
+func devnetBanner(info devnetInfo, c *devnetConfig) string {
+	var b strings.Builder
+	l1 := info.L1URL
 	if l1 == "" {
 		l1 = "(none: --l1.addr \"\")"
 	}
-	fams := make([]string, 0, len(dn.Rollup.Verifiers))
+	fams := make([]string, 0, len(c.Families))
 	for _, f := range c.Families {
 		fams = append(fams, f.String())
 	}
-	fmt.Fprintf(w, `
+	fmt.Fprintf(&b, `
 Modex devnet is running (Ctrl-C stops it; the next start begins afresh).
 
-  L1 RPC        %s   (HTTP and websocket; chain id %d)
+  L1 RPC        %s   (HTTP and websocket; chain id %s)
   bridge        %s   (deployed in block %d)
   rollup API    http://%s   ws://%s
   params        %s, batch capacity %d, families %v
@@ -259,14 +340,15 @@ Modex devnet is running (Ctrl-C stops it; the next start begins afresh).
 
 Dev accounts: 10,000 ETH each on L1. Account 0 operates the rollup and owns L2 fee account 0.
 Import one into the wallet with its two keys, or with: modex wallet import --dev N --out dN.json
-`, l1, dn.Chain.ChainID(), dn.Rollup.Contract.Address, dn.Rollup.DeployBlock, api, api,
+`, l1, info.ChainID, info.Bridge, info.DeployBlock, info.API, info.API,
 		c.ParamsName, c.Params.BatchCapacity, fams, c.DataDir, orNone(c.Keys))
-	for _, a := range dn.DevAccounts() {
+	for _, a := range info.Accounts {
 		role := ""
 		if a.Index == 0 {
 			role = "  (operator)"
 		}
-		fmt.Fprintf(w, "\n  (%d) %s%s\n      l1Key 0x%s\n      l2Key 0x%s\n", a.Index, a.Address, role, a.L1Key, a.L2Key)
+		fmt.Fprintf(&b, "\n  (%d) %s%s\n      l1Key 0x%s\n      l2Key 0x%s\n", a.Index, a.Address, role, a.L1Key, a.L2Key)
 	}
-	fmt.Fprintf(w, "\nTry: modex status --rpc http://%s\n\n", api)
+	fmt.Fprintf(&b, "\nTry: modex status --rpc http://%s\n\n", info.API)
+	return b.String()
 }

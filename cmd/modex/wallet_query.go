@@ -18,6 +18,7 @@ import (
 
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/rpc/client"
+	"github.com/modex/modex/types"
 	"github.com/modex/modex/wallet"
 )
 
@@ -92,6 +93,9 @@ func (a *app) showStatus(ctx context.Context, cmd *cli.Command, o *walletOpts, s
 	fmt.Fprintf(w, "\nbridge      %s on chain %d (L1 head %d)\n", ct.Bridge, ct.ChainID, st.L1Head)
 	fmt.Fprintf(w, "batches     sealed %d, committed %d, proven %d, submitted %d, verified %d\n", st.Sealed, st.Committed, st.Proven, st.Submitted, st.Verified)
 	fmt.Fprintf(w, "L1 requests seen %d, applied %d; sequencing %v\n", st.PriorityIn, st.PriorityDone, st.Sequencing)
+	if st.Clock > 0 {
+		fmt.Fprintf(w, "clock       %s (the sequencer's: batch timestamps and order expiry)\n", types.FormatTime(st.Clock))
+	}
 	if st.Halted != "" {
 		fmt.Fprintf(w, "HALTED      %s\n", st.Halted)
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -330,8 +331,10 @@ func TestStatusFindsAccount(t *testing.T) {
 	pk := k.PubKey()
 	addr, _ := k.Address()
 	api := fakeAPI(t, map[string]func([]json.RawMessage) any{
-		"node_health":       health,
-		"node_syncStatus":   func([]json.RawMessage) any { return &rpc.SyncStatus{Sealed: 4, Verified: 3, Sequencing: true} },
+		"node_health": health,
+		"node_syncStatus": func([]json.RawMessage) any {
+			return &rpc.SyncStatus{Sealed: 4, Verified: 3, Sequencing: true, Clock: 1_800_000_000}
+		},
 		"node_contracts":    func([]json.RawMessage) any { return rpc.Contracts{ChainID: 1337, Bridge: common.Address{0xb1}} },
 		"account_byAddress": func([]json.RawMessage) any { return []uint32{7, 9} },
 		"account_info": func(p []json.RawMessage) any {
@@ -350,9 +353,50 @@ func TestStatusFindsAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"batches     sealed 4", "account 9", "base:0", "42", "40", "open orders: none"} {
+	for _, want := range []string{"batches     sealed 4", "clock       2027-01-15T08:00:00Z", "account 9", "base:0", "42", "40", "open orders: none"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)
 		}
+	}
+}
+
+// order place --valid counts from the node's clock (node_syncStatus clock:
+// the sequencer's, which batch timestamps and so expiry follow), not this
+// machine's: a node whose clock is ahead of the wall clock by more than
+// --valid still gets an order that is valid for --valid.
+func TestOrderValidFromNodeClock(t *testing.T) {
+	nodeClock := uint64(time.Now().Unix()) + 3600 // an hour ahead of this machine
+	var placed atomic.Pointer[types.Order]
+	api := fakeAPI(t, map[string]func([]json.RawMessage) any{
+		"node_health":     health,
+		"node_contracts":  func([]json.RawMessage) any { return rpc.Contracts{ChainID: 1337, Bridge: common.Address{0xb1}} },
+		"node_syncStatus": func([]json.RawMessage) any { return &rpc.SyncStatus{Sequencing: true, Clock: nodeClock} },
+		"market_placeOrder": func(p []json.RawMessage) any {
+			var raw hexutil.Bytes
+			if err := json.Unmarshal(p[0], &raw); err != nil {
+				t.Error(err)
+				return nil
+			}
+			o, err := types.DecodeOrder(raw)
+			if err != nil {
+				t.Error(err)
+				return nil
+			}
+			placed.Store(o)
+			return rpc.OrderResult{Model: o.Model, OrderID: o.OrderID, Rested: o.Amount}
+		},
+	})
+	key := devKeyFile(t, 2, true)
+	out, err := runApp(t, "order", "place", "--rpc", api, "--key", key, "--account", "2", "--model", "1", "--side", "buy",
+		"--amount", "10", "--price", "50", "--id", "1", "--valid", "1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := placed.Load()
+	if o == nil || uint64(o.ValidUntil) != nodeClock+1 {
+		t.Fatalf("validUntil %v, want the node's clock + 1 s = %d", o, nodeClock+1)
+	}
+	if want := "valid until " + types.FormatTime(nodeClock+1); !strings.Contains(out, want) {
+		t.Errorf("no %q in\n%s", want, out)
 	}
 }

@@ -148,7 +148,7 @@ func (a *app) orderPlaceCommand() *cli.Command {
 		&cli.StringFlag{Name: "amount", Usage: "shares", Sources: s.Sources("amount")},
 		&cli.StringFlag{Name: "price", Usage: "quote-token units per share (a limit: the order trades at this price or better)", Sources: s.Sources("price")},
 		&cli.StringFlag{Name: "id", Usage: "order id (default: one above the account's highest order id on this market)", Sources: s.Sources("id")},
-		&cli.DurationFlag{Name: "valid", Value: time.Hour, Usage: "how long the order stays valid", Sources: s.Sources("valid")},
+		&cli.DurationFlag{Name: "valid", Value: time.Hour, Usage: "how long the order stays valid, from the node's clock (the time its batches carry)", Sources: s.Sources("valid")},
 		&cli.UintFlag{Name: "max-fee-bips", Value: 10, Usage: "the highest trade fee accepted (basis points)", Sources: s.Sources("max-fee-bips")},
 	)
 	return a.command(s, "place", "a signed limit order (--model M --side buy|sell --amount N --price P); it trades at once against the book, the rest rests", flags,
@@ -177,8 +177,12 @@ func (a *app) placeOrder(ctx context.Context, s *wallet.Session, o *walletOpts, 
 			return err
 		}
 	}
+	until, err := s.ValidUntil(ctx, oa.valid)
+	if err != nil {
+		return err
+	}
 	ord := &types.Order{Model: oa.model, Side: oa.side, OrderID: oa.id, Amount: oa.amount,
-		MaxFeeBips: oa.maxFeeBips, ValidUntil: uint32(time.Now().Add(oa.valid).Unix())}
+		MaxFeeBips: oa.maxFeeBips, ValidUntil: until}
 	ord.Price.Set(oa.price)
 	res, err := s.PlaceOrder(ctx, ord)
 	if err != nil {

@@ -448,7 +448,8 @@ func TestBadInput(t *testing.T) {
 		{"order: bad signature", badReq("market_placeOrder", b.order(bob, alice.l2, types.Buy, 3, 1, 10, u256(40), future)), 1010, "bad_signature", "invalid signature"},
 		{"order: missing model", badReq("market_placeOrder", b.order(bob, bob.l2, types.Buy, 3, 5, 10, u256(40), future)), 5002, "model_not_found", "model does not exist"},
 		{"order: unknown account", badReq("market_placeOrder", b.order(&user{account: 50}, bob.l2, types.Buy, 3, 1, 10, u256(40), future)), 2000, "account_not_found", "account does not exist"},
-		{"order: expired", badReq("market_placeOrder", b.order(bob, bob.l2, types.Buy, 3, 1, 10, u256(40), 1)), 4010, "order_expired", "order expired"},
+		{"order: expired (its time printed as a time)", badReq("market_placeOrder", b.order(bob, bob.l2, types.Buy, 3, 1, 10, u256(40), 1)), 4010, "order_expired", "order expired: valid until 1970-01-01T00:00:01Z, now 20"},
+		{"order: more shares than the model can ever have", badReq("market_placeOrder", b.order(bob, bob.l2, types.Buy, 3, 1, 1001, u256(1), future)), 4018, "order_above_supply", "could never fill: 1001 shares of model 1, maximum supply 1000"},
 		{"order: zero amount", badReq("market_placeOrder", b.order(bob, bob.l2, types.Buy, 3, 1, 0, u256(40), future)), 4003, "order_zero_amount", "amount is zero"},
 		{"order: zero price", badReq("market_placeOrder", b.order(bob, bob.l2, types.Buy, 3, 1, 10, u256(0), future)), 4004, "order_bad_price", "price is zero"},
 		// (a seller's: a buyer's cost is checked against the balance before the book checks the price)

@@ -254,7 +254,8 @@ func (b *Book) validate(o *types.Order, now uint32) error {
 	case !types.Amount38.Packable(&o.Price):
 		return fmt.Errorf("%w: %s", ErrNotPackable, o.Price.Dec())
 	case now > o.ValidUntil:
-		return fmt.Errorf("%w: valid until %d, now %d", ErrExpired, o.ValidUntil, now)
+		return fmt.Errorf("%w: valid until %s, now %s (%ds later)", ErrExpired,
+			types.FormatTime(uint64(o.ValidUntil)), types.FormatTime(uint64(now)), now-o.ValidUntil)
 	}
 	if _, ok := b.orders[key{o.Account, o.OrderID}]; ok {
 		return fmt.Errorf("%w: account %d order %d", ErrDuplicate, o.Account, o.OrderID)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/holiman/uint256"
@@ -171,6 +172,12 @@ func TestExpiry(t *testing.T) {
 	o.ValidUntil = 10
 	if _, err := b.Place(o, 6, 11); !errors.Is(err, ErrExpired) || !errors.Is(err, types.ErrOrderExpired) {
 		t.Fatalf("err %v", err)
+	}
+	// the refusal says both times as times, not unix seconds
+	o.ValidUntil = 1_800_000_000
+	_, err := b.Place(o, 7, 1_800_000_003)
+	if want := "valid until 2027-01-15T08:00:00Z, now 2027-01-15T08:00:03Z (3s later)"; !errors.Is(err, ErrExpired) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err %v, want %q in it", err, want)
 	}
 }
 

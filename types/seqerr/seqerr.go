@@ -1,6 +1,6 @@
 // Package seqerr holds the sequencer's rejection errors: the sentinels of
-// the transaction pool (sequencer/mempool) and of the order books
-// (sequencer/book).
+// the transaction pool (sequencer/mempool), of the order books
+// (sequencer/book) and of the sequencer's order admission.
 //
 // They live here, below both the sequencer and the API, so that the API's
 // error table (rpc/errors.go) maps them to wire codes without importing
@@ -57,4 +57,13 @@ var (
 	ErrBookNotFound  = errors.New("book: no such resting order")
 	// ErrBookRemaining: SubmitRemaining with 0 or more than the order's amount.
 	ErrBookRemaining = errors.New("book: remaining shares are 0 or above the order amount")
+)
+
+// The sequencer's order admission: what it refuses, against the soft state,
+// before an order reaches its book.
+var (
+	// ErrOrderAboveSupply: the order is for more shares than its model can
+	// ever have (its maximum supply, fixed at creation), so it could never
+	// fill; it would rest on the book for nothing.
+	ErrOrderAboveSupply = errors.New("more shares than the model can ever have (its maximum supply): the order could never fill")
 )

@@ -170,12 +170,8 @@ func (a *app) runDeploy(c *deployConfig) error {
 	if err != nil {
 		return node.ConfigErr("deployer-key-file", c.Deployer, "not a hex secp256k1 key: %v", err)
 	}
-	feeKey, wrote, err := feeAccountKey(c.FeeKeyFile, c.Out)
-	if err != nil {
+	if err := checkKeyMarks(log, c.Keys, c.Params, c.Families, c.Insecure); err != nil {
 		return err
-	}
-	if wrote != "" {
-		log.Info("wrote a new fee-account key (the L2 key of account 0, which collects the fees): keep it", "file", wrote)
 	}
 	keys, err := deploy.LoadKeys(c.Keys, c.Params, c.Families, progress)
 	if err != nil {
@@ -188,6 +184,13 @@ func (a *app) runDeploy(c *deployConfig) error {
 		if k.Insecure {
 			log.Warn("deploying verifiers of INSECURE development keys (--insecure-dev-keys): whoever ran their setup can forge proofs; never hold real funds with them", "family", f.String())
 		}
+	}
+	feeKey, wrote, err := feeAccountKey(c.FeeKeyFile, c.Out)
+	if err != nil {
+		return err
+	}
+	if wrote != "" {
+		log.Info("wrote a new fee-account key (the L2 key of account 0, which collects the fees): keep it", "file", wrote)
 	}
 	l1, err := ethclient.DialContext(ctx, c.L1RPC)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/deploy"
 	"github.com/modex/modex/node/devchain"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/rpc/client"
@@ -445,6 +446,14 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil || b.Status != rpc.BatchVerified || b.L1Tx == (common.Hash{}) {
 			t.Errorf("batch %d: %+v %v", n, b, err)
 		}
+	}
+	// the staged deploy is complete: every verifier at its planned address
+	// is the keyed verifier of the node's keys, the bridge the record's
+	if err := dn.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := deploy.Check(ctx, dn.Chain.Client(), dn.Record(), dn.Keys()); err != nil {
+		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
 	mu.Lock()

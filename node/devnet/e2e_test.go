@@ -139,6 +139,11 @@ func (e *e2e) balance(u *user, a types.AssetID) uint64 {
 // settle waits until every sealed batch is verified on L1 and nothing is pending.
 func (e *e2e) settle() *rpc.SyncStatus {
 	e.t.Helper()
+	// On a cold key cache the families' keys are still being made: the
+	// transactions so far were applied before their provers existed.
+	if err := e.dn.WaitReady(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		st, err := e.c.SyncStatus(e.ctx)

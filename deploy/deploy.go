@@ -178,12 +178,6 @@ func familyNames(r *Record) []string {
 }
 
 func (c *Config) check() error {
-	if c.Deployer == nil {
-		return errors.New("deploy: no deployer key")
-	}
-	if err := c.Params.Check(); err != nil {
-		return fmt.Errorf("deploy: %w", err)
-	}
 	if len(c.Keys) == 0 {
 		return fmt.Errorf("%w: no families", ErrKeys)
 	}
@@ -191,6 +185,17 @@ func (c *Config) check() error {
 		if err := k.CheckSecure(c.AllowInsecureKeys); err != nil {
 			return fmt.Errorf("deploy: %v: %w", f, err)
 		}
+	}
+	return c.checkBase()
+}
+
+// checkBase checks and defaults everything but the keys.
+func (c *Config) checkBase() error {
+	if c.Deployer == nil {
+		return errors.New("deploy: no deployer key")
+	}
+	if err := c.Params.Check(); err != nil {
+		return fmt.Errorf("deploy: %w", err)
 	}
 	if err := types.CheckPublicKey(c.FeeAccount); err != nil {
 		return fmt.Errorf("deploy: fee account key: %w", err)

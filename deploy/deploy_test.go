@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/big"
@@ -319,5 +320,84 @@ func TestLoadKeysRefusesOtherParams(t *testing.T) {
 	}
 	if _, err := deploy.LoadKeys(dir, p, []types.Family{types.FamilyTransfer}, nil); !errors.Is(err, deploy.ErrKeys) || !strings.Contains(err.Error(), "no Transfer keys") {
 		t.Fatalf("err %v, want ErrKeys (missing)", err)
+	}
+}
+
+// TestStaged: a staged deploy puts the bridge on chain first with every
+// planned verifier's address (CREATE of the deployer's later nonces, no
+// code yet), then each verifier at exactly that address when its keys
+// come, in plan order; a verifier out of order is refused without sending
+// anything, and the finished record passes Check like Run's.
+func TestStaged(t *testing.T) {
+	ctx := context.Background()
+	c := startChain(t)
+	a, _ := testKeys(t)
+	cfg := config(c, nil)
+	from := crypto.PubkeyToAddress(cfg.Deployer.PublicKey)
+	start := nonce(t, c, from)
+	plan := []types.Family{types.FamilyTransfer, types.FamilyPriority} // not family order
+
+	if _, err := deploy.StartStaged(ctx, c.Client(), deploy.StagedConfig{Config: config(c, a), Families: plan}); !errors.Is(err, deploy.ErrKeys) {
+		t.Fatalf("keys in the staged config: %v, want ErrKeys", err)
+	}
+	if _, err := deploy.StartStaged(ctx, c.Client(), deploy.StagedConfig{Config: cfg, Families: []types.Family{types.FamilyTransfer, types.FamilyTransfer}}); !errors.Is(err, deploy.ErrKeys) {
+		t.Fatalf("a family planned twice: %v, want ErrKeys", err)
+	}
+	s, err := deploy.StartStaged(ctx, c.Client(), deploy.StagedConfig{Config: cfg, Families: plan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := s.Record()
+	if rec.Complete || rec.StartNonce != start || rec.Bridge.Address != crypto.CreateAddress(from, start) || rec.DeployBlock == 0 || rec.Bridge.CodeHash == (common.Hash{}) {
+		t.Fatalf("record after the bridge: %+v", rec)
+	}
+	br := bridge.NewContract(c.Client(), rec.Bridge.Address)
+	for i, f := range plan {
+		want := crypto.CreateAddress(from, start+1+uint64(i))
+		if v, err := br.Verifier(ctx, f); err != nil || v != want || rec.Families[i].Verifier.Address != want {
+			t.Fatalf("the bridge's %v verifier %s (%v), record %s, want %s", f, v, err, rec.Families[i].Verifier.Address, want)
+		}
+		if code, err := c.Client().CodeAt(ctx, want, nil); err != nil || len(code) != 0 {
+			t.Fatalf("%v verifier has %d bytes of code before its keys (%v)", f, len(code), err)
+		}
+	}
+	if s.Next() != types.FamilyTransfer {
+		t.Fatalf("next %v", s.Next())
+	}
+
+	if _, err := s.DeployVerifier(ctx, types.FamilyPriority, a[types.FamilyPriority]); !errors.Is(err, deploy.ErrOutOfOrder) {
+		t.Fatalf("Priority before Transfer: %v, want ErrOutOfOrder", err)
+	}
+	if got := nonce(t, c, from); got != start+1 {
+		t.Fatalf("a refused verifier sent a transaction: nonce %d, want %d", got, start+1)
+	}
+	for i, f := range plan {
+		addr, err := s.DeployVerifier(ctx, f, a[f])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := crypto.CreateAddress(from, start+1+uint64(i)); addr != want {
+			t.Fatalf("%v verifier at %s, planned %s", f, addr, want)
+		}
+		code, err := c.Client().CodeAt(ctx, addr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := bridge.VerifierRuntimeCode(a[f].VK); !bytes.Equal(code, want) {
+			t.Fatalf("%v: the code at %s is not its keyed verifier", f, addr)
+		}
+	}
+	if _, err := s.DeployVerifier(ctx, types.FamilyTransfer, a[types.FamilyTransfer]); !errors.Is(err, deploy.ErrOutOfOrder) {
+		t.Fatalf("a verifier twice: %v, want ErrOutOfOrder", err)
+	}
+	if got := nonce(t, c, from); got != start+3 {
+		t.Fatalf("deployer nonce %d, want %d", got, start+3)
+	}
+	rec = s.Record()
+	if !rec.Complete || s.Next() != 0 || !rec.Insecure {
+		t.Fatalf("record after every verifier: %+v", rec)
+	}
+	if err := deploy.Check(ctx, c.Client(), rec, a); err != nil {
+		t.Fatal(err)
 	}
 }

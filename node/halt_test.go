@@ -62,7 +62,7 @@ func TestProverFailureHaltsHealth(t *testing.T) {
 	pv := &downProver{}
 	provers := map[types.Family]prover.Prover{types.FamilyPriority: pv}
 	if n.seq, err = sequencer.New(sequencer.Config{Params: params, Domain: d, BatchTimeout: time.Hour,
-		OnSeal: func(sb *state.SealedBatch) { n.pipe.Sealed(sb) }, Families: families(provers),
+		OnSeal: func(sb *state.SealedBatch) { n.pipe.Sealed(sb) }, Families: families(provers, nil),
 		Logger: logger, Metrics: n.metrics}, n.db, n.j); err != nil {
 		t.Fatal(err)
 	}

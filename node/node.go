@@ -59,6 +59,11 @@ type Config struct {
 
 	// Provers proves each family (prover.NewCPU(keys), NewGPU, or remote).
 	Provers map[types.Family]prover.Prover
+	// AwaitProvers are families whose provers come after the start
+	// (Node.AddProver; the devnet's first start, while their keys are
+	// made): the node accepts their transactions at once and their
+	// batches wait for the prover (pipeline.Config.Awaited).
+	AwaitProvers []types.Family
 	// InsecureDevKeys: the provers' keys (some of them) come from the
 	// INSECURE development setup (prover.Keys.Insecure), accepted by
 	// --insecure-dev-keys or by a devnet. The node warns at start and
@@ -89,7 +94,7 @@ func (c *Config) Check() error {
 		return fmt.Errorf("%w: no bridge address", ErrConfig)
 	case c.OperatorKey == nil:
 		return fmt.Errorf("%w: no operator key", ErrConfig)
-	case len(c.Provers) == 0:
+	case len(c.Provers) == 0 && len(c.AwaitProvers) == 0:
 		return fmt.Errorf("%w: no provers", ErrConfig)
 	case c.ProverWorkers < 0:
 		return fmt.Errorf("%w: prover workers %d", ErrConfig, c.ProverWorkers)
@@ -226,7 +231,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		Clock:    n.clock,
 		OnSeal:   func(sb *state.SealedBatch) { n.pipe.Sealed(sb) },
 		Tokens:   func() int { return int(n.tokens.Load()) },
-		Families: families(cfg.Provers),
+		Families: families(cfg.Provers, cfg.AwaitProvers),
 		Logger:   cfg.Logger, Metrics: n.metrics,
 	}, n.db, n.j); err != nil {
 		n.close()
@@ -234,7 +239,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.q = n.seq.Queries()
 	if n.pipe, err = pipeline.New(pipeline.Config{
-		Params: cfg.Params, Domain: d, Provers: cfg.Provers, Workers: cfg.ProverWorkers,
+		Params: cfg.Params, Domain: d, Provers: cfg.Provers, Awaited: cfg.AwaitProvers, Workers: cfg.ProverWorkers,
 		MaxAttempts: cfg.ProveAttempts, Submitter: l1Submitter{n.sub}, Logger: cfg.Logger, Metrics: n.metrics,
 	}, n.db, n.j, n.seq); err != nil {
 		n.close()
@@ -455,13 +460,23 @@ func (n *Node) DB() *state.DB                   { return n.db }
 func (n *Node) Addr() string                    { return n.api.Addr() }
 func (n *Node) Contract() *bridge.Contract      { return n.c }
 
-// families are the batch families the node has provers for.
-func families(p map[types.Family]prover.Prover) map[types.Family]bool {
+// families are the batch families the node has or awaits provers for.
+func families(p map[types.Family]prover.Prover, awaited []types.Family) map[types.Family]bool {
 	out := map[types.Family]bool{}
 	for f := range p {
 		out[f] = true
 	}
+	for _, f := range awaited {
+		out[f] = true
+	}
 	return out
+}
+
+// AddProver gives the prover of a family in Config.AwaitProvers: its
+// batches that waited are proven now. A family not awaited, or one whose
+// prover was already added, is refused with pipeline.ErrProverSet.
+func (n *Node) AddProver(f types.Family, p prover.Prover) error {
+	return n.pipe.AddProver(f, p)
 }
 
 // ErrStateMismatch: the local state does not continue the bridge's (another

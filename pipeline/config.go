@@ -67,6 +67,11 @@ type Config struct {
 	// Provers proves each family's batches (CPU, GPU or remote: anything
 	// behind prover.Prover).
 	Provers map[types.Family]prover.Prover
+	// Awaited are families whose provers come later (Pipeline.AddProver;
+	// the devnet's first start, while their keys are made). A batch of one
+	// waits for its prover without spending its attempts; a batch of a
+	// family neither in Provers nor here fails like any failed proof.
+	Awaited []types.Family
 	// Workers is how many batches are proven at once (default 1).
 	Workers int
 	// Submitter, if set, takes proven batches to L1 in order.

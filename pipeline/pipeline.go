@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
@@ -15,6 +17,7 @@ import (
 	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/state/store"
+	"github.com/modex/modex/types"
 )
 
 // Pipeline proves sealed batches and takes them to L1 (docs/node.md §2).
@@ -29,6 +32,11 @@ type Pipeline struct {
 	proofs   map[uint64]*prover.Proof
 	queued   map[uint64]bool
 	attempts map[uint64]int // failed proving attempts per batch
+
+	// provers are Config.Provers and those AddProver added; awaited are
+	// the families still waiting for theirs, with their parked batches.
+	provers map[types.Family]prover.Prover
+	awaited map[types.Family][]uint64
 
 	l1Failures int      // consecutive failed L1 steps (the submitter goroutine's own)
 	proving    []uint64 // FIFO of batches to prove
@@ -56,6 +64,7 @@ func New(cfg Config, db *state.DB, j *store.Plain, lis Listener) (*Pipeline, err
 	cfg.defaults()
 	p := &Pipeline{cfg: cfg, db: db, j: j, lis: lis, log: cfg.Logger, proofs: map[uint64]*prover.Proof{},
 		queued: map[uint64]bool{}, attempts: map[uint64]int{},
+		provers: maps.Clone(cfg.Provers), awaited: map[types.Family][]uint64{},
 		work: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
 	err := j.View(func(txn *badger.Txn) error {
 		var err error
@@ -88,7 +97,53 @@ func New(cfg Config, db *state.DB, j *store.Plain, lis Listener) (*Pipeline, err
 	}
 	p.sealed = head
 	p.advanceProven()
+	if p.provers == nil {
+		p.provers = map[types.Family]prover.Prover{}
+	}
+	for _, f := range cfg.Awaited {
+		if p.provers[f] == nil {
+			p.awaited[f] = nil
+		}
+	}
 	return p, nil
+}
+
+// ErrProverSet: AddProver was given a family that is not awaited (its
+// prover is already set, or it is not one of Config.Awaited), or no prover.
+var ErrProverSet = errors.New("pipeline: prover not awaited")
+
+// AddProver sets the prover of an awaited family (Config.Awaited): its
+// batches that waited for it are proven now, in order.
+func (p *Pipeline) AddProver(f types.Family, pv prover.Prover) error {
+	p.mu.Lock()
+	parked, ok := p.awaited[f]
+	if !ok || pv == nil {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %v (a prover may be added once, for a family awaiting it)", ErrProverSet, f)
+	}
+	delete(p.awaited, f)
+	p.provers[f] = pv
+	slices.Sort(parked)
+	for _, n := range parked {
+		p.enqueue(n)
+	}
+	// the proving FIFO in batch order: the submitter takes them in order
+	slices.Sort(p.proving)
+	p.mu.Unlock()
+	if len(parked) > 0 {
+		p.log.Info("pipeline: prover added; proving the batches that waited for it", "family", f, "batches", len(parked))
+	}
+	p.signal(p.work)
+	return nil
+}
+
+// Awaiting lists the families still waiting for their provers.
+func (p *Pipeline) Awaiting() []types.Family {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := slices.Collect(maps.Keys(p.awaited))
+	slices.Sort(out)
+	return out
 }
 
 // record reads batch n's stage record (journal.ErrNotFound: none yet).
@@ -228,15 +283,15 @@ func (p *Pipeline) StageOf(n uint64) (rpc.BatchStatus, common.Hash, int64, error
 
 // halt stops the pipeline for good (until a restart), loudly.
 func (p *Pipeline) halt(err error) {
+	if m := p.cfg.Metrics; m != nil {
+		m.PipelineHalted.Set(1) // before Halted reports it
+	}
 	p.mu.Lock()
 	if p.halted == nil {
 		p.halted = err
 	}
 	p.mu.Unlock()
 	p.log.Error("PIPELINE HALTED: operator action needed", "err", err)
-	if m := p.cfg.Metrics; m != nil {
-		m.PipelineHalted.Set(1)
-	}
 }
 
 func (p *Pipeline) progress(h *state.Header, st rpc.BatchStatus, l1Tx common.Hash, ms int64) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/frontend"
 	"github.com/dgraph-io/badger/v4"
@@ -331,5 +332,95 @@ func TestSubmitPathFailures(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(m.PipelineHalted); v != 1 {
 		t.Fatalf("modex_pipeline_halted = %v", v)
+	}
+}
+
+// publicProver "proves" by computing the assignment's public witness: the
+// pipeline checks a proof's public input against the header and nothing
+// else (the L1 verifies the Groth16 proof: the devnet tests cover that).
+type publicProver struct{ calls atomic.Int32 }
+
+func (p *publicProver) Prove(_ context.Context, c frontend.Circuit) (*prover.Proof, error) {
+	p.calls.Add(1)
+	w, err := frontend.NewWitness(c, ecc.BN254.ScalarField(), frontend.PublicOnly())
+	if err != nil {
+		return nil, err
+	}
+	return &prover.Proof{Groth16: groth16.NewProof(ecc.BN254), Public: w}, nil
+}
+
+func (p *publicProver) VerifyingKey() groth16.VerifyingKey { return nil }
+
+// TestAwaitedProver: a batch of a family whose prover comes later
+// (Config.Awaited) waits for it without spending its attempts (MaxAttempts
+// 1 would halt on the first failure), and is proven once AddProver gives
+// it; a prover for a family not awaited is refused.
+func TestAwaitedProver(t *testing.T) {
+	f := newFixture(t)
+	lis := &listener{}
+	p, err := New(Config{Params: f.p, Domain: testDomain, MaxAttempts: 1, RetryBase: time.Millisecond,
+		Awaited: []types.Family{types.FamilyPriority}}, f.db, f.j, lis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, p, time.Second)
+	// The batch reaches the witness stage, then waits.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		p.mu.Lock()
+		parked := len(p.awaited[types.FamilyPriority])
+		p.mu.Unlock()
+		if parked == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("batch 1 never waited for its prover")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // a pipeline retrying would halt (MaxAttempts 1) or re-park
+	if err := p.Halted(); err != nil {
+		t.Fatalf("halted while waiting for a prover: %v", err)
+	}
+	p.mu.Lock()
+	attempts, queued := p.attempts[1], len(p.proving)
+	p.mu.Unlock()
+	if attempts != 0 || queued != 0 {
+		t.Fatalf("waiting batch: %d attempts, %d queued; want 0, 0", attempts, queued)
+	}
+	if st, _, _, err := p.StageOf(1); err != nil || st != rpc.BatchWitness {
+		t.Fatalf("stage %v (%v), want witness", st, err)
+	}
+	if got := p.Awaiting(); len(got) != 1 || got[0] != types.FamilyPriority {
+		t.Fatalf("awaiting %v", got)
+	}
+
+	pv := &publicProver{}
+	if err := p.AddProver(types.FamilyTransfer, pv); !errors.Is(err, ErrProverSet) {
+		t.Fatalf("a prover for a family not awaited: %v, want ErrProverSet", err)
+	}
+	if err := p.AddProver(types.FamilyPriority, pv); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AddProver(types.FamilyPriority, pv); !errors.Is(err, ErrProverSet) {
+		t.Fatalf("a second prover: %v, want ErrProverSet", err)
+	}
+	for {
+		if proven, _, _ := p.Heads(); proven == 1 {
+			break
+		}
+		if time.Now().After(deadline) || p.Halted() != nil {
+			t.Fatalf("batch 1 not proven after its prover came (halted: %v)", p.Halted())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := pv.calls.Load(); n != 1 {
+		t.Fatalf("prover called %d times, want 1", n)
+	}
+	if len(p.Awaiting()) != 0 {
+		t.Fatalf("still awaiting %v", p.Awaiting())
 	}
 }

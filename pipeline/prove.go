@@ -13,6 +13,7 @@ import (
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/sequencer/journal"
 	"github.com/modex/modex/state"
+	"github.com/modex/modex/types"
 )
 
 // prover takes batches off the queue and proves them. A batch that fails
@@ -42,6 +43,11 @@ func (p *Pipeline) prover(ctx context.Context) {
 		}
 		if ctx.Err() != nil {
 			return
+		}
+		var await *awaitProver
+		if errors.As(err, &await) {
+			p.park(n, await.family)
+			continue
 		}
 		if errors.Is(err, ErrStageMismatch) || errors.Is(err, state.ErrReexecMismatch) {
 			p.halt(err)
@@ -83,7 +89,13 @@ func (p *Pipeline) prove(ctx context.Context, n uint64) error {
 		return err
 	}
 	p.progress(&sb.Header, rpc.BatchWitness, common.Hash{}, 0)
-	pv := p.cfg.Provers[sb.Header.Family]
+	p.mu.Lock()
+	pv := p.provers[sb.Header.Family]
+	_, awaited := p.awaited[sb.Header.Family]
+	p.mu.Unlock()
+	if pv == nil && awaited {
+		return &awaitProver{family: sb.Header.Family}
+	}
 	if pv == nil {
 		return fmt.Errorf("pipeline: no prover for %v batches", sb.Header.Family)
 	}
@@ -136,4 +148,31 @@ func (p *Pipeline) advanceProven() {
 	if m := p.cfg.Metrics; m != nil {
 		m.BatchProven.Set(float64(p.proven))
 	}
+}
+
+// awaitProver: the batch's family awaits its prover (Config.Awaited).
+type awaitProver struct{ family types.Family }
+
+func (e *awaitProver) Error() string {
+	return fmt.Sprintf("pipeline: %v batches wait for their prover", e.family)
+}
+
+// park sets batch n aside until family f's prover is added (AddProver),
+// spending none of its attempts; the first batch of a family says so once.
+func (p *Pipeline) park(n uint64, f types.Family) {
+	p.mu.Lock()
+	delete(p.queued, n)
+	parked, ok := p.awaited[f]
+	if !ok { // added in between: prove it now
+		p.enqueue(n)
+		p.mu.Unlock()
+		p.signal(p.work)
+		return
+	}
+	p.awaited[f] = append(parked, n)
+	p.mu.Unlock()
+	if len(parked) == 0 {
+		p.log.Info("pipeline: batch waits for its family's keys (proven once its prover is added)", "batch", n, "family", f)
+	}
+	p.signal(p.work) // the next batch may be of a family with a prover
 }

@@ -219,7 +219,7 @@ func (a *app) runDevnet(c *devnetConfig) error {
 		if c.Keys != "" {
 			where = "cached in " + c.Keys + " for the next starts"
 		}
-		log.Warn(fmt.Sprintf("first start for these parameters: compiling %d circuits and running the INSECURE dev setup; this takes minutes (%s)", len(miss), where),
+		log.Warn(fmt.Sprintf("first start for these parameters: the API answers at once; %d circuits are compiled and set up (INSECURE dev setup) in the background, one family at a time, and each family's batches are proven once its keys are ready (%s)", len(miss), where),
 			"families", fmt.Sprint(miss), "params", c.ParamsName, "capacity", params.BatchCapacity)
 	}
 
@@ -235,7 +235,7 @@ func (a *app) runDevnet(c *devnetConfig) error {
 	if err != nil {
 		return err
 	}
-	log.Info("devnet started", "elapsed", humanSince(start))
+	log.Info("devnet started: the API answers", "elapsed", humanSince(start))
 	// The banner comes last, after every startup line: the node seals,
 	// proves and verifies the startup's own batch (priority request 0
 	// opens the operator's fee account) at once, and the banner waits for
@@ -337,6 +337,12 @@ Modex devnet is running (Ctrl-C stops it; the next start begins afresh).
   rollup API    http://%s   ws://%s
   params        %s, batch capacity %d, families %v
   data          %s   (keys cache: %s)
+
+Proofs: each family's keys and verifier come in the background, one family at a time (progress and
+the time left in the log); a batch is proven and verified on L1 once its family is ready.
+
+Proofs: each family's keys and verifier come in the background, one family at a time (progress and
+the time left in the log); a batch is proven and verified on L1 once its family is ready.
 
 Dev accounts: 10,000 ETH each on L1. Account 0 operates the rollup and owns L2 fee account 0.
 Import one into the wallet with its two keys, or with: modex wallet import --dev N --out dN.json

@@ -67,6 +67,20 @@ func DevKey(i int) *ecdsa.PrivateKey {
 	return k
 }
 
+// DevDeployerKey is the devnet's deployer: keccak256("modex devnet
+// deployer") as a secp256k1 private key, funded with DefaultBalance in every
+// chain's genesis but not one of the dev accounts (Keys). The devnet deploys
+// its contracts from it, so verifiers deployed while the node runs never race
+// the operator's (dev account 0's) batch commits for a nonce. Public
+// knowledge: devnets only.
+func DevDeployerKey() *ecdsa.PrivateKey {
+	k, err := crypto.ToECDSA(crypto.Keccak256([]byte("modex devnet deployer")))
+	if err != nil {
+		panic(fmt.Sprintf("devchain: deployer key: %v", err))
+	}
+	return k
+}
+
 // DevL2Key is dev account i's L2 (EdDSA) key, derived from a fixed seed
 // (sha256("modex devnet l2 key " + i) seeds ChaCha8): the devnet prints it,
 // the wallet can import it. Public knowledge: devnets only.
@@ -129,6 +143,7 @@ func StartChain(cfg ChainConfig) (*Chain, error) {
 		c.addrs = append(c.addrs, a)
 		alloc[a] = ethtypes.Account{Balance: new(big.Int).Set(cfg.Balance)}
 	}
+	alloc[crypto.PubkeyToAddress(DevDeployerKey().PublicKey)] = ethtypes.Account{Balance: new(big.Int).Set(DefaultBalance)}
 
 	var host string
 	var port int

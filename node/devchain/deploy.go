@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/big"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -210,6 +211,23 @@ func prepareAll(ctx context.Context, cfg DeployConfig, progress func(string)) (m
 	return arts, nil
 }
 
+// PrepareKeys loads family f's keys from keyDir's cache (<keyDir>/<circuits.BatchKey(f, p)>/),
+// or compiles its circuit and runs the INSECURE dev setup and caches them
+// ("" keyDir: no cache). nth names the family's place in the caller's plan
+// in the progress lines ("3 of 10"). ctx is checked between the steps: the
+// compile and the setup themselves run to their end.
+func PrepareKeys(ctx context.Context, p types.Params, keyDir string, f types.Family, nth string, progress func(string)) (*prover.Keys, error) {
+	if progress == nil {
+		progress = func(string) {}
+	}
+	pr := &preparer{params: p, keyDir: keyDir, setup: make(chan struct{}, 1), progress: progress}
+	a, err := pr.prepare(ctx, f, nth)
+	if err != nil {
+		return nil, err
+	}
+	return a.keys, nil
+}
+
 type preparer struct {
 	params   types.Params
 	keyDir   string
@@ -245,7 +263,7 @@ func (pr *preparer) prepare(ctx context.Context, f types.Family, nth string) (*f
 			return nil, ctx.Err()
 		}
 		var err error
-		keys, err = pr.setupKeys(f, key, dir, nth)
+		keys, err = pr.setupKeys(ctx, f, key, dir, nth)
 		<-pr.setup
 		if err != nil {
 			return nil, err
@@ -292,7 +310,7 @@ func since(t time.Time) string {
 
 // setupKeys compiles the family's circuit, runs the dev setup and caches
 // the keys in dir (unless "").
-func (pr *preparer) setupKeys(f types.Family, key, dir, nth string) (*prover.Keys, error) {
+func (pr *preparer) setupKeys(ctx context.Context, f types.Family, key, dir, nth string) (*prover.Keys, error) {
 	progress := pr.progress
 	t0 := time.Now()
 	progress(fmt.Sprintf("compiling %v circuit (%s)…", f, nth))
@@ -305,6 +323,9 @@ func (pr *preparer) setupKeys(f types.Family, key, dir, nth string) (*prover.Key
 		return nil, err
 	}
 	progress(fmt.Sprintf("compiled %v: %d constraints, %s", f, ccs.GetNbConstraints(), since(t0)))
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	t1 := time.Now()
 	progress(fmt.Sprintf("dev setup %v (INSECURE, devnets only)…", f))
 	keys, err := prover.DevSetup(ccs)
@@ -312,7 +333,7 @@ func (pr *preparer) setupKeys(f types.Family, key, dir, nth string) (*prover.Key
 		return nil, err
 	}
 	progress(fmt.Sprintf("dev setup %v: %s", f, since(t1)))
-	if dir != "" {
+	if dir != "" && ctx.Err() == nil {
 		t2 := time.Now()
 		if err := keys.Save(dir); err != nil {
 			return nil, fmt.Errorf("devchain: cache %v keys: %w", f, err)
@@ -320,4 +341,14 @@ func (pr *preparer) setupKeys(f types.Family, key, dir, nth string) (*prover.Key
 		progress(fmt.Sprintf("saved %v keys to %s: %s", f, dir, since(t2)))
 	}
 	return keys, nil
+}
+
+// KeysCached reports whether keyDir's cache holds family f's keys for p
+// (their proving key is there; PrepareKeys checks the rest when it loads).
+func KeysCached(keyDir string, p types.Params, f types.Family) bool {
+	if keyDir == "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(keyDir, filepath.FromSlash(circuits.BatchKey(f, p)), prover.PKFile))
+	return err == nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/big"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,6 +99,14 @@ func TestDevKeys(t *testing.T) {
 		if b.Cmp(DefaultBalance) != 0 {
 			t.Fatalf("account %d balance %v", i, b)
 		}
+	}
+	// The deployer is funded and is none of the dev accounts.
+	dep := crypto.PubkeyToAddress(DevDeployerKey().PublicKey)
+	if b, err := c.Client().BalanceAt(context.Background(), dep, nil); err != nil || b.Cmp(DefaultBalance) != 0 {
+		t.Fatalf("deployer balance %v (%v)", b, err)
+	}
+	if slices.Contains(c.Addresses(), dep) || slices.Contains(startChain(t, ChainConfig{}).Addresses(), dep) {
+		t.Fatalf("the deployer %s is listed among the dev accounts", dep)
 	}
 	if c.URL() != "" {
 		t.Fatalf("URL %q without HTTPAddr", c.URL())

@@ -248,6 +248,12 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dn.Stop(context.Background())
+	// The cases run with every family ready, as before the staged start:
+	// no key setup competes with their waits, and the keys are cached for
+	// the package's other devnets.
+	if err := dn.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("devnet up: %v", time.Since(start).Round(time.Millisecond))
 
 	url := "http://" + dn.Node.Addr() + "/"

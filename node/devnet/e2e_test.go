@@ -16,6 +16,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/bridge"
+	"github.com/modex/modex/deploy"
 	"github.com/modex/modex/node/devchain"
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/rpc/client"
@@ -138,6 +139,11 @@ func (e *e2e) balance(u *user, a types.AssetID) uint64 {
 // settle waits until every sealed batch is verified on L1 and nothing is pending.
 func (e *e2e) settle() *rpc.SyncStatus {
 	e.t.Helper()
+	// On a cold key cache the families' keys are still being made: the
+	// transactions so far were applied before their provers existed.
+	if err := e.dn.WaitReady(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		st, err := e.c.SyncStatus(e.ctx)
@@ -445,6 +451,14 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil || b.Status != rpc.BatchVerified || b.L1Tx == (common.Hash{}) {
 			t.Errorf("batch %d: %+v %v", n, b, err)
 		}
+	}
+	// the staged deploy is complete: every verifier at its planned address
+	// is the keyed verifier of the node's keys, the bridge the record's
+	if err := dn.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := deploy.Check(ctx, dn.Chain.Client(), dn.Record(), dn.Keys()); err != nil {
+		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
 	mu.Lock()

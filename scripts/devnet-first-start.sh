@@ -7,6 +7,8 @@
 # ready, then stops the devnet with Ctrl-C (SIGINT) and times the stop.
 #
 #   make build && scripts/devnet-first-start.sh
+#   KEYS=DIR scripts/devnet-first-start.sh   # with a key cache DIR that persists:
+#                                            # run twice for the later start
 set -uo pipefail
 cd "$(dirname "$0")/.."
 M=${M:-./bin/modex}
@@ -15,7 +17,8 @@ L1=127.0.0.1:${L1PORT:-18545}
 API=127.0.0.1:${APIPORT:-18645}
 t0=$(date +%s.%N)
 el() { printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)"; }
-$M devnet --keys "$W/keys" --datadir "$W/data" --l1.addr "$L1" --rpc.addr "$API" >"$W/out.log" 2>"$W/err.log" &
+KEYS=${KEYS:-$W/keys}
+$M devnet --keys "$KEYS" --datadir "$W/data" --l1.addr "$L1" --rpc.addr "$API" >"$W/out.log" 2>"$W/err.log" &
 PID=$!
 echo "devnet pid $PID, logs in $W"
 health='{"jsonrpc":"2.0","id":1,"method":"node_health","params":[]}'

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +29,8 @@ import (
 	"github.com/modex/modex/rpc"
 	"github.com/modex/modex/state"
 	"github.com/modex/modex/types"
+
+	"github.com/modex/modex/internal/testutil/child"
 )
 
 // One process per data directory: a node over a directory another node
@@ -132,28 +133,12 @@ type lockChild struct {
 
 func startLockChild(t *testing.T, dir string, l1 *lockL1) *lockChild {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockChild$", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s|%s|%s|%d", lockChildEnv, dir, l1.chain.URL(), l1.bridge.Hex(), l1.from))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	c := child.Start(t, "TestLockChild", lockChildEnv, fmt.Sprintf("%s|%s|%s|%d", dir, l1.chain.URL(), l1.bridge.Hex(), l1.from), "-test.timeout=5m")
+	addr, ok := strings.CutPrefix(c.Line, "ready ")
+	if !ok {
+		t.Fatalf("child node: %q", c.Line)
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "ready ")
-	if err != nil || !ok {
-		t.Fatalf("child node: %q %v", line, err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	return &lockChild{cmd: cmd, stdin: stdin, addr: addr}
+	return &lockChild{cmd: c.Cmd, stdin: c.Stdin, addr: addr}
 }
 
 // healthy says the child's API answers /healthz with 200.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/modex/modex/internal/datadir"
 	"github.com/modex/modex/node"
+
+	"github.com/modex/modex/internal/testutil/child"
 )
 
 // One process per data directory, at the commands: `modex devnet` and
@@ -113,26 +114,11 @@ func TestLockHolderChild(t *testing.T) {
 
 func startHolder(t *testing.T, dir string) (*exec.Cmd, io.WriteCloser) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHolderChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), lockChildEnv+"="+dir)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	c := child.Start(t, "TestLockHolderChild", lockChildEnv, dir)
+	if c.Line != "locked" {
+		t.Fatalf("lock holder: %q", c.Line)
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "locked\n" {
-		t.Fatalf("lock holder: %q %v", line, err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	return cmd, stdin
+	return c.Cmd, c.Stdin
 }
 
 func TestDataDirInUse(t *testing.T) {

@@ -1,7 +1,6 @@
 package datadir
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/modex/modex/internal/testutil/child"
 )
 
 // wantInUse checks that err is an *InUseError for dir naming pid.
@@ -111,27 +112,11 @@ type holder struct {
 
 func startHolder(t *testing.T, dir string) *holder {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHolderChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childEnv+"="+dir)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	c := child.Start(t, "TestHolderChild", childEnv, dir)
+	if c.Line != "locked" {
+		t.Fatalf("child: %q", c.Line)
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || line != "locked\n" {
-		t.Fatalf("child: %q %v", line, err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	return &holder{cmd: cmd, stdin: stdin}
+	return &holder{cmd: c.Cmd, stdin: c.Stdin}
 }
 
 // TestOtherProcess: a directory another process holds is refused with its

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/modex/modex/contracts/compiler"
 )
 
 // EnvBinary names the geth binary tests run; `make test` sets it to the
@@ -47,7 +49,7 @@ func findBinary() (string, error) {
 		}
 		return p, nil
 	}
-	root, err := ModuleRoot()
+	root, err := compiler.ModuleRoot()
 	if err != nil {
 		return "", fmt.Errorf("no %s and %w: run `make geth` and set %s", EnvBinary, err, EnvBinary)
 	}
@@ -80,7 +82,7 @@ func executable(p string) error {
 // Version is the go-ethereum version this module requires (go list -m in
 // the module root).
 func Version() (string, error) {
-	root, err := ModuleRoot()
+	root, err := compiler.ModuleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -102,25 +104,6 @@ func Version() (string, error) {
 		return "", fmt.Errorf("go list -m %s: no version", Module)
 	}
 	return version, nil
-}
-
-// ModuleRoot is the directory of the go.mod above the working directory
-// (tests run in their package's directory).
-func ModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = up
-	}
 }
 
 // GoCommand is the go command that tests build with: the one on PATH, else

@@ -4,7 +4,6 @@
 package modexbin
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/modex/modex/contracts/compiler"
 )
 
 var (
@@ -53,7 +54,7 @@ func Build(t testing.TB) string {
 func BuildTime() time.Duration { return took }
 
 func build() (string, error) {
-	root, err := moduleRoot()
+	root, err := compiler.ModuleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -71,22 +72,4 @@ func build() (string, error) {
 		return "", fmt.Errorf("go build ./cmd/modex: %v: %s", err, b)
 	}
 	return out, nil
-}
-
-// moduleRoot is the directory of the go.mod above the working directory.
-func moduleRoot() (string, error) {
-	d, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		up := filepath.Dir(d)
-		if up == d {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		d = up
-	}
 }

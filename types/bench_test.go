@@ -61,3 +61,12 @@ func BenchmarkMessageHash(b *testing.B) {
 		_, _ = tx.Message(d)
 	}
 }
+
+// BenchmarkCompress4 is one native width-4 compression (a 4-ary Merkle level,
+// which replaces two binary levels).
+func BenchmarkCompress4(b *testing.B) {
+	x := [4]fr.Element{FromUint64(1), FromUint64(2), FromUint64(3), FromUint64(4)}
+	for b.Loop() {
+		x[0] = Compress4(x[0], x[1], x[2], x[3])
+	}
+}

@@ -44,3 +44,23 @@ func FromUint64(x uint64) fr.Element {
 	e.SetUint64(x)
 	return e
 }
+
+// perm4 is gnark-crypto's BN254 Poseidon2 of width 4 (8 full rounds, 56
+// partial rounds, the HorizenLabs constants gnark-crypto ships), the instance
+// gnark's std/permutation/poseidon2 builds for width 4 in circuits.
+var perm4 = sync.OnceValue(func() *poseidon2.Permutation { return poseidon2.NewPermutation(4, 8, 56) })
+
+// Compress4 is the 4-to-1 Poseidon2 compression of docs/protocol.md §1, which
+// hashes every level of the 4-ary trees and the wide leaves:
+// Compress4(a, b, c, d) = P4(a, b, c, d)[3] + d, the width-4 analogue of
+// Compress (last output word plus last input word, a feed-forward that makes
+// the permutation one-way).
+func Compress4(a, b, c, d fr.Element) fr.Element {
+	x := [4]fr.Element{a, b, c, d}
+	if err := perm4().Permutation(x[:]); err != nil {
+		panic(err) // width is fixed at 4; cannot happen
+	}
+	var out fr.Element
+	out.Add(&x[3], &d)
+	return out
+}

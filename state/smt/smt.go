@@ -26,14 +26,22 @@ type Writer interface {
 // MaxDepth is the largest supported tree depth.
 const MaxDepth = 64
 
-// Tree is a fixed-depth binary Merkle tree, leaves indexed 0..2^depth-1.
-// Level 0 = leaves, level depth = root. A Tree value holds no state besides
+// Levels is the number of 4-ary levels of a tree of depth bits: ceil(depth/2).
+func Levels(depth int) int { return (depth + 1) / 2 }
+
+// SiblingCount is the length of a proof's Siblings for a tree of depth bits:
+// three per level.
+func SiblingCount(depth int) int { return 3 * Levels(depth) }
+
+// Tree is a fixed-depth 4-ary Merkle tree, leaves indexed 0..2^depth-1 (depth
+// in bits). Level 0 = leaves, level Levels(depth) = root. A Tree value holds no state besides
 // its parameters; all nodes live in the Reader/Writer passed to each call, so
 // a Tree is safe for concurrent use.
 type Tree struct {
 	ns    []byte
 	depth int
-	zero  []fr.Element // zero[h] = Zero(h), h = 0..depth
+	top   int          // Levels(depth): the root's level
+	zero  []fr.Element // zero[h] = Zero(h), h = 0..top
 }
 
 type zeroKey struct {
@@ -49,10 +57,11 @@ func zeroHashes(depth int, zeroLeaf fr.Element) []fr.Element {
 	if v, ok := zeroCache.Load(k); ok {
 		return v.([]fr.Element)
 	}
-	z := make([]fr.Element, depth+1)
+	levels := Levels(depth)
+	z := make([]fr.Element, levels+1)
 	z[0] = zeroLeaf
-	for h := 0; h < depth; h++ {
-		z[h+1] = types.Compress(z[h], z[h])
+	for h := 0; h < levels; h++ {
+		z[h+1] = types.Compress4(z[h], z[h], z[h], z[h])
 	}
 	v, _ := zeroCache.LoadOrStore(k, z)
 	return v.([]fr.Element)
@@ -68,21 +77,22 @@ func New(namespace []byte, depth int, zeroLeaf fr.Element) *Tree {
 	return &Tree{
 		ns:    append([]byte(nil), namespace...),
 		depth: depth,
+		top:   Levels(depth),
 		zero:  zeroHashes(depth, zeroLeaf),
 	}
 }
 
-// Depth returns the number of levels above the leaves.
+// Depth returns the tree's depth in bits (leaves are indexed below 2^Depth).
 func (t *Tree) Depth() int { return t.depth }
 
 // Namespace returns the key prefix of the tree's nodes (do not modify).
 func (t *Tree) Namespace() []byte { return t.ns }
 
-// Zero returns the value of an absent node at level h (0..Depth()).
+// Zero returns the value of an absent node at level h (0..Levels(Depth())).
 func (t *Tree) Zero(h int) fr.Element { return t.zero[h] }
 
-// EmptyRoot returns the root of a tree with no leaf set: Zero(Depth()).
-func (t *Tree) EmptyRoot() fr.Element { return t.zero[t.depth] }
+// EmptyRoot returns the root of a tree with no leaf set: Zero(Levels(Depth())).
+func (t *Tree) EmptyRoot() fr.Element { return t.zero[t.top] }
 
 func (t *Tree) checkIndex(index uint64) error {
 	if t.depth < 64 && index>>uint(t.depth) != 0 {
@@ -147,7 +157,7 @@ func (t *Tree) put(w Writer, buf []byte, val *[fr.Bytes]byte, level int, index u
 
 // Root returns the current root.
 func (t *Tree) Root(r Reader) (fr.Element, error) {
-	return t.get(r, t.newKey(), t.depth, 0)
+	return t.get(r, t.newKey(), t.top, 0)
 }
 
 // Leaf returns the value of leaf index.
@@ -167,21 +177,28 @@ func (t *Tree) Prove(r Reader, index uint64) (Proof, error) {
 }
 
 func (t *Tree) prove(r Reader, buf []byte, index uint64) (Proof, error) {
-	p := Proof{Index: index, Siblings: make([]fr.Element, t.depth)}
+	p := Proof{Index: index, Siblings: make([]fr.Element, 3*t.top)}
 	var err error
 	if p.Leaf, err = t.get(r, buf, 0, index); err != nil {
 		return Proof{}, err
 	}
-	for h, i := 0, index; h < t.depth; h, i = h+1, i>>1 {
-		if p.Siblings[h], err = t.get(r, buf, h, i^1); err != nil {
-			return Proof{}, err
+	for h, i := 0, index; h < t.top; h, i = h+1, i>>2 {
+		k := 0
+		for c := uint64(0); c < 4; c++ {
+			if c == i&3 {
+				continue
+			}
+			if p.Siblings[3*h+k], err = t.get(r, buf, h, i&^3|c); err != nil {
+				return Proof{}, err
+			}
+			k++
 		}
 	}
 	return p, nil
 }
 
-// Update sets leaf index to leaf and rewrites the path to the root (depth
-// hashes, no full rehash). It returns the proof of the OLD leaf; its
+// Update sets leaf index to leaf and rewrites the path to the root (one
+// Compress4 per level, no full rehash). It returns the proof of the OLD leaf; its
 // Siblings are also the siblings of the new path, so
 // Proof{Index, leaf, Siblings}.ComputeRoot() is the new root. When the leaf
 // is unchanged nothing is written. On error the Writer may hold a partially
@@ -201,18 +218,14 @@ func (t *Tree) Update(w Writer, index uint64, leaf fr.Element) (Proof, error) {
 	var val [fr.Bytes]byte
 	cur := leaf
 	i := index
-	for h := 0; h < t.depth; h++ {
+	for h := 0; h < t.top; h++ {
 		if err := t.put(w, buf, &val, h, i, &cur); err != nil {
 			return Proof{}, err
 		}
-		if i&1 == 0 {
-			cur = types.Compress(cur, p.Siblings[h])
-		} else {
-			cur = types.Compress(p.Siblings[h], cur)
-		}
-		i >>= 1
+		cur = hashLevel(int(i&3), cur, p.Siblings[3*h:3*h+3])
+		i >>= 2
 	}
-	if err := t.put(w, buf, &val, t.depth, 0, &cur); err != nil {
+	if err := t.put(w, buf, &val, t.top, 0, &cur); err != nil {
 		return Proof{}, err
 	}
 	return p, nil
@@ -234,28 +247,39 @@ func (t *Tree) SetLeaf(w Writer, index uint64, leaf fr.Element) error {
 type Proof struct {
 	Index    uint64
 	Leaf     fr.Element
-	Siblings []fr.Element // bottom-up: Siblings[0] is the leaf's sibling at level 0; len == depth
+	Siblings []fr.Element // bottom-up, three per level: the node's other children in ascending position; len == SiblingCount(depth)
 }
 
-// ComputeRoot folds Leaf with Siblings: bit h of Index selects
-// 0 -> Compress(cur, sib), 1 -> Compress(sib, cur).
+// hashLevel places cur at position pos (0..3) among the three siblings and
+// compresses the four children.
+func hashLevel(pos int, cur fr.Element, sib []fr.Element) fr.Element {
+	switch pos {
+	case 0:
+		return types.Compress4(cur, sib[0], sib[1], sib[2])
+	case 1:
+		return types.Compress4(sib[0], cur, sib[1], sib[2])
+	case 2:
+		return types.Compress4(sib[0], sib[1], cur, sib[2])
+	default:
+		return types.Compress4(sib[0], sib[1], sib[2], cur)
+	}
+}
+
+// ComputeRoot folds Leaf with Siblings: bits 2h and 2h+1 of Index give the
+// position of the running node among its siblings at level h.
 func (p Proof) ComputeRoot() fr.Element {
 	cur := p.Leaf
-	for h := range p.Siblings {
-		if (p.Index>>uint(h))&1 == 0 {
-			cur = types.Compress(cur, p.Siblings[h])
-		} else {
-			cur = types.Compress(p.Siblings[h], cur)
-		}
+	for h := 0; h+3 <= len(p.Siblings); h += 3 {
+		cur = hashLevel(int(p.Index>>uint(2*h/3))&3, cur, p.Siblings[h:h+3])
 	}
 	return cur
 }
 
-// Verify reports whether the proof leads to root. A proof whose Index does
-// not fit in len(Siblings) bits, or with no siblings, is rejected.
-func (p Proof) Verify(root fr.Element) bool {
-	d := len(p.Siblings)
-	if d == 0 || d > MaxDepth || (d < 64 && p.Index>>uint(d) != 0) {
+// Verify reports whether the proof leads to root in a tree of depth bits. A
+// proof whose Index does not fit in depth bits, or whose length is not
+// SiblingCount(depth), is rejected.
+func (p Proof) Verify(root fr.Element, depth int) bool {
+	if depth < 1 || depth > MaxDepth || len(p.Siblings) != SiblingCount(depth) || (depth < 64 && p.Index>>uint(depth) != 0) {
 		return false
 	}
 	r := p.ComputeRoot()

@@ -26,8 +26,8 @@ var ErrBadExitProof = errors.New("state: invalid exit proof")
 //	accountRoot  = fold(account leaf, Account, AccountPath)
 //	stateRoot    = C(accountRoot, ModelRoot)
 //
-// where fold hashes up a binary tree with siblings leaf level first, bit i of
-// the index (LSB first) saying the node at level i is a right child (§3).
+// where fold hashes up a 4-ary tree with three siblings per level, leaf level
+// first, index bits 2h and 2h+1 giving the node's position at level h (§3).
 type ExitProof struct {
 	Account      uint32
 	Token        uint16
@@ -37,8 +37,8 @@ type ExitProof struct {
 	Balance      uint256.Int    // the amount the exit pays, < 2^96
 	PositionRoot fr.Element
 	ModelRoot    fr.Element
-	BalancePath  []fr.Element // BalanceDepth siblings, leaf level first
-	AccountPath  []fr.Element // AccountDepth siblings, leaf level first
+	BalancePath  []fr.Element // smt.SiblingCount(BalanceDepth) siblings, leaf level first
+	AccountPath  []fr.Element // smt.SiblingCount(AccountDepth) siblings, leaf level first
 }
 
 // ExitProof proves account's balance of base token in this state (use a
@@ -102,7 +102,7 @@ func (e *ExitProof) Root() fr.Element {
 // by construction (fr.Element); the contract checks that its inputs are below r.
 func (e *ExitProof) Verify(p types.Params, stateRoot fr.Element) error {
 	switch {
-	case len(e.BalancePath) != p.BalanceDepth || len(e.AccountPath) != p.AccountDepth:
+	case len(e.BalancePath) != smt.SiblingCount(p.BalanceDepth) || len(e.AccountPath) != smt.SiblingCount(p.AccountDepth):
 		return fmt.Errorf("%w: paths of %d and %d siblings, depths %d and %d", ErrBadExitProof,
 			len(e.BalancePath), len(e.AccountPath), p.BalanceDepth, p.AccountDepth)
 	case uint64(e.Account) >= 1<<p.AccountDepth:

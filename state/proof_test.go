@@ -57,7 +57,7 @@ func TestProofsAtKeptBatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !ap.Verify(accRoot) {
+		if !ap.Verify(accRoot, st.Params().AccountDepth) {
 			t.Fatalf("batch %d: account proof does not verify", batch)
 		}
 		h, err := w.db.Header(batch)

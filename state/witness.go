@@ -55,7 +55,7 @@ func VerifyWitness(p types.Params, w *TxWitness) error {
 
 	for n := range w.Updates {
 		u := &w.Updates[n]
-		if len(u.Siblings) != depth[u.Tree] || u.Index >= 1<<depth[u.Tree] {
+		if len(u.Siblings) != smt.SiblingCount(depth[u.Tree]) || u.Index >= 1<<depth[u.Tree] {
 			return fmt.Errorf("witness: update %d: path of %d siblings, index %d, depth %d", n, len(u.Siblings), u.Index, depth[u.Tree])
 		}
 		oldLeaf, err := leafHash(u.Tree, u.OldData, u.OldSub)

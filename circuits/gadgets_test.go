@@ -150,13 +150,12 @@ func (m memKV) Get(k []byte) ([]byte, error) { return m[string(k)], nil }
 func (m memKV) Set(k, v []byte) error        { m[string(k)] = append([]byte(nil), v...); return nil }
 func (m memKV) Delete(k []byte) error        { delete(m, string(k)); return nil }
 
-const testDepth = 8
-
 type pathCircuit struct {
 	Index            frontend.Variable
-	Siblings         [testDepth]frontend.Variable
+	Siblings         []frontend.Variable
 	Old, New         frontend.Variable
 	OldRoot, NewRoot frontend.Variable `gnark:",public"`
+	depth            int
 }
 
 func (c *pathCircuit) Define(api frontend.API) error {
@@ -164,50 +163,65 @@ func (c *pathCircuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	o, n := PathUpdate(api, h, c.Index, c.Siblings[:], c.Old, c.New)
+	o, n := PathUpdate(api, h, c.Index, c.depth, c.Siblings, c.Old, c.New)
 	api.AssertIsEqual(o, c.OldRoot)
 	api.AssertIsEqual(n, c.NewRoot)
-	api.AssertIsEqual(PathRoot(api, h, c.Index, c.Siblings[:], c.Old), c.OldRoot)
+	api.AssertIsEqual(PathRoot(api, h, c.Index, c.depth, c.Siblings, c.Old), c.OldRoot)
 	return nil
 }
 
+// TestPathUpdateMatchesTree: the 4-ary path gadget computes the roots of
+// state/smt at an even and an odd depth, for leaves at every position of a
+// level, and rejects every tampered path (SECURITY.md circuit classes 1 and
+// 3: position bits bound to the index, siblings bound to their positions).
 func TestPathUpdateMatchesTree(t *testing.T) {
-	kv := memKV{}
-	tree := smt.New([]byte{'T'}, testDepth, fr.Element{})
-	r := mrand.New(mrand.NewPCG(5, 6))
-	for i := 0; i < 40; i++ {
-		if _, err := tree.Update(kv, r.Uint64N(1<<testDepth), rndElem()); err != nil {
-			t.Fatal(err)
+	for _, depth := range []int{8, 7} {
+		kv := memKV{}
+		tree := smt.New([]byte{'T'}, depth, fr.Element{})
+		r := mrand.New(mrand.NewPCG(5, uint64(depth)))
+		// a full tree: every sibling differs from the others, so a swap shows
+		for i := uint64(0); i < 1<<depth; i++ {
+			if _, err := tree.Update(kv, i, rndElem()); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	for i := 0; i < 6; i++ {
-		idx := r.Uint64N(1 << testDepth)
-		before, _ := tree.Root(kv)
-		leaf := rndElem()
-		pr, err := tree.Update(kv, idx, leaf)
-		if err != nil {
-			t.Fatal(err)
+		shape := func() *pathCircuit {
+			return &pathCircuit{Siblings: make([]frontend.Variable, smt.SiblingCount(depth)), depth: depth}
 		}
-		after, _ := tree.Root(kv)
-		c := &pathCircuit{Index: idx, Old: pr.Leaf, New: leaf, OldRoot: before, NewRoot: after}
-		for j, s := range pr.Siblings {
-			c.Siblings[j] = s
-		}
-		if err := solved(t, &pathCircuit{}, c); err != nil {
-			t.Fatalf("update %d: circuit roots differ from the tree's: %v", i, err)
-		}
-		tampers := map[string]func(c *pathCircuit){
-			"swapped siblings":        func(c *pathCircuit) { c.Siblings[0], c.Siblings[1] = c.Siblings[1], c.Siblings[0] },
-			"index disagrees":         func(c *pathCircuit) { c.Index = idx ^ 1 },
-			"index beyond the depth":  func(c *pathCircuit) { c.Index = idx + 1<<testDepth },
-			"wrong new root":          func(c *pathCircuit) { c.NewRoot = before },
-			"old leaf not the stored": func(c *pathCircuit) { c.Old = leaf },
-		}
-		for name, f := range tampers {
-			bad := *c
-			f(&bad)
-			if err := solved(t, &pathCircuit{}, &bad); err == nil {
-				t.Fatalf("update %d: %s accepted", i, name)
+		// indices 0..3 put the leaf at each position of the bottom level;
+		// the last ones are random and the largest index of the tree
+		idxs := []uint64{0, 1, 2, 3, r.Uint64N(1 << depth), r.Uint64N(1 << depth), 1<<depth - 1}
+		for i, idx := range idxs {
+			before, _ := tree.Root(kv)
+			leaf := rndElem()
+			pr, err := tree.Update(kv, idx, leaf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, _ := tree.Root(kv)
+			c := &pathCircuit{Index: idx, Old: pr.Leaf, New: leaf, OldRoot: before, NewRoot: after, Siblings: vars(pr.Siblings)}
+			if err := solved(t, shape(), c); err != nil {
+				t.Fatalf("depth %d update %d: circuit roots differ from the tree's: %v", depth, i, err)
+			}
+			top := len(c.Siblings) - 3
+			tampers := map[string]func(c *pathCircuit){
+				"swapped siblings":           func(c *pathCircuit) { c.Siblings[0], c.Siblings[1] = c.Siblings[1], c.Siblings[0] },
+				"swapped top siblings":       func(c *pathCircuit) { c.Siblings[top], c.Siblings[top+1] = c.Siblings[top+1], c.Siblings[top] },
+				"index disagrees (bit 0)":    func(c *pathCircuit) { c.Index = idx ^ 1 },
+				"index disagrees (bit 1)":    func(c *pathCircuit) { c.Index = idx ^ 2 },
+				"index disagrees (top bit)":  func(c *pathCircuit) { c.Index = idx ^ 1<<(depth-1) },
+				"index beyond the depth":     func(c *pathCircuit) { c.Index = idx + 1<<depth },
+				"index beyond the 4-ary top": func(c *pathCircuit) { c.Index = idx + 1<<(2*smt.Levels(depth)) },
+				"wrong new root":             func(c *pathCircuit) { c.NewRoot = before },
+				"old leaf not the stored":    func(c *pathCircuit) { c.Old = leaf },
+			}
+			for name, f := range tampers {
+				bad := *c
+				bad.Siblings = append([]frontend.Variable(nil), c.Siblings...)
+				f(&bad)
+				if err := solved(t, shape(), &bad); err == nil {
+					t.Fatalf("depth %d update %d: %s accepted", depth, i, name)
+				}
 			}
 		}
 	}

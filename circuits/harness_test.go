@@ -139,7 +139,7 @@ func addBig(v frontend.Variable, d int64) *big.Int { return new(big.Int).Add(toB
 // they cost alone.
 type gadgetCircuit struct {
 	build func(api frontend.API, h *Hasher, in []frontend.Variable)
-	In    [40]frontend.Variable
+	In    [64]frontend.Variable
 }
 
 func (c *gadgetCircuit) Define(api frontend.API) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modex/modex/bench/workload"
 	"github.com/modex/modex/state"
+	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/types"
 )
 
@@ -384,30 +385,36 @@ func TestTradeCost(t *testing.T) {
 	if n != wantTrade {
 		t.Errorf("Trade: %d constraints, pinned %d", n, wantTrade)
 	}
+	sa, sb, so := smt.SiblingCount(24), smt.SiblingCount(16), smt.SiblingCount(6)
 	parts := []struct {
 		name  string
 		want  int
 		build func(api frontend.API, h *Hasher, in []frontend.Variable)
 	}{
 		{"model read (path 16 + leaf)", 4361, func(api frontend.API, h *Hasher, in []frontend.Variable) {
-			api.AssertIsEqual(PathRoot(api, h, in[0], in[1:17], ModelLeaf(api, h, ModelVars{in[17], in[18], in[19], in[20], in[21], in[22], in[23], in[24], in[25], in[26], in[27]})), in[28])
+			f := in[1+sb:]
+			api.AssertIsEqual(PathRoot(api, h, in[0], 16, in[1:1+sb], ModelLeaf(api, h, ModelVars{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]})), f[11])
 		}},
 		{"per party: account update (24) + 2 account leaves", 10878, func(api frontend.API, h *Hasher, in []frontend.Variable) {
-			o, nw := PathUpdate(api, h, in[0], in[1:25], AccountLeaf(api, h, AccountVars{in[25], in[26], in[27], in[28]}, in[29], in[30]),
-				AccountLeaf(api, h, AccountVars{in[25], in[26], in[27], in[28]}, in[31], in[32]))
+			f := in[1+sa:]
+			o, nw := PathUpdate(api, h, in[0], 24, in[1:1+sa], AccountLeaf(api, h, AccountVars{f[0], f[1], f[2], f[3]}, f[4], f[5]),
+				AccountLeaf(api, h, AccountVars{f[0], f[1], f[2], f[3]}, f[6], f[7]))
 			api.AssertIsEqual(o, nw)
 		}},
 		{"per party: balance update (16) + 2 balance leaves", 6196, func(api frontend.API, h *Hasher, in []frontend.Variable) {
-			o, nw := PathUpdate(api, h, in[0], in[1:17], BalanceLeaf(api, in[17]), BalanceLeaf(api, in[18]))
+			f := in[1+sb:]
+			o, nw := PathUpdate(api, h, in[0], 16, in[1:1+sb], BalanceLeaf(api, f[0]), BalanceLeaf(api, f[1]))
 			api.AssertIsEqual(o, nw)
 		}},
 		{"per party: position update (16) + 2 position leaves", 8150, func(api frontend.API, h *Hasher, in []frontend.Variable) {
-			o, nw := PathUpdate(api, h, in[0], in[1:17], PositionLeaf(api, h, PositionVars{in[17], in[18], in[19], in[20]}, in[21]),
-				PositionLeaf(api, h, PositionVars{in[22], in[23], in[24], in[25]}, in[26]))
+			f := in[1+sb:]
+			o, nw := PathUpdate(api, h, in[0], 16, in[1:1+sb], PositionLeaf(api, h, PositionVars{f[0], f[1], f[2], f[3]}, f[4]),
+				PositionLeaf(api, h, PositionVars{f[5], f[6], f[7], f[8]}, f[9]))
 			api.AssertIsEqual(o, nw)
 		}},
 		{"per party: slot update (6) + 2 slot leaves", 2432, func(api frontend.API, h *Hasher, in []frontend.Variable) {
-			o, nw := PathUpdate(api, h, in[0], in[1:7], SlotLeaf(api, SlotVars{in[7], in[8]}), SlotLeaf(api, SlotVars{in[9], in[10]}))
+			f := in[1+so:]
+			o, nw := PathUpdate(api, h, in[0], 6, in[1:1+so], SlotLeaf(api, SlotVars{f[0], f[1]}), SlotLeaf(api, SlotVars{f[2], f[3]}))
 			api.AssertIsEqual(o, nw)
 		}},
 		{"per party: order signature + message", 7611, func(api frontend.API, h *Hasher, in []frontend.Variable) {

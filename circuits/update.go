@@ -8,6 +8,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/modex/modex/state"
+	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/types"
 )
 
@@ -23,6 +24,7 @@ type BalanceUpdate struct {
 	Token    frontend.Variable
 	Old, New frontend.Variable
 	Siblings []frontend.Variable
+	Depth    int `gnark:"-"` // tree depth in bits; set by the shape (NewAccountUpdate)
 }
 
 // SlotUpdate moves one order-slot leaf.
@@ -30,6 +32,7 @@ type SlotUpdate struct {
 	Slot     frontend.Variable
 	Old, New SlotVars
 	Siblings []frontend.Variable
+	Depth    int `gnark:"-"`
 }
 
 // PositionUpdate moves one position leaf, after its order slots.
@@ -39,6 +42,7 @@ type PositionUpdate struct {
 	OldOrderRoot frontend.Variable
 	Siblings     []frontend.Variable
 	Slots        []SlotUpdate
+	Depth        int `gnark:"-"`
 }
 
 // AccountUpdate moves one account leaf after its balance and position
@@ -51,6 +55,7 @@ type AccountUpdate struct {
 	Siblings                        []frontend.Variable
 	Balances                        []BalanceUpdate
 	Positions                       []PositionUpdate
+	Depth                           int `gnark:"-"`
 }
 
 // ModelUpdate moves (or, with New = Old, reads) one model leaf.
@@ -58,6 +63,7 @@ type ModelUpdate struct {
 	ID       frontend.Variable
 	Old, New ModelVars
 	Siblings []frontend.Variable
+	Depth    int `gnark:"-"`
 }
 
 // Apply checks the update against accountRoot and returns the new root.
@@ -65,7 +71,7 @@ func (u *AccountUpdate) Apply(api frontend.API, h *Hasher, accountRoot frontend.
 	bal := u.OldBalanceRoot
 	for i := range u.Balances {
 		b := &u.Balances[i]
-		o, n := PathUpdate(api, h, b.Token, b.Siblings, BalanceLeaf(api, b.Old), BalanceLeaf(api, b.New))
+		o, n := PathUpdate(api, h, b.Token, b.Depth, b.Siblings, BalanceLeaf(api, b.Old), BalanceLeaf(api, b.New))
 		api.AssertIsEqual(o, bal)
 		bal = n
 	}
@@ -75,15 +81,15 @@ func (u *AccountUpdate) Apply(api frontend.API, h *Hasher, accountRoot frontend.
 		orders := p.OldOrderRoot
 		for j := range p.Slots {
 			s := &p.Slots[j]
-			o, n := PathUpdate(api, h, s.Slot, s.Siblings, SlotLeaf(api, s.Old), SlotLeaf(api, s.New))
+			o, n := PathUpdate(api, h, s.Slot, s.Depth, s.Siblings, SlotLeaf(api, s.Old), SlotLeaf(api, s.New))
 			api.AssertIsEqual(o, orders)
 			orders = n
 		}
-		o, n := PathUpdate(api, h, p.Model, p.Siblings, PositionLeaf(api, h, p.Old, p.OldOrderRoot), PositionLeaf(api, h, p.New, orders))
+		o, n := PathUpdate(api, h, p.Model, p.Depth, p.Siblings, PositionLeaf(api, h, p.Old, p.OldOrderRoot), PositionLeaf(api, h, p.New, orders))
 		api.AssertIsEqual(o, pos)
 		pos = n
 	}
-	o, n := PathUpdate(api, h, u.ID, u.Siblings,
+	o, n := PathUpdate(api, h, u.ID, u.Depth, u.Siblings,
 		AccountLeaf(api, h, u.Old, u.OldBalanceRoot, u.OldPositionRoot), AccountLeaf(api, h, u.New, bal, pos))
 	api.AssertIsEqual(o, accountRoot)
 	return n
@@ -91,7 +97,7 @@ func (u *AccountUpdate) Apply(api frontend.API, h *Hasher, accountRoot frontend.
 
 // Apply checks the update against modelRoot and returns the new root.
 func (u *ModelUpdate) Apply(api frontend.API, h *Hasher, modelRoot frontend.Variable) frontend.Variable {
-	o, n := PathUpdate(api, h, u.ID, u.Siblings, ModelLeaf(api, h, u.Old), ModelLeaf(api, h, u.New))
+	o, n := PathUpdate(api, h, u.ID, u.Depth, u.Siblings, ModelLeaf(api, h, u.Old), ModelLeaf(api, h, u.New))
 	api.AssertIsEqual(o, modelRoot)
 	return n
 }
@@ -107,14 +113,14 @@ type AccountShape struct {
 
 // NewAccountUpdate allocates an AccountUpdate of a shape (for circuit definitions).
 func NewAccountUpdate(p types.Params, s AccountShape) AccountUpdate {
-	u := AccountUpdate{Siblings: make([]frontend.Variable, p.AccountDepth)}
+	u := AccountUpdate{Siblings: path(p.AccountDepth), Depth: p.AccountDepth}
 	for i := 0; i < s.Balances; i++ {
-		u.Balances = append(u.Balances, BalanceUpdate{Siblings: make([]frontend.Variable, p.BalanceDepth)})
+		u.Balances = append(u.Balances, BalanceUpdate{Siblings: path(p.BalanceDepth), Depth: p.BalanceDepth})
 	}
 	for _, n := range s.Slots {
-		pu := PositionUpdate{Siblings: make([]frontend.Variable, p.ModelDepth)}
+		pu := PositionUpdate{Siblings: path(p.ModelDepth), Depth: p.ModelDepth}
 		for j := 0; j < n; j++ {
-			pu.Slots = append(pu.Slots, SlotUpdate{Siblings: make([]frontend.Variable, p.OrderDepth)})
+			pu.Slots = append(pu.Slots, SlotUpdate{Siblings: path(p.OrderDepth), Depth: p.OrderDepth})
 		}
 		u.Positions = append(u.Positions, pu)
 	}
@@ -123,8 +129,11 @@ func NewAccountUpdate(p types.Params, s AccountShape) AccountUpdate {
 
 // NewModelUpdate allocates a ModelUpdate.
 func NewModelUpdate(p types.Params) ModelUpdate {
-	return ModelUpdate{Siblings: make([]frontend.Variable, p.ModelDepth)}
+	return ModelUpdate{Siblings: path(p.ModelDepth), Depth: p.ModelDepth}
 }
+
+// path allocates the siblings of a tree of depth bits: three per 4-ary level.
+func path(depth int) []frontend.Variable { return make([]frontend.Variable, smt.SiblingCount(depth)) }
 
 // Shape returns the per-account shapes of a witness and whether it touches a model.
 func Shape(w *state.TxWitness) (model bool, accounts []AccountShape) {

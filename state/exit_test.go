@@ -9,6 +9,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/holiman/uint256"
 
+	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/types"
 )
 
@@ -69,7 +70,7 @@ func TestExitProof(t *testing.T) {
 		if e.L1Address != a.L1Address || e.Nonce != a.Nonce || !e.PubKey.Equal(a.PubKey) {
 			t.Fatalf("exit proof %d/%d: account fields differ", id, tok)
 		}
-		if len(e.BalancePath) != p.BalanceDepth || len(e.AccountPath) != p.AccountDepth {
+		if len(e.BalancePath) != smt.SiblingCount(p.BalanceDepth) || len(e.AccountPath) != smt.SiblingCount(p.AccountDepth) {
 			t.Fatalf("exit proof %d/%d: paths of %d and %d", id, tok, len(e.BalancePath), len(e.AccountPath))
 		}
 		if !e.Balance.IsZero() {
@@ -136,9 +137,14 @@ func checkExitMutations(t *testing.T, p types.Params, e *ExitProof, root fr.Elem
 	for i := range e.AccountPath {
 		muts[fmt.Sprint("account sibling ", i)] = func(c *ExitProof) { bump(&c.AccountPath[i]) }
 	}
-	// another index: the fold differs unless the node equals its sibling at
-	// the flipped level (two empty balances), where both orders hash alike
-	if BalanceLeaf(&e.Balance) != e.BalancePath[0] {
+	// another index: the fold differs unless the node equals the sibling it
+	// trades places with (two empty balances), where both orders hash alike;
+	// flipping bit 0 swaps positions 0<->1 or 2<->3 of the bottom level
+	partner := e.BalancePath[0]
+	if e.Token&2 != 0 {
+		partner = e.BalancePath[2]
+	}
+	if BalanceLeaf(&e.Balance) != partner {
 		muts["token"] = func(c *ExitProof) { c.Token ^= 1 }
 	}
 	muts["account"] = func(c *ExitProof) { c.Account ^= 1 } // the sibling is another account's leaf or empty

@@ -6,6 +6,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/types"
 )
 
@@ -103,9 +104,7 @@ func makeZeros(p types.Params) zeroLeaves {
 	return z
 }
 
+// emptyRoot is the root of a 4-ary tree of depth bits whose leaves all equal leaf.
 func emptyRoot(depth int, leaf fr.Element) fr.Element {
-	for i := 0; i < depth; i++ {
-		leaf = types.Compress(leaf, leaf)
-	}
-	return leaf
+	return smt.New(nil, depth, leaf).EmptyRoot()
 }

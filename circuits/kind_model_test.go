@@ -365,12 +365,12 @@ func TestMdKindCosts(t *testing.T) {
 		count func() int
 		want  int
 	}{
-		{"CreateModel", func() int { return mdCost[CreateModel](t, "CreateModel", p, NewCreateModel(p)) }, 43_849},
-		{"MintShares", func() int { return mdCost[MintShares](t, "MintShares", p, NewMintShares(p)) }, 42_227},
-		{"SetModelParams", func() int { return mdCost[SetModelParams](t, "SetModelParams", p, NewSetModelParams(p)) }, 33_912},
-		{"BuyCredits", func() int { return mdCost[BuyCredits](t, "BuyCredits", p, NewBuyCredits(p)) }, 42_857},
-		{"RedeemCredits", func() int { return mdCost[RedeemCredits](t, "RedeemCredits", p, NewRedeemCredits(p)) }, 42_493},
-		{"ClaimRevenue", func() int { return mdCost[ClaimRevenue](t, "ClaimRevenue", p, NewClaimRevenue(p)) }, 42_445},
+		{"CreateModel", func() int { return mdCost[CreateModel](t, "CreateModel", p, NewCreateModel(p)) }, 33_776},
+		{"MintShares", func() int { return mdCost[MintShares](t, "MintShares", p, NewMintShares(p)) }, 32_154},
+		{"SetModelParams", func() int { return mdCost[SetModelParams](t, "SetModelParams", p, NewSetModelParams(p)) }, 26_485},
+		{"BuyCredits", func() int { return mdCost[BuyCredits](t, "BuyCredits", p, NewBuyCredits(p)) }, 32_784},
+		{"RedeemCredits", func() int { return mdCost[RedeemCredits](t, "RedeemCredits", p, NewRedeemCredits(p)) }, 32_420},
+		{"ClaimRevenue", func() int { return mdCost[ClaimRevenue](t, "ClaimRevenue", p, NewClaimRevenue(p)) }, 32_372},
 	} {
 		if n := c.count(); n != c.want {
 			t.Errorf("%s: %d constraints, pinned %d", c.name, n, c.want)

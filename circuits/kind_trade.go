@@ -221,7 +221,7 @@ func trReadModel(api frontend.API, h *Hasher, u *ModelUpdate, modelRoot frontend
 		{o.Treasury, n.Treasury}, {o.Weights, n.Weights}, {o.Metadata, n.Metadata}} {
 		api.AssertIsEqual(p[1], p[0])
 	}
-	api.AssertIsEqual(PathRoot(api, h, u.ID, u.Depth, u.Siblings, ModelLeaf(api, h, o)), modelRoot)
+	api.AssertIsEqual(PathRoot(api, h, u.ID, u.Depth, u.Siblings, ModelLeaf(api, h, Read, o)), modelRoot)
 	api.AssertIsDifferent(o.Supply, 0) // ErrModelNotFound: a model exists iff supply > 0
 	return o
 }

@@ -381,7 +381,7 @@ func TestTradeCost(t *testing.T) {
 	p := types.DefaultParams()
 	n := trCount(t, &harness[Trade, *Trade]{G: NewTrade(p), p: p, Pubdata: make([]frontend.Variable, 8*types.PubdataSize[types.KindTrade])})
 	t.Logf("Trade at depths %d/%d/%d/%d: %d constraints", p.AccountDepth, p.BalanceDepth, p.ModelDepth, p.OrderDepth, n)
-	const wantTrade = 77_120
+	const wantTrade = 59_308
 	if n != wantTrade {
 		t.Errorf("Trade: %d constraints, pinned %d", n, wantTrade)
 	}
@@ -391,28 +391,28 @@ func TestTradeCost(t *testing.T) {
 		want  int
 		build func(api frontend.API, h *Hasher, in []frontend.Variable)
 	}{
-		{"model read (path 16 + leaf)", 4361, func(api frontend.API, h *Hasher, in []frontend.Variable) {
+		{"model read (path 16 + leaf)", 2901, func(api frontend.API, h *Hasher, in []frontend.Variable) {
 			f := in[1+sb:]
-			api.AssertIsEqual(PathRoot(api, h, in[0], 16, in[1:1+sb], ModelLeaf(api, h, ModelVars{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]})), f[11])
+			api.AssertIsEqual(PathRoot(api, h, in[0], 16, in[1:1+sb], ModelLeaf(api, h, Read, ModelVars{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]})), f[11])
 		}},
-		{"per party: account update (24) + 2 account leaves", 10878, func(api frontend.API, h *Hasher, in []frontend.Variable) {
+		{"per party: account update (24) + 2 account leaves", 7744, func(api frontend.API, h *Hasher, in []frontend.Variable) {
 			f := in[1+sa:]
-			o, nw := PathUpdate(api, h, in[0], 24, in[1:1+sa], AccountLeaf(api, h, AccountVars{f[0], f[1], f[2], f[3]}, f[4], f[5]),
-				AccountLeaf(api, h, AccountVars{f[0], f[1], f[2], f[3]}, f[6], f[7]))
+			o, nw := PathUpdate(api, h, in[0], 24, in[1:1+sa], AccountLeaf(api, h, Read, AccountVars{f[0], f[1], f[2], f[3]}, f[4], f[5]),
+				AccountLeaf(api, h, Write, AccountVars{f[0], f[1], f[2], f[3]}, f[6], f[7]))
 			api.AssertIsEqual(o, nw)
 		}},
-		{"per party: balance update (16) + 2 balance leaves", 6196, func(api frontend.API, h *Hasher, in []frontend.Variable) {
+		{"per party: balance update (16) + 2 balance leaves", 4427, func(api frontend.API, h *Hasher, in []frontend.Variable) {
 			f := in[1+sb:]
-			o, nw := PathUpdate(api, h, in[0], 16, in[1:1+sb], BalanceLeaf(api, f[0]), BalanceLeaf(api, f[1]))
+			o, nw := PathUpdate(api, h, in[0], 16, in[1:1+sb], BalanceLeaf(api, Read, f[0]), BalanceLeaf(api, Write, f[1]))
 			api.AssertIsEqual(o, nw)
 		}},
-		{"per party: position update (16) + 2 position leaves", 8150, func(api frontend.API, h *Hasher, in []frontend.Variable) {
+		{"per party: position update (16) + 2 position leaves", 5504, func(api frontend.API, h *Hasher, in []frontend.Variable) {
 			f := in[1+sb:]
-			o, nw := PathUpdate(api, h, in[0], 16, in[1:1+sb], PositionLeaf(api, h, PositionVars{f[0], f[1], f[2], f[3]}, f[4]),
-				PositionLeaf(api, h, PositionVars{f[5], f[6], f[7], f[8]}, f[9]))
+			o, nw := PathUpdate(api, h, in[0], 16, in[1:1+sb], PositionLeaf(api, h, Read, PositionVars{f[0], f[1], f[2], f[3]}, f[4]),
+				PositionLeaf(api, h, Write, PositionVars{f[5], f[6], f[7], f[8]}, f[9]))
 			api.AssertIsEqual(o, nw)
 		}},
-		{"per party: slot update (6) + 2 slot leaves", 2432, func(api frontend.API, h *Hasher, in []frontend.Variable) {
+		{"per party: slot update (6) + 2 slot leaves", 1805, func(api frontend.API, h *Hasher, in []frontend.Variable) {
 			f := in[1+so:]
 			o, nw := PathUpdate(api, h, in[0], 6, in[1:1+so], SlotLeaf(api, SlotVars{f[0], f[1]}), SlotLeaf(api, SlotVars{f[2], f[3]}))
 			api.AssertIsEqual(o, nw)

@@ -260,14 +260,14 @@ func TestDwKindCosts(t *testing.T) {
 		n    func() int
 	}{
 		{"TransferBase (reference)", 1 << 30, func() int { return dwCost[TransferBase](t, p, NewTransferBase(p)) }},
-		{"Deposit", 19000, func() int { return dwCost[Deposit](t, p, NewDeposit(p)) }},
-		{"Withdraw", 26200, func() int { return dwCost[Withdraw](t, p, NewWithdraw(p)) }},
-		{"ForcedWithdraw", 17750, func() int { return dwCost[ForcedWithdraw](t, p, NewForcedWithdraw(p)) }},
+		{"Deposit", 14000, func() int { return dwCost[Deposit](t, p, NewDeposit(p)) }},
+		{"Withdraw", 21200, func() int { return dwCost[Withdraw](t, p, NewWithdraw(p)) }},
+		{"ForcedWithdraw", 12750, func() int { return dwCost[ForcedWithdraw](t, p, NewForcedWithdraw(p)) }},
 		// ForcedWithdrawOutside: none at production depths; at test depths
 		{"ForcedWithdrawOutside (test depths)", 260, func() int {
 			return dwCost[ForcedWithdrawOutside](t, types.TestParams(), NewForcedWithdrawOutside(types.TestParams()))
 		}},
-		{"TransferPosition", 63200, func() int { return dwCost[TransferPosition](t, p, NewTransferPosition(p)) }},
+		{"TransferPosition", 47100, func() int { return dwCost[TransferPosition](t, p, NewTransferPosition(p)) }},
 	}
 	cases = append(cases, struct {
 		name string

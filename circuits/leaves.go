@@ -11,9 +11,23 @@ import (
 )
 
 // The leaf gadgets are the circuit twins of state/leaves.go (docs/protocol.md
-// §3). Every small field is range-checked to its width inside the packing, so
-// a leaf hash binds each field separately: no bits can move between fields
-// (e.g. creditPrice + 2^96 against treasury − 1) while the hash stays the same.
+// §3). Each takes a mode: a leaf the circuit writes (Write) has every field
+// range-checked to its width; a leaf it reads from the state (Read, the old
+// leaf of an update) has only its packed words checked. An unpacked field is
+// a hash input of its own, so the leaf hash binds it to the value of the
+// leaf's last write, which the circuit range-checked (by induction from the
+// genesis state, whose leaves are all-zero preimages). A packed word binds its
+// fields only when they are bounded (else bits move between fields, e.g.
+// shares + 2^64 against credits − 1, while the word stays the same), so
+// packed fields are checked on every read and write.
+
+// Mode says whether a leaf gadget reads a stored leaf or writes a new one.
+type Mode bool
+
+const (
+	Read  Mode = false // an old leaf: fields bound by the hash, packed words checked
+	Write Mode = true  // a new leaf: every field range-checked
+)
 
 // AccountVars are an account leaf's fields.
 type AccountVars struct{ PkX, PkY, Nonce, L1Address frontend.Variable }
@@ -31,37 +45,46 @@ type ModelVars struct {
 // SlotVars are an order-slot leaf's fields.
 type SlotVars struct{ OrderID, Filled frontend.Variable }
 
-// AccountLeaf = C(C(pkX, pkY), C(nonce + l1Address·2^32, C(balanceRoot, positionRoot))).
-func AccountLeaf(api frontend.API, h *Hasher, a AccountVars, balanceRoot, positionRoot frontend.Variable) frontend.Variable {
-	meta := Pack(api, Field{a.Nonce, types.NonceBits}, Field{a.L1Address, types.AddressBits})
-	return h.Compress(h.Compress(a.PkX, a.PkY), h.Compress(meta, h.Compress(balanceRoot, positionRoot)))
+func checkIf(api frontend.API, m Mode, v frontend.Variable, bits int) {
+	if m == Write {
+		RangeCheck(api, v, bits)
+	}
 }
 
-// PositionLeaf = C(C(shares + credits·2^64, lastAcc), C(pending, orderRoot)).
-func PositionLeaf(api frontend.API, h *Hasher, p PositionVars, orderRoot frontend.Variable) frontend.Variable {
+// AccountLeaf = C4(C4(pkX, pkY, nonce, l1Address), balanceRoot, positionRoot, 0).
+func AccountLeaf(api frontend.API, h *Hasher, m Mode, a AccountVars, balanceRoot, positionRoot frontend.Variable) frontend.Variable {
+	checkIf(api, m, a.Nonce, types.NonceBits)
+	checkIf(api, m, a.L1Address, types.AddressBits)
+	return h.Compress4(h.Compress4(a.PkX, a.PkY, a.Nonce, a.L1Address), balanceRoot, positionRoot, 0)
+}
+
+// PositionLeaf = C4(shares + credits·2^64, lastAcc, pending, orderRoot).
+func PositionLeaf(api frontend.API, h *Hasher, m Mode, p PositionVars, orderRoot frontend.Variable) frontend.Variable {
 	p1 := Pack(api, Field{p.Shares, types.ShareBits}, Field{p.Credits, types.CreditBits})
-	RangeCheck(api, p.LastAcc, types.AccBits)
-	RangeCheck(api, p.Pending, types.PendingBits)
-	return h.Compress(h.Compress(p1, p.LastAcc), h.Compress(p.Pending, orderRoot))
+	checkIf(api, m, p.LastAcc, types.AccBits)
+	checkIf(api, m, p.Pending, types.PendingBits)
+	return h.Compress4(p1, p.LastAcc, p.Pending, orderRoot)
 }
 
-// ModelLeaf = C(C(m1, m2), C(m3, C(weights, metadata))).
-func ModelLeaf(api frontend.API, h *Hasher, m ModelVars) frontend.Variable {
-	m1 := Pack(api, Field{m.DAO, types.AccountBits}, Field{m.QuoteToken, types.BaseAssetBits}, Field{m.HolderBps, types.BpsBits},
-		Field{m.Supply, types.ShareBits}, Field{m.MaxSupply, types.ShareBits})
-	m2 := Pack(api, Field{m.Acc, types.AccBits}, Field{m.Carry, types.ShareBits})
-	m3 := Pack(api, Field{m.CreditPrice, types.AmountBits}, Field{m.Treasury, types.AmountBits})
-	return h.Compress(h.Compress(m1, m2), h.Compress(m3, h.Compress(m.Weights, m.Metadata)))
+// ModelLeaf = C4(C4(m1, acc, carry, creditPrice), treasury, weights, metadata).
+func ModelLeaf(api frontend.API, h *Hasher, m Mode, v ModelVars) frontend.Variable {
+	m1 := Pack(api, Field{v.DAO, types.AccountBits}, Field{v.QuoteToken, types.BaseAssetBits}, Field{v.HolderBps, types.BpsBits},
+		Field{v.Supply, types.ShareBits}, Field{v.MaxSupply, types.ShareBits})
+	checkIf(api, m, v.Acc, types.AccBits)
+	checkIf(api, m, v.Carry, types.ShareBits)
+	checkIf(api, m, v.CreditPrice, types.AmountBits)
+	checkIf(api, m, v.Treasury, types.AmountBits)
+	return h.Compress4(h.Compress4(m1, v.Acc, v.Carry, v.CreditPrice), v.Treasury, v.Weights, v.Metadata)
 }
 
-// SlotLeaf = orderId + filled·2^24.
+// SlotLeaf = orderId + filled·2^24 (packed: checked on read and write).
 func SlotLeaf(api frontend.API, s SlotVars) frontend.Variable {
 	return Pack(api, Field{s.OrderID, types.OrderIDBits}, Field{s.Filled, types.ShareBits})
 }
 
-// BalanceLeaf is the balance, range-checked to 96 bits.
-func BalanceLeaf(api frontend.API, balance frontend.Variable) frontend.Variable {
-	RangeCheck(api, balance, types.AmountBits)
+// BalanceLeaf is the balance, range-checked to 96 bits when written.
+func BalanceLeaf(api frontend.API, m Mode, balance frontend.Variable) frontend.Variable {
+	checkIf(api, m, balance, types.AmountBits)
 	return balance
 }
 

@@ -71,7 +71,7 @@ func (u *AccountUpdate) Apply(api frontend.API, h *Hasher, accountRoot frontend.
 	bal := u.OldBalanceRoot
 	for i := range u.Balances {
 		b := &u.Balances[i]
-		o, n := PathUpdate(api, h, b.Token, b.Depth, b.Siblings, BalanceLeaf(api, b.Old), BalanceLeaf(api, b.New))
+		o, n := PathUpdate(api, h, b.Token, b.Depth, b.Siblings, BalanceLeaf(api, Read, b.Old), BalanceLeaf(api, Write, b.New))
 		api.AssertIsEqual(o, bal)
 		bal = n
 	}
@@ -85,19 +85,19 @@ func (u *AccountUpdate) Apply(api frontend.API, h *Hasher, accountRoot frontend.
 			api.AssertIsEqual(o, orders)
 			orders = n
 		}
-		o, n := PathUpdate(api, h, p.Model, p.Depth, p.Siblings, PositionLeaf(api, h, p.Old, p.OldOrderRoot), PositionLeaf(api, h, p.New, orders))
+		o, n := PathUpdate(api, h, p.Model, p.Depth, p.Siblings, PositionLeaf(api, h, Read, p.Old, p.OldOrderRoot), PositionLeaf(api, h, Write, p.New, orders))
 		api.AssertIsEqual(o, pos)
 		pos = n
 	}
 	o, n := PathUpdate(api, h, u.ID, u.Depth, u.Siblings,
-		AccountLeaf(api, h, u.Old, u.OldBalanceRoot, u.OldPositionRoot), AccountLeaf(api, h, u.New, bal, pos))
+		AccountLeaf(api, h, Read, u.Old, u.OldBalanceRoot, u.OldPositionRoot), AccountLeaf(api, h, Write, u.New, bal, pos))
 	api.AssertIsEqual(o, accountRoot)
 	return n
 }
 
 // Apply checks the update against modelRoot and returns the new root.
 func (u *ModelUpdate) Apply(api frontend.API, h *Hasher, modelRoot frontend.Variable) frontend.Variable {
-	o, n := PathUpdate(api, h, u.ID, u.Depth, u.Siblings, ModelLeaf(api, h, u.Old), ModelLeaf(api, h, u.New))
+	o, n := PathUpdate(api, h, u.ID, u.Depth, u.Siblings, ModelLeaf(api, h, Read, u.Old), ModelLeaf(api, h, Write, u.New))
 	api.AssertIsEqual(o, modelRoot)
 	return n
 }

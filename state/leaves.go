@@ -11,9 +11,12 @@ import (
 	"github.com/modex/modex/types"
 )
 
-// Leaf layouts (docs/protocol.md §3). Small fields are packed into one field
-// element as Σ field·2^offset (offsets below); the circuit rebuilds the same
-// linear combinations from range-checked fields.
+// Leaf layouts (docs/protocol.md §3). Most fields are hash inputs of their
+// own (Compress4), so a leaf's hash binds each field by itself and the circuit
+// range-checks a field only where it writes it. A few small fields are packed
+// into one element as Σ field·2^offset (offsets below); the circuit rebuilds
+// those linear combinations from fields it range-checks on every read and
+// write, since only bounded fields make a packing unique.
 
 // Account is an account leaf's preimage (its two subtree roots live in the trees).
 type Account struct {
@@ -22,18 +25,12 @@ type Account struct {
 	L1Address common.Address
 }
 
-// Meta packs nonce (bits 0..31) and L1 address (bits 32..191).
-func (a *Account) Meta() fr.Element {
-	v := new(uint256.Int).SetBytes(a.L1Address[:])
-	v.Lsh(v, types.NonceBits)
-	v.Or(v, uint256.NewInt(uint64(a.Nonce)))
-	return types.Elem(v)
-}
-
-// AccountLeaf = C(C(pkX, pkY), C(meta, C(balanceRoot, positionRoot))).
+// AccountLeaf = C4(C4(pkX, pkY, nonce, l1Address), balanceRoot, positionRoot, 0).
 func AccountLeaf(a *Account, balanceRoot, positionRoot fr.Element) fr.Element {
-	return types.Compress(types.Compress(a.PubKey.X, a.PubKey.Y),
-		types.Compress(a.Meta(), types.Compress(balanceRoot, positionRoot)))
+	var addr fr.Element
+	addr.SetBytes(a.L1Address[:])
+	return types.Compress4(types.Compress4(a.PubKey.X, a.PubKey.Y, types.FromUint64(uint64(a.Nonce)), addr),
+		balanceRoot, positionRoot, fr.Element{})
 }
 
 // Position is an account's holding in one model: shares, credits and revenue state.
@@ -44,12 +41,11 @@ type Position struct {
 	Pending uint256.Int // unclaimed revenue × 10^18, < 2^224
 }
 
-// PositionLeaf = C(C(shares + credits·2^64, lastAcc), C(pending, orderRoot)).
+// PositionLeaf = C4(shares + credits·2^64, lastAcc, pending, orderRoot).
 func PositionLeaf(p *Position, orderRoot fr.Element) fr.Element {
 	p1 := new(uint256.Int).Lsh(uint256.NewInt(p.Credits), types.ShareBits)
 	p1.Or(p1, uint256.NewInt(p.Shares))
-	return types.Compress(types.Compress(types.Elem(p1), types.Elem(&p.LastAcc)),
-		types.Compress(types.Elem(&p.Pending), orderRoot))
+	return types.Compress4(types.Elem(p1), types.Elem(&p.LastAcc), types.Elem(&p.Pending), orderRoot)
 }
 
 // Model is a registered model's leaf preimage.
@@ -70,21 +66,16 @@ type Model struct {
 // Exists reports whether the slot holds a model (supply is never 0 once created).
 func (m *Model) Exists() bool { return m.Supply != 0 }
 
-// ModelLeaf = C(C(m1, m2), C(m3, C(weights, metadata))) with
-// m1 = dao + quote·2^24 + bps·2^40 + supply·2^54 + maxSupply·2^118,
-// m2 = acc + carry·2^160, m3 = creditPrice + treasury·2^96.
+// ModelLeaf = C4(C4(m1, acc, carry, creditPrice), treasury, weights, metadata)
+// with m1 = dao + quote·2^24 + bps·2^40 + supply·2^54 + maxSupply·2^118.
 func ModelLeaf(m *Model) fr.Element {
 	m1 := uint256.NewInt(m.MaxSupply)
 	m1.Lsh(m1, 64).Or(m1, uint256.NewInt(m.Supply))
 	m1.Lsh(m1, types.BpsBits).Or(m1, uint256.NewInt(uint64(m.HolderBps)))
 	m1.Lsh(m1, types.BaseAssetBits).Or(m1, uint256.NewInt(uint64(m.QuoteToken)))
 	m1.Lsh(m1, types.AccountBits).Or(m1, uint256.NewInt(uint64(m.DAO)))
-	m2 := new(uint256.Int).Lsh(&m.Carry, types.AccBits)
-	m2.Or(m2, &m.Acc)
-	m3 := new(uint256.Int).Lsh(&m.Treasury, types.AmountBits)
-	m3.Or(m3, &m.CreditPrice)
-	return types.Compress(types.Compress(types.Elem(m1), types.Elem(m2)),
-		types.Compress(types.Elem(m3), types.Compress(m.Weights, m.Metadata)))
+	return types.Compress4(types.Compress4(types.Elem(m1), types.Elem(&m.Acc), types.Elem(&m.Carry), types.Elem(&m.CreditPrice)),
+		types.Elem(&m.Treasury), m.Weights, m.Metadata)
 }
 
 // OrderSlot is an order-slot leaf: the latest order id using the slot and how

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
 )
 
 // BenchmarkCompress is one native Poseidon2 2-to-1 compression (a Merkle level).
@@ -68,5 +69,20 @@ func BenchmarkCompress4(b *testing.B) {
 	x := [4]fr.Element{FromUint64(1), FromUint64(2), FromUint64(3), FromUint64(4)}
 	for b.Loop() {
 		x[0] = Compress4(x[0], x[1], x[2], x[3])
+	}
+}
+
+// BenchmarkPermutation8 is one width-8 permutation (the 8-ary prototype of
+// docs/circuit.md "Lean circuit"; not used by the protocol).
+func BenchmarkPermutation8(b *testing.B) {
+	p := poseidon2.NewPermutation(8, 8, 57)
+	x := make([]fr.Element, 8)
+	for i := range x {
+		x[i] = FromUint64(uint64(i + 1))
+	}
+	for b.Loop() {
+		if err := p.Permutation(x); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -59,8 +59,8 @@ func octUpdate(api frontend.API, index frontend.Variable, depth int, sib []front
 		var e [8]frontend.Variable
 		b01 := api.Mul(b[0], b[1])
 		p00 := api.Sub(api.Add(1, b01), api.Add(b[0], b[1])) // (1-b0)(1-b1)
-		p10 := api.Sub(b[0], b01)                             // b0(1-b1)
-		p01 := api.Sub(b[1], b01)                             // (1-b0)b1
+		p10 := api.Sub(b[0], b01)                            // b0(1-b1)
+		p01 := api.Sub(b[1], b01)                            // (1-b0)b1
 		low := []frontend.Variable{p00, p10, p01, b01}
 		for j := 0; j < 4; j++ {
 			hi := api.Mul(low[j], b[2])

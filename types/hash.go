@@ -12,8 +12,9 @@ import (
 // uses in circuits, so every hash here is recomputed bit for bit by the circuit.
 var perm = sync.OnceValue(poseidon2.NewDefaultPermutation)
 
-// Compress is the 2-to-1 Poseidon2 compression used for every Merkle level and
-// every leaf hash: Compress(l, r) = P(l, r)[1] + r. It equals gnark-crypto's
+// Compress is the 2-to-1 Poseidon2 compression of signed messages, the
+// domain, the state root over the two top trees, the pubdata commitment and
+// the public input: Compress(l, r) = P(l, r)[1] + r. It equals gnark-crypto's
 // Permutation.Compress and gnark's circuit Permutation.Compress.
 func Compress(l, r fr.Element) fr.Element {
 	x := [2]fr.Element{l, r}

@@ -591,7 +591,7 @@ func TestTreeOnStore(t *testing.T) {
 			t.Fatalf("root at batch %d", b)
 		}
 		p, err := tr.Prove(s, 12345)
-		if err != nil || !p.Verify(want) {
+		if err != nil || !p.Verify(want, tr.Depth()) {
 			t.Fatalf("proof at batch %d", b)
 		}
 		s.Discard()

@@ -200,22 +200,22 @@ func rootFromLeaves(t *testing.T, tr *smt.Tree, dump map[string]string) fr.Eleme
 		}
 		level[binary.BigEndian.Uint64([]byte(k[len(prefix):]))] = e
 	}
-	for h := 0; h < tr.Depth(); h++ {
-		next := make(map[uint64]fr.Element, len(level)/2+1)
+	for h := 0; h < smt.Levels(tr.Depth()); h++ {
+		next := make(map[uint64]fr.Element, len(level)/4+1)
 		for i := range level {
-			p := i >> 1
+			p := i >> 2
 			if _, done := next[p]; done {
 				continue
 			}
-			l, ok := level[2*p]
-			if !ok {
-				l = tr.Zero(h)
+			var c [4]fr.Element
+			for k := range c {
+				v, ok := level[4*p+uint64(k)]
+				if !ok {
+					v = tr.Zero(h)
+				}
+				c[k] = v
 			}
-			r, ok := level[2*p+1]
-			if !ok {
-				r = tr.Zero(h)
-			}
-			next[p] = types.Compress(l, r)
+			next[p] = types.Compress4(c[0], c[1], c[2], c[3])
 		}
 		level = next
 	}

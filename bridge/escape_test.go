@@ -696,8 +696,8 @@ func TestEscapeGasByFork(t *testing.T) {
 		cfg                  *params.ChainConfig
 		wantExit, wantRefund uint64
 	}{
-		{"default (Bogota)", params.AllDevChainProtocolChanges, 281_158, 160_976},
-		{"Osaka", &osaka, 190_450, 70_268},
+		{"default (Bogota)", params.AllDevChainProtocolChanges, 331_687, 160_976},
+		{"Osaka", &osaka, 240_967, 70_268},
 	} {
 		exitGas, refundGas := xtEscapeGas(t, c.cfg)
 		t.Logf("%s rules: exit %d gas, refundDeposit %d gas", c.name, exitGas, refundGas)

@@ -24,6 +24,7 @@ import (
 	"github.com/modex/modex/contracts/bindings"
 	"github.com/modex/modex/prover"
 	"github.com/modex/modex/state"
+	"github.com/modex/modex/state/smt"
 	"github.com/modex/modex/state/store"
 	"github.com/modex/modex/types"
 )
@@ -664,8 +665,8 @@ func (g *gasBench) operations(vaddr common.Address) ([]Operation, error) {
 	if r, err = g.send(5, &c.Address, nil, bridge.ABI.PackExit(bridge.ExitArg(ep))); err != nil {
 		return nil, fmt.Errorf("bench gas: exit: %w", err)
 	}
-	add("exit", fmt.Sprintf("on-chain Merkle proof at depths %d/%d (%d Poseidon2 compressions)", p.AccountDepth, p.BalanceDepth,
-		p.AccountDepth+p.BalanceDepth+5), r)
+	add("exit", fmt.Sprintf("on-chain Merkle proof at depths %d/%d (%d width-4 Poseidon2 compressions: 4-ary paths and the account leaf; 1 width-2 for the state root)",
+		p.AccountDepth, p.BalanceDepth, smt.Levels(p.AccountDepth)+smt.Levels(p.BalanceDepth)+2), r)
 	reqs, err = requestsFrom(g.ctx, g.l1, c, uint64(sb.Header.PriorityCount), 10)
 	if err != nil {
 		return nil, err

@@ -32,6 +32,8 @@ pragma solidity ^0.8.20;
 /// @title Poseidon2 over BN254 (docs/protocol.md §1)
 /// @notice gnark-crypto's default permutation: width 2, %d full rounds, %d partial rounds, x^5;
 /// compress(l, r) = P(l, r)[1] + r; chain(x_1..x_n) = compress(…compress(0, x_1)…, x_n).
+/// compress4(a, b, c, d) = P4(a, b, c, d)[3] + d over gnark-crypto's width-4 permutation
+/// (%d full rounds, %d partial rounds): the 4-ary Merkle levels and wide leaves of §3.
 library Poseidon2 {
     uint256 internal constant R = %s;
 
@@ -46,7 +48,7 @@ library Poseidon2 {
                 a := addmod(t, a, p)
                 b := addmod(t, b, p)
             }
-`, par.NbFullRounds, par.NbPartialRounds, fr.Modulus().String())
+`, par.NbFullRounds, par.NbPartialRounds, par4().NbFullRounds, par4().NbPartialRounds, fr.Modulus().String())
 	full := func(i int) {
 		rk := par.RoundKeys[i]
 		w("            // full round %d\n", i)
@@ -76,7 +78,9 @@ library Poseidon2 {
 	w(`            out := addmod(b, r, p)
         }
     }
-
+`)
+	compress4(w)
+	w(`
     /// @notice The pubdata commitment of docs/protocol.md §6: every slot of
     /// slotBytes is cut into 31-byte chunks (the last zero-padded), each read
     /// as a big-endian integer, all chained in order.
@@ -108,6 +112,18 @@ contract Poseidon2Harness {
         return Poseidon2.compress(l, r);
     }
 
+    function compress4(uint256 a, uint256 b, uint256 c, uint256 d) external pure returns (uint256) {
+        return Poseidon2.compress4(a, b, c, d);
+    }
+
+    /// @dev n chained compress4 calls (x := compress4(x, b, c, d)), to measure one call's gas.
+    function compress4Chain(uint256 x, uint256 b, uint256 c, uint256 d, uint256 n) external pure returns (uint256) {
+        for (uint256 i = 0; i < n; i++) {
+            x = Poseidon2.compress4(x, b, c, d);
+        }
+        return x;
+    }
+
     function chain(uint256[] calldata xs) external pure returns (uint256 h) {
         for (uint256 i = 0; i < xs.length; i++) {
             h = Poseidon2.compress(h, xs[i]);
@@ -128,4 +144,93 @@ contract Poseidon2Harness {
 }
 `)
 	return b.String()
+}
+
+// par4 are gnark-crypto's width-4 parameters (types.Compress4's permutation).
+func par4() *poseidon2.Parameters { return poseidon2.NewParameters(4, 8, 56) }
+
+// compress4 writes the Yul of types.Compress4. The state is a, b, c (the
+// first three inputs, overwritten) and out (d is kept for the feed-forward);
+// the internal matrix's diagonal lives in four locals and the 56 partial
+// rounds are one loop over their keys (in scratch memory), which keeps the
+// bridge contract under the EIP-170 code-size limit (24,576 bytes). Every
+// state word is kept below p between steps; a sum of at most five words below
+// p fits in 256 bits (2^256 > 5.29·p), which is where plain add is used.
+func compress4(w func(string, ...any)) {
+	par := par4()
+	if par.Width != 4 || len(par.DiagM1) != 4 {
+		panic("poseidon2: width-4 parameters expected")
+	}
+	d := par.DiagM1
+	w(`
+    /// @dev a, b, c and d must be below R.
+    function compress4(uint256 a, uint256 b, uint256 c, uint256 d) internal pure returns (uint256 out) {
+        assembly {
+            let p := R
+            out := d
+            let d0 := %s
+            let d1 := %s
+            let d2 := %s
+            let d3 := %s
+`, d[0].String(), d[1].String(), d[2].String(), d[3].String())
+	x := []string{"a", "b", "c", "out"}
+	// M4 (gnark-crypto matMulM4InPlace): t0 = x0+x1, t1 = x2+x3, t2 = 2x1+t1,
+	// t3 = 2x3+t0, t4 = 4t1+t3, t5 = 4t0+t2; out (t3+t5, t5, t2+t4, t4).
+	m4 := func() {
+		w("            {\n")
+		w("                let t0 := addmod(%s, %s, p)\n", x[0], x[1])
+		w("                let t1 := addmod(%s, %s, p)\n", x[2], x[3])
+		w("                let t2 := mod(add(add(%s, %s), t1), p)\n", x[1], x[1])
+		w("                let t3 := mod(add(add(%s, %s), t0), p)\n", x[3], x[3])
+		w("                let t4 := mod(add(mul(t1, 4), t3), p)\n")
+		w("                let t5 := mod(add(mul(t0, 4), t2), p)\n")
+		w("                %s := addmod(t3, t5, p)\n", x[0])
+		w("                %s := t5\n", x[1])
+		w("                %s := addmod(t2, t4, p)\n", x[2])
+		w("                %s := t4\n", x[3])
+		w("            }\n")
+	}
+	sbox := func(v string) {
+		w("                {\n                    let s2 := mulmod(%s, %s, p)\n                    %s := mulmod(mulmod(s2, s2, p), %s, p)\n                }\n", v, v, v, v)
+	}
+	full := func(i int) {
+		rk := par.RoundKeys[i]
+		w("            // full round %d\n", i)
+		w("            {\n")
+		for j, v := range x {
+			w("                %s := add(%s, %s)\n", v, v, rk[j].String())
+		}
+		for _, v := range x {
+			sbox(v)
+		}
+		w("            }\n")
+		m4()
+	}
+	m4() // the initial external matrix
+	rf := par.NbFullRounds / 2
+	for i := 0; i < rf; i++ {
+		full(i)
+	}
+	// the partial rounds run in a loop over their keys, stored in scratch
+	// memory above the free-memory pointer (never allocated: the function
+	// returns before anything else uses memory)
+	w("            // partial rounds %d..%d: keys in scratch memory, one loop\n", rf, rf+par.NbPartialRounds-1)
+	for i := rf; i < rf+par.NbPartialRounds; i++ {
+		w("            mstore(add(mload(0x40), %d), %s)\n", 32*(i-rf), par.RoundKeys[i][0].String())
+	}
+	w("            for { let i := mload(0x40) } lt(i, add(mload(0x40), %d)) { i := add(i, 32) } {\n", 32*par.NbPartialRounds)
+	w("                %s := add(%s, mload(i))\n", x[0], x[0])
+	sbox(x[0])
+	w("                let s := add(add(%s, %s), add(%s, %s))\n", x[0], x[1], x[2], x[3])
+	for j, v := range x {
+		w("                %s := addmod(mulmod(%s, d%d, p), s, p)\n", v, v, j)
+	}
+	w("            }\n")
+	for i := rf + par.NbPartialRounds; i < par.NbFullRounds+par.NbPartialRounds; i++ {
+		full(i)
+	}
+	w(`            out := addmod(out, d, p)
+        }
+    }
+`)
 }

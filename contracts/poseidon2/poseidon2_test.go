@@ -103,6 +103,36 @@ func TestPoseidon2OnEVM(t *testing.T) {
 			t.Fatalf("compress(%s, %s) = %s, want %s", l.String(), r.String(), got, want.String())
 		}
 	}
+	// compress4 equals types.Compress4: every combination of the edge values
+	// (0, 1, r-1) in the four words, then random words
+	for i := 0; i < 81+20; i++ {
+		var x [4]fr.Element
+		for k := range x {
+			if i < 81 {
+				x[k] = edge[(i/[]int{1, 3, 9, 27}[k])%3]
+			} else {
+				x[k] = rnd()
+			}
+		}
+		want := types.Compress4(x[0], x[1], x[2], x[3])
+		got, _ := call("compress4", bi(x[0]), bi(x[1]), bi(x[2]), bi(x[3]))
+		if got.Cmp(bi(want)) != 0 {
+			t.Fatalf("compress4(%v) = %s, want %s", x, got, want.String())
+		}
+	}
+	{
+		a, b, c, d := rnd(), rnd(), rnd(), rnd()
+		x := a
+		for i := 0; i < 9; i++ {
+			x = types.Compress4(x, b, c, d)
+		}
+		got, g9 := call("compress4Chain", bi(a), bi(b), bi(c), bi(d), big.NewInt(9))
+		if got.Cmp(bi(x)) != 0 {
+			t.Fatal("compress4Chain differs from types.Compress4")
+		}
+		_, g1 := call("compress4Chain", bi(a), bi(b), bi(c), bi(d), big.NewInt(1))
+		t.Logf("Poseidon2 compress4 on the EVM: %d gas (9 calls: %d gas, 1: %d)", (g9-g1)/8, g9, g1)
+	}
 	// the gas of one compression, from chains of 1 and 65 elements
 	xs := make([]*big.Int, 65)
 	es := make([]fr.Element, 65)

@@ -124,8 +124,8 @@ contract Modex {
         uint256 balance;
         uint256 positionRoot;
         uint256 modelRoot;
-        uint256[] balancePath; // balanceDepth siblings, leaf level first
-        uint256[] accountPath; // accountDepth siblings, leaf level first
+        uint256[] balancePath; // 3·ceil(balanceDepth/2) siblings: three per 4-ary level, leaf level first
+        uint256[] accountPath; // 3·ceil(accountDepth/2) siblings
     }
 
     struct QueueEntry {
@@ -490,7 +490,9 @@ contract Modex {
         if (e.token >= tokenCount) revert TokenOutOfRange(e.token);
         uint256 key = (uint256(e.account) << 18) | e.token; // asset id: kind 0 (base token) ‖ index
         if (exited[key]) revert AlreadyExited(e.account, e.token);
-        if (e.balancePath.length != balanceDepth || e.accountPath.length != accountDepth) revert BadExitProof();
+        if (e.balancePath.length != _pathLength(balanceDepth) || e.accountPath.length != _pathLength(accountDepth)) {
+            revert BadExitProof();
+        }
         if (e.pkX >= R || e.pkY >= R || e.positionRoot >= R || e.modelRoot >= R) revert NotInField();
         if (e.balance >= MAX_AMOUNT) revert AmountOutOfRange(e.balance);
         if (_exitRoot(e) != stateRoot) revert BadExitProof();
@@ -501,28 +503,38 @@ contract Modex {
         if (!_pay(e.token, e.l1Address, e.balance)) _credit(e.l1Address, e.token, e.balance);
     }
 
+    /// @dev Siblings of a Merkle path in a 4-ary tree of `depth` bits (docs/protocol.md §3).
+    function _pathLength(uint8 depth) internal pure returns (uint256) {
+        return 3 * ((uint256(depth) + 1) / 2);
+    }
+
+    /// @dev Folds `node` up a 4-ary path: at each level the node takes position
+    /// `idx & 3` among its three siblings (ascending order), then `idx >>= 2`.
+    function _fold(uint256 node, uint256 idx, uint256[] calldata path) internal pure returns (uint256) {
+        for (uint256 i = 0; i < path.length; i += 3) {
+            uint256 s0 = path[i];
+            uint256 s1 = path[i + 1];
+            uint256 s2 = path[i + 2];
+            if (s0 >= R || s1 >= R || s2 >= R) revert NotInField();
+            uint256 pos = idx & 3;
+            // positions 0..3: [node s0 s1 s2], [s0 node s1 s2], [s0 s1 node s2], [s0 s1 s2 node]
+            node = Poseidon2.compress4(
+                pos == 0 ? node : s0,
+                pos == 1 ? node : (pos == 0 ? s0 : s1),
+                pos == 2 ? node : (pos == 3 ? s2 : s1),
+                pos == 3 ? node : s2
+            );
+            idx >>= 2;
+        }
+        return node;
+    }
+
     function _exitRoot(ExitProof calldata e) internal pure returns (uint256) {
-        uint256 node = e.balance;
-        uint256 idx = e.token;
-        for (uint256 i = 0; i < e.balancePath.length; i++) {
-            uint256 sib = e.balancePath[i];
-            if (sib >= R) revert NotInField();
-            node = (idx & 1) == 0 ? Poseidon2.compress(node, sib) : Poseidon2.compress(sib, node);
-            idx >>= 1;
-        }
-        uint256 meta = uint256(e.nonce) | (uint256(uint160(e.l1Address)) << 32);
-        node = Poseidon2.compress(
-            Poseidon2.compress(e.pkX, e.pkY),
-            Poseidon2.compress(meta, Poseidon2.compress(node, e.positionRoot))
+        uint256 balanceRoot = _fold(e.balance, e.token, e.balancePath);
+        uint256 leaf = Poseidon2.compress4(
+            Poseidon2.compress4(e.pkX, e.pkY, e.nonce, uint256(uint160(e.l1Address))), balanceRoot, e.positionRoot, 0
         );
-        idx = e.account;
-        for (uint256 i = 0; i < e.accountPath.length; i++) {
-            uint256 sib = e.accountPath[i];
-            if (sib >= R) revert NotInField();
-            node = (idx & 1) == 0 ? Poseidon2.compress(node, sib) : Poseidon2.compress(sib, node);
-            idx >>= 1;
-        }
-        return Poseidon2.compress(node, e.modelRoot);
+        return Poseidon2.compress(_fold(leaf, e.account, e.accountPath), e.modelRoot);
     }
 
     /// @notice In exodus, refunds a deposit no batch processed, once. `request` is the

@@ -1,19 +1,29 @@
-// Package smt implements a fixed-depth sparse binary Merkle tree over the
-// BN254 scalar field, hashed with Poseidon2 (types.Compress), stored in any
-// key/value store that satisfies [Reader] / [Writer].
+// Package smt implements a fixed-depth sparse 4-ary Merkle tree over the
+// BN254 scalar field, hashed with the width-4 Poseidon2 compression
+// (types.Compress4), stored in any key/value store that satisfies [Reader] /
+// [Writer] (docs/protocol.md §3).
 //
 // # Shape
 //
-// A [Tree] of depth d has leaves indexed 0..2^d-1. Level 0 holds the leaves,
-// level d holds the root (a single node, index 0). For every level h < d:
+// A [Tree] of depth d (in bits) has leaves indexed 0..2^d-1 and Levels(d) =
+// ceil(d/2) levels above them. Level 0 holds the leaves, level Levels(d)
+// holds the root (a single node, index 0). For every level h:
 //
-//	node(h+1, i) = types.Compress(node(h, 2i), node(h, 2i+1))
+//	node(h+1, i) = types.Compress4(node(h, 4i), node(h, 4i+1), node(h, 4i+2), node(h, 4i+3))
+//
+// The node at level h on the path of leaf index sits at position
+// (index >> 2h) & 3 among its siblings. When d is odd the root's children 2
+// and 3 are subtrees no index reaches: they stay Zero(top-1).
 //
 // A node that was never written (or was reset) has the value Zero(h), where
-// Zero(0) is the tree's zero leaf and Zero(h+1) = Compress(Zero(h), Zero(h)).
+// Zero(0) is the tree's zero leaf and Zero(h+1) = Compress4 of four Zero(h).
 // The zero hashes are precomputed once per (depth, zeroLeaf) and shared by all
 // trees through a package-level cache, so New is cheap: a rollup creates one
 // Tree value per account subtree access.
+//
+// A [Proof] carries three siblings per level, bottom-up, each level's in
+// ascending position order (SiblingCount(d) = 3·Levels(d)); Verify takes the
+// depth, so a proof of another length or an index of d bits or more fails.
 //
 // # Storage layout and invariants
 //
@@ -37,10 +47,11 @@
 //	proof, err := t.Update(txn, idx, leaf) // proof of the OLD leaf
 //	root, err := t.Root(txn)
 //	p, err := t.Prove(snapshot, idx)
-//	ok := p.Verify(root)
+//	ok := p.Verify(root, 24)
 //
-// Update costs depth sibling reads, one read of the old leaf, depth+1 writes
-// and depth hashes; it never reads a node it has just written. The Writer must
+// Update costs 3·Levels(depth) sibling reads, one read of the old leaf,
+// Levels(depth)+1 writes and Levels(depth) Compress4 hashes; it never reads a
+// node it has just written. The Writer must
 // not retain the key or value slices passed to Set/Delete after the call
 // returns (state/store copies them); the tree reuses its buffers.
 package smt

@@ -3,6 +3,7 @@ package smt_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -27,38 +28,49 @@ func (m memKV) Delete(k []byte) error  { delete(m, string(k)); return nil }
 func elem(x uint64) (e fr.Element)     { e.SetUint64(x); return e }
 func randElem(r *rand.Rand) fr.Element { return elem(r.Uint64()) }
 
-// naive is a full in-memory tree recomputed from scratch.
+// naive is a full in-memory 4-ary tree recomputed from scratch: 2^depth
+// leaves padded with the zero leaf to 4^levels, so an odd depth's top node
+// has empty subtrees as children 2 and 3.
 type naive struct {
 	depth  int
+	levels int
 	leaves []fr.Element
 }
 
 func newNaive(depth int, zero fr.Element) *naive {
-	n := &naive{depth: depth, leaves: make([]fr.Element, 1<<depth)}
+	levels := (depth + 1) / 2
+	n := &naive{depth: depth, levels: levels, leaves: make([]fr.Element, 1<<(2*levels))}
 	for i := range n.leaves {
 		n.leaves[i] = zero
 	}
 	return n
 }
 
-// levels returns all levels, levels[0] = leaves, levels[depth] = [root].
-func (n *naive) levels() [][]fr.Element {
+// tree returns all levels, lv[0] = leaves, lv[levels] = [root].
+func (n *naive) tree() [][]fr.Element {
 	lv := [][]fr.Element{append([]fr.Element(nil), n.leaves...)}
-	for h := 0; h < n.depth; h++ {
+	for h := 0; h < n.levels; h++ {
 		prev := lv[h]
-		next := make([]fr.Element, len(prev)/2)
+		next := make([]fr.Element, len(prev)/4)
 		for i := range next {
-			next[i] = types.Compress(prev[2*i], prev[2*i+1])
+			next[i] = types.Compress4(prev[4*i], prev[4*i+1], prev[4*i+2], prev[4*i+3])
 		}
 		lv = append(lv, next)
 	}
 	return lv
 }
 
+func (n *naive) root(lv [][]fr.Element) fr.Element { return lv[n.levels][0] }
+
 func (n *naive) proof(lv [][]fr.Element, index uint64) smt.Proof {
 	p := smt.Proof{Index: index, Leaf: lv[0][index]}
-	for h := 0; h < n.depth; h++ {
-		p.Siblings = append(p.Siblings, lv[h][(index>>h)^1])
+	for h := 0; h < n.levels; h++ {
+		i := index >> (2 * h)
+		for c := uint64(0); c < 4; c++ {
+			if c != i&3 {
+				p.Siblings = append(p.Siblings, lv[h][i&^3|c])
+			}
+		}
 	}
 	return p
 }
@@ -72,12 +84,12 @@ func TestAgainstNaive(t *testing.T) {
 				kv := memKV{}
 				tr := smt.New([]byte("ns"), depth, zero)
 				ref := newNaive(depth, zero)
-				if r, _ := tr.Root(kv); r != ref.levels()[depth][0] || r != tr.EmptyRoot() {
+				if r, _ := tr.Root(kv); r != ref.root(ref.tree()) || r != tr.EmptyRoot() {
 					t.Fatal("empty root mismatch")
 				}
 				max := uint64(1)<<depth - 1
 				steps := 40 + 2*(1<<depth)
-				oldLv := ref.levels()
+				oldLv := ref.tree()
 				for step := 0; step < steps; step++ {
 					var idx uint64
 					switch step % 5 {
@@ -92,30 +104,30 @@ func TestAgainstNaive(t *testing.T) {
 					if rng.IntN(3) == 0 {
 						leaf = zero // set back to the zero leaf
 					}
-					oldRoot := oldLv[depth][0]
+					oldRoot := ref.root(oldLv)
 					p, err := tr.Update(kv, idx, leaf)
 					if err != nil {
 						t.Fatal(err)
 					}
 					ref.leaves[idx] = leaf
-					lv := ref.levels()
+					lv := ref.tree()
 					want := ref.proof(oldLv, idx)
 					if p.Index != idx || p.Leaf != want.Leaf || !equalSibs(p.Siblings, want.Siblings) {
 						t.Fatalf("step %d: returned proof differs from naive old proof", step)
 					}
-					if !p.Verify(oldRoot) {
+					if !p.Verify(oldRoot, depth) {
 						t.Fatalf("step %d: update proof does not verify against old root", step)
 					}
 					np := p
 					np.Leaf = leaf
-					if !np.Verify(lv[depth][0]) {
+					if !np.Verify(ref.root(lv), depth) {
 						t.Fatalf("step %d: update proof with new leaf does not give new root", step)
 					}
 					checkTree(t, tr, kv, ref, lv, step%16 == 0 || step == steps-1)
 					oldLv = lv
 				}
 				// Reset every leaf: the store must return to no keys at all.
-				for i := range ref.leaves {
+				for i := 0; i < 1<<depth; i++ {
 					if _, err := tr.Update(kv, uint64(i), zero); err != nil {
 						t.Fatal(err)
 					}
@@ -144,11 +156,11 @@ func equalSibs(a, b []fr.Element) bool {
 func checkTree(t *testing.T, tr *smt.Tree, kv memKV, ref *naive, lv [][]fr.Element, proofs bool) {
 	t.Helper()
 	root, err := tr.Root(kv)
-	if err != nil || root != lv[ref.depth][0] {
+	if err != nil || root != ref.root(lv) {
 		t.Fatalf("root mismatch (err %v)", err)
 	}
 	stored := 0
-	for h := 0; h <= ref.depth; h++ {
+	for h := 0; h <= ref.levels; h++ {
 		for i := range lv[h] {
 			v, _ := kv.Get(tr.NodeKey(h, uint64(i)))
 			if lv[h][i] == tr.Zero(h) {
@@ -170,33 +182,44 @@ func checkTree(t *testing.T, tr *smt.Tree, kv memKV, ref *naive, lv [][]fr.Eleme
 	if !proofs {
 		return
 	}
-	for i := range ref.leaves {
+	for i := 0; i < 1<<ref.depth; i++ {
 		l, err := tr.Leaf(kv, uint64(i))
 		if err != nil || l != ref.leaves[i] {
 			t.Fatalf("leaf %d mismatch", i)
 		}
 		p, err := tr.Prove(kv, uint64(i))
-		if err != nil || !p.Verify(root) {
+		if err != nil || !p.Verify(root, ref.depth) {
 			t.Fatalf("proof of %d does not verify", i)
 		}
 	}
 }
 
 func TestProofTamper(t *testing.T) {
-	const depth = 6
-	rng := rand.New(rand.NewPCG(1, 2))
+	for _, depth := range []int{6, 7} {
+		t.Run(fmt.Sprint("depth", depth), func(t *testing.T) { proofTamper(t, depth) })
+	}
+}
+
+// proofTamper: on a full tree (every sibling distinct), every change to a
+// proof of leaf 13 makes Verify false.
+func proofTamper(t *testing.T, depth int) {
+	rng := rand.New(rand.NewPCG(1, uint64(depth)))
 	kv := memKV{}
 	tr := smt.New([]byte("p/"), depth, fr.Element{})
-	for i := 0; i < 40; i++ {
-		if _, err := tr.Update(kv, rng.Uint64N(1<<depth), randElem(rng)); err != nil {
+	for i := uint64(0); i < 1<<depth; i++ {
+		if _, err := tr.Update(kv, i, randElem(rng)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	root, _ := tr.Root(kv)
-	idx := uint64(13)
+	idx := uint64(13) // position 1 at level 0, 3 at level 1
 	base, err := tr.Prove(kv, idx)
-	if err != nil || !base.Verify(root) {
+	if err != nil || !base.Verify(root, depth) {
 		t.Fatal("base proof must verify")
+	}
+	n := len(base.Siblings)
+	if n != smt.SiblingCount(depth) {
+		t.Fatalf("%d siblings at depth %d", n, depth)
 	}
 	clone := func() smt.Proof {
 		p := base
@@ -206,24 +229,43 @@ func TestProofTamper(t *testing.T) {
 	tests := []struct {
 		name   string
 		tamper func(p *smt.Proof)
+		depth  int
 	}{
-		{"wrong sibling", func(p *smt.Proof) { p.Siblings[3] = elem(7) }},
-		{"wrong top sibling", func(p *smt.Proof) { one := elem(1); p.Siblings[depth-1].Add(&p.Siblings[depth-1], &one) }},
-		{"swapped siblings", func(p *smt.Proof) { p.Siblings[0], p.Siblings[1] = p.Siblings[1], p.Siblings[0] }},
-		{"wrong index", func(p *smt.Proof) { p.Index ^= 1 }},
-		{"index out of range", func(p *smt.Proof) { p.Index |= 1 << depth }},
-		{"wrong leaf", func(p *smt.Proof) { p.Leaf = elem(12345) }},
-		{"missing sibling", func(p *smt.Proof) { p.Siblings = p.Siblings[:depth-1] }},
-		{"extra sibling", func(p *smt.Proof) { p.Siblings = append(p.Siblings, elem(0)) }},
+		{"wrong bottom sibling", func(p *smt.Proof) { p.Siblings[1] = elem(7) }, depth},
+		{"wrong top sibling", func(p *smt.Proof) { one := elem(1); p.Siblings[n-3].Add(&p.Siblings[n-3], &one) }, depth},
+		{"swapped bottom siblings", func(p *smt.Proof) { p.Siblings[0], p.Siblings[1] = p.Siblings[1], p.Siblings[0] }, depth},
+		{"swapped siblings of level 1", func(p *smt.Proof) { p.Siblings[4], p.Siblings[5] = p.Siblings[5], p.Siblings[4] }, depth},
+		{"wrong index, bit 0", func(p *smt.Proof) { p.Index ^= 1 }, depth},
+		{"wrong index, bit 1", func(p *smt.Proof) { p.Index ^= 2 }, depth},
+		{"wrong index, bit 3", func(p *smt.Proof) { p.Index ^= 8 }, depth},
+		{"index out of range", func(p *smt.Proof) { p.Index |= 1 << depth }, depth},
+		{"wrong leaf", func(p *smt.Proof) { p.Leaf = elem(12345) }, depth},
+		{"missing sibling", func(p *smt.Proof) { p.Siblings = p.Siblings[:n-1] }, depth},
+		{"missing level", func(p *smt.Proof) { p.Siblings = p.Siblings[:n-3] }, depth},
+		{"extra sibling", func(p *smt.Proof) { p.Siblings = append(p.Siblings, elem(0)) }, depth},
+		{"another depth", func(p *smt.Proof) {}, depth + 2},
+		{"depth 0", func(p *smt.Proof) {}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := clone()
 			tc.tamper(&p)
-			if p.Verify(root) {
+			if p.Verify(root, tc.depth) {
 				t.Fatal("tampered proof verifies")
 			}
 		})
+	}
+	// the same siblings never prove the leaf at another index: every other
+	// index of the tree fails (the position bits are bound to the path)
+	for j := uint64(0); j < 1<<depth; j++ {
+		if j == idx {
+			continue
+		}
+		p := clone()
+		p.Index = j
+		if p.Verify(root, depth) {
+			t.Fatalf("proof of leaf %d verifies as leaf %d", idx, j)
+		}
 	}
 }
 
@@ -266,7 +308,7 @@ func TestErrors(t *testing.T) {
 		}
 		root, _ := tr.Root(kv)
 		p.Leaf = elem(9)
-		if !p.Verify(root) {
+		if !p.Verify(root, 64) || len(p.Siblings) != 96 {
 			t.Fatal("depth-64 proof does not verify")
 		}
 	})
@@ -292,8 +334,8 @@ func TestCorruptValue(t *testing.T) {
 			if _, err := tr.Update(kv, 5, elem(3)); err != nil {
 				t.Fatal(err)
 			}
-			kv[string(tr.NodeKey(1, 3))] = tc.val // sibling of leaf 5's parent
-			kv[string(tr.NodeKey(4, 0))] = tc.val // root
+			kv[string(tr.NodeKey(1, 0))] = tc.val // a sibling (node 0 of level 1) of leaf 5's parent (node 1)
+			kv[string(tr.NodeKey(2, 0))] = tc.val // root (depth 4: two 4-ary levels)
 			if _, err := tr.Root(kv); !errors.Is(err, smt.ErrCorruptNode) {
 				t.Fatalf("Root: got %v", err)
 			}
@@ -327,8 +369,8 @@ func TestZeroCacheShared(t *testing.T) {
 		t.Fatal("same params, different empty roots")
 	}
 	z := elem(5)
-	for h := 0; h < 16; h++ {
-		z = types.Compress(z, z)
+	for h := 0; h < 8; h++ { // 16 bits: eight 4-ary levels
+		z = types.Compress4(z, z, z, z)
 	}
 	if a.EmptyRoot() != z || a.Zero(0) != elem(5) {
 		t.Fatal("zero hashes wrong")

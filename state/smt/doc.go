@@ -35,7 +35,7 @@
 //   - A node whose value equals Zero(level) is deleted, never stored. An empty
 //     tree therefore has no keys at all, and a tree whose leaves are all reset
 //     to the zero leaf returns to having no keys.
-//   - The root is the node (depth, 0); an absent root means EmptyRoot().
+//   - The root is the node (Levels(depth), 0); an absent root means EmptyRoot().
 //   - Every stored node is consistent with its children: Update rewrites the
 //     whole leaf-to-root path in the caller's write transaction, so the
 //     atomicity of a tree update is the atomicity of the caller's Writer

@@ -233,18 +233,26 @@ func proofTamper(t *testing.T, depth int) {
 	}{
 		{"wrong bottom sibling", func(p *smt.Proof) { p.Siblings[1] = elem(7) }, depth},
 		{"wrong top sibling", func(p *smt.Proof) { one := elem(1); p.Siblings[n-3].Add(&p.Siblings[n-3], &one) }, depth},
+		{"wrong last top sibling (an empty subtree at odd depth)", func(p *smt.Proof) { p.Siblings[n-1] = elem(7) }, depth},
 		{"swapped bottom siblings", func(p *smt.Proof) { p.Siblings[0], p.Siblings[1] = p.Siblings[1], p.Siblings[0] }, depth},
 		{"swapped siblings of level 1", func(p *smt.Proof) { p.Siblings[4], p.Siblings[5] = p.Siblings[5], p.Siblings[4] }, depth},
+		{"swapped top siblings", func(p *smt.Proof) { p.Siblings[n-3], p.Siblings[n-2] = p.Siblings[n-2], p.Siblings[n-3] }, depth},
 		{"wrong index, bit 0", func(p *smt.Proof) { p.Index ^= 1 }, depth},
 		{"wrong index, bit 1", func(p *smt.Proof) { p.Index ^= 2 }, depth},
 		{"wrong index, bit 3", func(p *smt.Proof) { p.Index ^= 8 }, depth},
 		{"index out of range", func(p *smt.Proof) { p.Index |= 1 << depth }, depth},
+		// bit 2·Levels is above every level's position: the fold ignores it,
+		// only Verify's range check rejects it (at an odd depth too)
+		{"index out of range, above the fold", func(p *smt.Proof) { p.Index |= 1 << (2 * smt.Levels(depth)) }, depth},
+		{"index 2^64-1", func(p *smt.Proof) { p.Index = ^uint64(0) }, depth},
 		{"wrong leaf", func(p *smt.Proof) { p.Leaf = elem(12345) }, depth},
 		{"missing sibling", func(p *smt.Proof) { p.Siblings = p.Siblings[:n-1] }, depth},
 		{"missing level", func(p *smt.Proof) { p.Siblings = p.Siblings[:n-3] }, depth},
 		{"extra sibling", func(p *smt.Proof) { p.Siblings = append(p.Siblings, elem(0)) }, depth},
 		{"another depth", func(p *smt.Proof) {}, depth + 2},
+		{"one level less", func(p *smt.Proof) {}, depth - 2},
 		{"depth 0", func(p *smt.Proof) {}, 0},
+		{"depth 65", func(p *smt.Proof) {}, 65},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,6 +262,18 @@ func proofTamper(t *testing.T, depth int) {
 				t.Fatal("tampered proof verifies")
 			}
 		})
+	}
+	// An even depth and the odd depth below it have the same levels (6 and 5:
+	// three), so the same proof shape: the smaller depth rejects an index that
+	// does not fit in it.
+	if depth%2 == 0 {
+		last, err := tr.Prove(kv, 1<<depth-1)
+		if err != nil || !last.Verify(root, depth) {
+			t.Fatal("proof of the last leaf must verify")
+		}
+		if last.Verify(root, depth-1) {
+			t.Fatalf("proof of leaf %d verifies at depth %d", last.Index, depth-1)
+		}
 	}
 	// the same siblings never prove the leaf at another index: every other
 	// index of the tree fails (the position bits are bound to the path)
@@ -377,5 +397,103 @@ func TestZeroCacheShared(t *testing.T) {
 	}
 	if allocs := testing.AllocsPerRun(100, func() { smt.New([]byte("x"), 16, elem(5)) }); allocs > 3 {
 		t.Fatalf("New allocates %v times", allocs)
+	}
+}
+
+// TestOddDepthEmptyTopChildren: at an odd depth the root's children 2 and 3
+// are empty subtrees that no index reaches. A path into them folds to the true
+// root (their value is Zero(top-1) and the leaf below is the zero leaf), so
+// only Verify's index range check stops a proof of "leaf 2^depth is empty".
+func TestOddDepthEmptyTopChildren(t *testing.T) {
+	for _, depth := range []int{1, 3, 7} {
+		t.Run(fmt.Sprint("depth", depth), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(5, uint64(depth)))
+			zero := elem(42)
+			kv := memKV{}
+			tr := smt.New([]byte("o/"), depth, zero)
+			ref := newNaive(depth, zero)
+			for i := uint64(0); i < 1<<depth; i++ {
+				leaf := randElem(rng)
+				if _, err := tr.Update(kv, i, leaf); err != nil {
+					t.Fatal(err)
+				}
+				ref.leaves[i] = leaf
+			}
+			lv := ref.tree()
+			root, _ := tr.Root(kv)
+			if root != ref.root(lv) {
+				t.Fatal("root mismatch")
+			}
+			top := smt.Levels(depth)
+			for _, pos := range []uint64{2, 3} {
+				// the first leaf of top child pos: positions 0 below, pos at the top
+				p := smt.Proof{Index: pos << (2 * (top - 1)), Leaf: zero}
+				for h := 0; h < top-1; h++ {
+					z := tr.Zero(h)
+					p.Siblings = append(p.Siblings, z, z, z)
+				}
+				for c := 0; c < 4; c++ {
+					if uint64(c) != pos {
+						p.Siblings = append(p.Siblings, lv[top-1][c])
+					}
+				}
+				if p.ComputeRoot() != root {
+					t.Fatal("the forged path must fold to the root (else this test proves nothing)")
+				}
+				if p.Index>>depth == 0 {
+					t.Fatalf("index %d fits in %d bits", p.Index, depth)
+				}
+				if p.Verify(root, depth) {
+					t.Fatalf("proof of empty leaf %d (top child %d) verifies at depth %d", p.Index, pos, depth)
+				}
+			}
+		})
+	}
+}
+
+// TestVerifyDepthRange: Verify accepts depths 1..64 only. A proof with no
+// siblings folds to its own leaf, and a 33-level proof folds to its own
+// root; neither verifies at depth 0 or 65.
+func TestVerifyDepthRange(t *testing.T) {
+	p := smt.Proof{Leaf: elem(3)}
+	if p.ComputeRoot() != elem(3) {
+		t.Fatal("empty fold must be the leaf")
+	}
+	for _, d := range []int{-1, 0, 1, 2} {
+		if p.Verify(elem(3), d) {
+			t.Fatalf("proof without siblings verifies at depth %d", d)
+		}
+	}
+	long := smt.Proof{Index: 1 << 63, Siblings: make([]fr.Element, 3*(smt.MaxDepth/2+1))}
+	if long.Verify(long.ComputeRoot(), smt.MaxDepth+1) {
+		t.Fatalf("%d-sibling proof verifies at depth %d", len(long.Siblings), smt.MaxDepth+1)
+	}
+}
+
+// TestSetLeaf: SetLeaf writes the leaf's key and nothing above it (the root
+// stays stale), deletes it when set to the zero leaf, and checks the index.
+func TestSetLeaf(t *testing.T) {
+	zero := elem(42)
+	tr := smt.New([]byte("s/"), 5, zero)
+	kv := memKV{}
+	if err := tr.SetLeaf(kv, 9, elem(7)); err != nil {
+		t.Fatal(err)
+	}
+	seven := elem(7)
+	b := seven.Bytes()
+	if len(kv) != 1 || !bytes.Equal(kv[string(tr.NodeKey(0, 9))], b[:]) {
+		t.Fatalf("SetLeaf wrote %d keys", len(kv))
+	}
+	if r, _ := tr.Root(kv); r != tr.EmptyRoot() {
+		t.Fatal("SetLeaf must not rewrite the path")
+	}
+	if l, err := tr.Leaf(kv, 9); err != nil || l != elem(7) {
+		t.Fatalf("Leaf after SetLeaf: %v %v", l, err)
+	}
+	if err := tr.SetLeaf(kv, 9, zero); err != nil || len(kv) != 0 {
+		t.Fatalf("zero leaf must be deleted (err %v, %d keys)", err, len(kv))
+	}
+	if err := tr.SetLeaf(kv, 32, elem(1)); !errors.Is(err, smt.ErrIndexOutOfRange) {
+		t.Fatalf("SetLeaf out of range: got %v", err)
 	}
 }

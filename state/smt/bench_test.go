@@ -305,6 +305,18 @@ func BenchmarkTreeUpdateMem(b *testing.B) {
 	}
 }
 
+// BenchmarkCompress is one Poseidon2 2-to-1 compression: the unit cost of a
+// level of the binary trees these replaced (two levels per Compress4); still
+// the hash of stateRoot = Compress(accountRoot, modelRoot).
+func BenchmarkCompress(b *testing.B) {
+	var x, y fr.Element
+	x.SetUint64(1)
+	y.SetUint64(2)
+	for i := 0; i < b.N; i++ {
+		x = types.Compress(x, y)
+	}
+}
+
 // BenchmarkCompress4 is one Poseidon2 4-to-1 compression, the unit cost of a
 // tree level (two bits of the index).
 func BenchmarkCompress4(b *testing.B) {

@@ -13,7 +13,7 @@
 //
 // The node at level h on the path of leaf index sits at position
 // (index >> 2h) & 3 among its siblings. When d is odd the root's children 2
-// and 3 are subtrees no index reaches: they stay Zero(top-1).
+// and 3 are subtrees no index reaches: they stay Zero(Levels(d)-1).
 //
 // A node that was never written (or was reset) has the value Zero(h), where
 // Zero(0) is the tree's zero leaf and Zero(h+1) = Compress4 of four Zero(h).
@@ -24,10 +24,18 @@
 // A [Proof] carries three siblings per level, bottom-up, each level's in
 // ascending position order (SiblingCount(d) = 3·Levels(d)); Verify takes the
 // depth, so a proof of another length or an index of d bits or more fails.
+// The range check is load-bearing: the fold reads only 2·Levels(d) index
+// bits, and at an odd depth a path into the empty children 2 or 3 of the
+// root (index bit d set) folds to the true root. Depths 2k-1 and 2k have the
+// same shape, so they differ only in the indices Verify admits.
 //
 // # Storage layout and invariants
 //
-//   - key(level, index) = namespace ‖ byte(level) ‖ uint64 big-endian(index).
+//   - key(level, index) = namespace ‖ byte(level) ‖ uint64 big-endian(index),
+//     the layout of the binary tree, where level is now the 4-ary level
+//     (0..Levels(d)) and index the node's index within it: the node of leaf
+//     j's path at level h is (h, j >> 2h). At an odd depth, level Levels(d)-1
+//     holds indices 0 and 1 only.
 //     Different trees in one KV store must use namespaces none of which is a
 //     prefix of another's keys (e.g. fixed-length namespaces).
 //   - value = fr.Element.Marshal(): 32 bytes, canonical, big-endian. Anything
